@@ -1,0 +1,259 @@
+"""The feed contract (shared/feeds/README.md) as data: one FeedSpec per feed, with typed columns.
+
+Raw tables are derived from these specs, so a column's name is the same from the inbox file to the raw table
+(`belediye_aid_20240131.csv` column `amount_try` → `raw.belediye__aid.amount_try` → dbt staging …).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+AID_TYPES = (
+    "nakdi", "gida", "yakacak", "egitim", "kira", "saglik", "kart", "sosyal_market",
+    "giyim", "bebek", "hijyen", "diger",
+)
+MUNICIPAL_AID_TYPES = AID_TYPES[:8]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # text | integer | decimal | date | timestamp | boolean | enum | identity
+    required: bool = False
+    values: tuple[str, ...] = ()  # for enum
+    source_name: str | None = None  # the name in the delivered file, when it differs (devlet camelCase)
+    minimum: float | None = None
+    maximum: float | None = None
+
+    @property
+    def pg_type(self) -> str:
+        return {
+            "text": "text",
+            "enum": "text",
+            "identity": "text",
+            "integer": "integer",
+            "decimal": "numeric(14,2)",
+            "date": "date",
+            "timestamp": "timestamp",
+            "boolean": "boolean",
+        }[self.kind]
+
+
+@dataclass(frozen=True)
+class Formats:
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    decimal_style: str = "dot"
+    date_format: str = "iso"
+    timestamp_format: str = "iso"
+    file_format: str = "csv"  # csv | jsonl | xlsx
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    source: str
+    feed: str
+    kind: str  # snapshot | append
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    formats: Formats = field(default_factory=Formats)
+
+    @property
+    def raw_table(self) -> str:
+        return f"raw.{self.source}__{self.feed}"
+
+    @property
+    def identity_columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.kind == "identity")
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+def _c(name: str, kind: str = "text", required: bool = False, **kw) -> Column:
+    return Column(name, kind, required, **kw)
+
+
+BELEDIYE = Formats()
+SOSYALKART = Formats(encoding="utf-8-sig", delimiter=";", decimal_style="tr", timestamp_format="dmy_dot")
+DEVLET = Formats(file_format="jsonl")
+
+FEEDS: dict[tuple[str, str], FeedSpec] = {}
+
+
+def _register(spec: FeedSpec) -> None:
+    FEEDS[(spec.source, spec.feed)] = spec
+
+
+_register(FeedSpec("belediye", "households", "snapshot", ("household_id",), (
+    _c("household_id", required=True),
+    _c("head_tckn", "identity"),
+    _c("mahalle_code", required=True),
+    _c("mahalle_name"),
+    _c("address_line"),
+    _c("phone"),
+    _c("household_size", "integer", minimum=1, maximum=30),
+    _c("registered_on", "date", required=True),
+    _c("status", "enum", required=True, values=("active", "closed")),
+    _c("closed_reason"),
+    _c("protection_status", "enum", values=("none", "temporary", "international")),
+    _c("updated_at", "timestamp", required=True),
+), BELEDIYE))
+
+_register(FeedSpec("belediye", "persons", "snapshot", ("person_id",), (
+    _c("person_id", required=True),
+    _c("household_id", required=True),
+    _c("tckn", "identity"),
+    _c("first_name"),
+    _c("last_name"),
+    _c("birth_date", "date"),
+    _c("sex", "enum", values=("K", "E")),
+    _c("relation", "enum", values=("head", "spouse", "child", "parent", "other")),
+    _c("disability_pct", "integer", minimum=0, maximum=100),
+    _c("is_student", "boolean"),
+    _c("school_level", "enum", values=("none", "preschool", "primary", "secondary", "high", "university")),
+    _c("employable", "boolean"),
+    _c("employment_status", "enum", values=("employed", "unemployed", "not_in_labour_force")),
+    _c("updated_at", "timestamp", required=True),
+), BELEDIYE))
+
+_register(FeedSpec("belediye", "assessments", "append", ("assessment_id",), (
+    _c("assessment_id", required=True),
+    _c("household_id", required=True),
+    _c("visit_date", "date", required=True),
+    _c("assessor_id"),
+    _c("monthly_income_try", "decimal", minimum=0),
+    _c("monthly_rent_try", "decimal", minimum=0),
+    _c("need_score", "integer", required=True, minimum=0, maximum=100),
+    _c("need_level", "integer", required=True, minimum=1, maximum=5),
+    _c("next_visit_due", "date"),
+), BELEDIYE))
+
+_register(FeedSpec("belediye", "aid", "append", ("aid_id",), (
+    _c("aid_id", required=True),
+    _c("household_id", required=True),
+    _c("person_id"),
+    _c("aid_type", "enum", required=True, values=MUNICIPAL_AID_TYPES),
+    _c("channel", "enum", required=True, values=("kart", "ayni", "banka")),
+    _c("amount_try", "decimal", minimum=0),
+    _c("quantity", "integer", minimum=0),
+    _c("delivered_on", "date", required=True),
+    _c("isas_ref"),
+    _c("isas_entered_on", "date"),
+), BELEDIYE))
+
+_register(FeedSpec("belediye", "services", "append", ("service_id",), (
+    _c("service_id", required=True),
+    _c("household_id", required=True),
+    _c("person_id"),
+    _c("service_type", "enum", required=True, values=(
+        "psikososyal", "cocuk_koruma", "egitim_destek", "yasli_bakim", "engelli_destek", "aile_danismanlik")),
+    _c("provider_unit", "enum", values=("kadin_aile", "sosyal_destek", "partner")),
+    _c("opened_on", "date", required=True),
+    _c("closed_on", "date"),
+    _c("outcome"),
+), BELEDIYE))
+
+_register(FeedSpec("belediye", "employment_referrals", "append", ("referral_id",), (
+    _c("referral_id", required=True),
+    _c("person_id", required=True),
+    _c("tckn", "identity"),
+    _c("referred_on", "date", required=True),
+    _c("channel", "enum", values=("iskur", "istihdam_merkezi")),
+    _c("program"),
+    _c("referred_by"),
+), BELEDIYE))
+
+_register(FeedSpec("belediye", "surveys", "append", ("response_id",), (
+    _c("response_id", required=True),
+    _c("survey_wave", required=True),
+    _c("responded_on", "date", required=True),
+    _c("household_id"),
+    _c("channel", "enum", values=("telefon", "yuzyuze", "web")),
+    _c("q_satisfaction", "integer", minimum=1, maximum=5),
+    _c("q_fairness", "integer", minimum=1, maximum=5),
+    _c("comment"),
+), BELEDIYE))
+
+_register(FeedSpec("sosyalkart", "transactions", "append", ("islem_no",), (
+    _c("islem_no", required=True),
+    _c("kart_no"),
+    _c("hane_no", required=True),
+    _c("islem_zamani", "timestamp", required=True),
+    _c("isyeri_kategorisi"),
+    _c("tutar", "decimal", required=True),
+    _c("islem_tipi", "enum", required=True, values=("harcama", "iade", "yukleme")),
+), SOSYALKART))
+
+_register(FeedSpec("devlet", "sydv_yardim", "append", ("kayit_no",), (
+    _c("kayit_no", required=True, source_name="kayitNo"),
+    _c("tc_kimlik_no", "identity", source_name="tcKimlikNo"),
+    _c("program_kodu", required=True, source_name="programKodu"),
+    _c("program_adi", source_name="programAdi"),
+    _c("tutar", "decimal", source_name="tutar", minimum=0),
+    _c("odeme_tarihi", "date", required=True, source_name="odemeTarihi"),
+    _c("donem", source_name="donem"),
+), DEVLET))
+
+_register(FeedSpec("devlet", "isas_alindi", "append", ("isas_ref",), (
+    _c("isas_ref", required=True, source_name="isasRef"),
+    _c("belediye_yardim_no", required=True, source_name="belediyeYardimNo"),
+    _c("tc_kimlik_no", "identity", source_name="tcKimlikNo"),
+    _c("alinma_zamani", "timestamp", required=True, source_name="alinmaZamani"),
+    _c("durum", "enum", required=True, values=("kabul", "red"), source_name="durum"),
+    _c("red_nedeni", source_name="redNedeni"),
+), DEVLET))
+
+_register(FeedSpec("devlet", "iskur_teklif", "append", ("teklif_no",), (
+    _c("teklif_no", required=True, source_name="teklifNo"),
+    _c("tc_kimlik_no", "identity", source_name="tcKimlikNo"),
+    _c("teklif_tarihi", "date", required=True, source_name="teklifTarihi"),
+    _c("isyeri", source_name="isyeri"),
+    _c("pozisyon", source_name="pozisyon"),
+    _c("sonuc", "enum", values=("kabul", "ret", "gelmedi"), source_name="sonuc"),
+    _c("gecerli_mazeret", "boolean", source_name="gecerliMazeret"),
+    _c("sonuc_tarihi", "date", source_name="sonucTarihi"),
+), DEVLET))
+
+
+# File names: belediye_<feed>_<YYYYMMDD>.csv, sosyalkart_transactions_<YYYYMMDD>.csv,
+# devlet_<feed>_<YYYYMMDD>.jsonl, stk_<ngo_code>_<YYYYMM>.<csv|xlsx>
+_NAME = re.compile(
+    r"^(?P<source>belediye|sosyalkart|devlet)_(?P<feed>[a-z_]+)_(?P<date>\d{8})\.(?P<ext>csv|jsonl)$"
+    r"|^stk_(?P<ngo>[a-z0-9_]+)_(?P<month>\d{6})\.(?P<stk_ext>csv|xlsx)$"
+)
+
+
+@dataclass(frozen=True)
+class FileName:
+    source: str
+    feed: str
+    stamp: str  # YYYYMMDD or YYYYMM as in the name
+    extension: str
+
+
+def parse_file_name(name: str) -> FileName | None:
+    match = _NAME.match(name)
+    if not match:
+        return None
+    if match.group("ngo"):
+        return FileName("stk", match.group("ngo"), match.group("month"), match.group("stk_ext"))
+    return FileName(match.group("source"), match.group("feed"), match.group("date"), match.group("ext"))
+
+
+TURKISH_FOLD = str.maketrans({
+    "İ": "i", "I": "i", "ı": "i", "Ş": "s", "ş": "s", "Ğ": "g", "ğ": "g",
+    "Ü": "u", "ü": "u", "Ö": "o", "ö": "o", "Ç": "c", "ç": "c",
+})
+
+
+def fold_turkish(text: str) -> str:
+    """Turkish-aware case and letter folding (İ/I/ı/i → i, ş → s, …), applied before lower()."""
+    return text.translate(TURKISH_FOLD).lower()
+
+
+def normalise_header(text: str) -> str:
+    """`  T.C. Kimlik No ` → `t_c_kimlik_no`; `Household ID` → `household_id`; `Doğum Tarihi` → `dogum_tarihi`."""
+    folded = fold_turkish(text.replace("\ufeff", "").strip())
+    return re.sub(r"[^a-z0-9]+", "_", folded).strip("_")

