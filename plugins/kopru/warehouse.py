@@ -233,6 +233,12 @@ def bootstrap() -> None:
         for schema in BOOTSTRAP_SCHEMAS:
             conn.execute(f"revoke all on schema {schema} from public")
         conn.execute(MANIFEST_DDL)
+        # Every feed's raw table exists from the start, so dbt builds before a feed's first delivery.
+        from kopru.ingest.contract import FEEDS
+        from kopru.ingest.loader import ensure_raw_table
+
+        for spec in FEEDS.values():
+            ensure_raw_table(conn, spec)
 
 
 def start() -> str:

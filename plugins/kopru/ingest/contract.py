@@ -25,6 +25,8 @@ class Column:
     source_name: str | None = None  # the name in the delivered file, when it differs (devlet camelCase)
     minimum: float | None = None
     maximum: float | None = None
+    # A municipal id that marts may carry only as a keyed pseudonym: the raw table gets `<key>` beside it.
+    key: str | None = None
 
     @property
     def pg_type(self) -> str:
@@ -64,6 +66,10 @@ class FeedSpec:
         return f"raw.{self.source}__{self.feed}"
 
     @property
+    def keyed_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.key)
+
+    @property
     def identity_columns(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns if c.kind == "identity")
 
@@ -87,7 +93,7 @@ def _register(spec: FeedSpec) -> None:
 
 
 _register(FeedSpec("belediye", "households", "snapshot", ("household_id",), (
-    _c("household_id", required=True),
+    _c("household_id", required=True, key="household_key"),
     _c("head_tckn", "identity"),
     _c("mahalle_code", required=True),
     _c("mahalle_name"),
@@ -102,8 +108,8 @@ _register(FeedSpec("belediye", "households", "snapshot", ("household_id",), (
 ), BELEDIYE))
 
 _register(FeedSpec("belediye", "persons", "snapshot", ("person_id",), (
-    _c("person_id", required=True),
-    _c("household_id", required=True),
+    _c("person_id", required=True, key="person_key"),
+    _c("household_id", required=True, key="household_key"),
     _c("tckn", "identity"),
     _c("first_name"),
     _c("last_name"),
@@ -120,7 +126,7 @@ _register(FeedSpec("belediye", "persons", "snapshot", ("person_id",), (
 
 _register(FeedSpec("belediye", "assessments", "append", ("assessment_id",), (
     _c("assessment_id", required=True),
-    _c("household_id", required=True),
+    _c("household_id", required=True, key="household_key"),
     _c("visit_date", "date", required=True),
     _c("assessor_id"),
     _c("monthly_income_try", "decimal", minimum=0),
@@ -132,8 +138,8 @@ _register(FeedSpec("belediye", "assessments", "append", ("assessment_id",), (
 
 _register(FeedSpec("belediye", "aid", "append", ("aid_id",), (
     _c("aid_id", required=True),
-    _c("household_id", required=True),
-    _c("person_id"),
+    _c("household_id", required=True, key="household_key"),
+    _c("person_id", key="person_key"),
     _c("aid_type", "enum", required=True, values=MUNICIPAL_AID_TYPES),
     _c("channel", "enum", required=True, values=("kart", "ayni", "banka")),
     _c("amount_try", "decimal", minimum=0),
@@ -145,8 +151,8 @@ _register(FeedSpec("belediye", "aid", "append", ("aid_id",), (
 
 _register(FeedSpec("belediye", "services", "append", ("service_id",), (
     _c("service_id", required=True),
-    _c("household_id", required=True),
-    _c("person_id"),
+    _c("household_id", required=True, key="household_key"),
+    _c("person_id", key="person_key"),
     _c("service_type", "enum", required=True, values=(
         "psikososyal", "cocuk_koruma", "egitim_destek", "yasli_bakim", "engelli_destek", "aile_danismanlik")),
     _c("provider_unit", "enum", values=("kadin_aile", "sosyal_destek", "partner")),
@@ -157,7 +163,7 @@ _register(FeedSpec("belediye", "services", "append", ("service_id",), (
 
 _register(FeedSpec("belediye", "employment_referrals", "append", ("referral_id",), (
     _c("referral_id", required=True),
-    _c("person_id", required=True),
+    _c("person_id", required=True, key="person_key"),
     _c("tckn", "identity"),
     _c("referred_on", "date", required=True),
     _c("channel", "enum", values=("iskur", "istihdam_merkezi")),
@@ -169,7 +175,7 @@ _register(FeedSpec("belediye", "surveys", "append", ("response_id",), (
     _c("response_id", required=True),
     _c("survey_wave", required=True),
     _c("responded_on", "date", required=True),
-    _c("household_id"),
+    _c("household_id", key="household_key"),
     _c("channel", "enum", values=("telefon", "yuzyuze", "web")),
     _c("q_satisfaction", "integer", minimum=1, maximum=5),
     _c("q_fairness", "integer", minimum=1, maximum=5),
@@ -179,7 +185,7 @@ _register(FeedSpec("belediye", "surveys", "append", ("response_id",), (
 _register(FeedSpec("sosyalkart", "transactions", "append", ("islem_no",), (
     _c("islem_no", required=True),
     _c("kart_no"),
-    _c("hane_no", required=True),
+    _c("hane_no", required=True, key="household_key"),
     _c("islem_zamani", "timestamp", required=True),
     _c("isyeri_kategorisi"),
     _c("tutar", "decimal", required=True),

@@ -76,6 +76,7 @@ def raw_columns(spec: FeedSpec) -> list[tuple[str, str]]:
     columns = [(c.name, c.pg_type) for c in spec.columns]
     for name in spec.identity_columns:
         columns += [(f"{name}_status", "text"), (f"{name}_pseudonym", "text")]
+    columns += [(c.key, "text") for c in spec.keyed_columns]
     columns += [("_file_id", "bigint"), ("_row_number", "integer"), ("_row_hash", "text")]
     return columns
 
@@ -114,6 +115,9 @@ def prepare(records, spec: FeedSpec, key: bytes) -> Prepared:
             value = typed[name]
             status = identity_status(value)
             values += [status, pseudonym(value, key) if status == "valid" else None]
+        for column in spec.keyed_columns:
+            value = typed[column.name]
+            values.append(None if value is None else pseudonym(value, key, column.key))
         row_hash = hashlib.md5("\x1f".join("" if v is None else str(v) for v in values).encode()).hexdigest()
         business_key = tuple(typed[k] for k in spec.key)
         if business_key in seen:

@@ -1,0 +1,88 @@
+-- The actual value of each of the five indicators in each period, with numerator and denominator for rates.
+with periods as (
+    select * from {{ ref('int_periods') }}
+),
+
+aid as (
+    select * from {{ ref('stg_belediye__aid') }}
+),
+
+surveys as (
+    select * from {{ ref('stg_belediye__surveys') }}
+),
+
+referrals as (
+    select * from {{ ref('stg_belediye__employment_referrals') }}
+),
+
+isas as (
+    select * from {{ ref('int_aid_isas_status') }}
+),
+
+-- PG4.1.1: distinct families with at least one municipal aid delivery in the period.
+families_aided as (
+    select periods.period, 'PG4.1.1' as indicator_code,
+           count(distinct aid.household_id)::numeric as actual_value,
+           null::numeric as numerator, null::numeric as denominator
+    from periods
+    left join aid on aid.delivered_on between periods.period_start and periods.period_end
+    group by periods.period
+),
+
+-- Survey responses belong to the period of their wave; a year pools both waves.
+survey_in_period as (
+    select periods.period, surveys.*
+    from periods
+    join surveys
+      on surveys.survey_wave = periods.period
+      or (periods.period_kind = 'year' and left(surveys.survey_wave, 4) = periods.period)
+),
+
+-- PG4.1.2 / PG4.1.3: share of answers 4 or 5 among those who answered the question.
+satisfaction as (
+    select periods.period, 'PG4.1.2' as indicator_code,
+           round(100.0 * count(*) filter (where q_satisfaction >= 4) / nullif(count(q_satisfaction), 0), 2),
+           count(*) filter (where q_satisfaction >= 4)::numeric,
+           count(q_satisfaction)::numeric
+    from periods left join survey_in_period using (period)
+    group by periods.period
+),
+
+fairness as (
+    select periods.period, 'PG4.1.3',
+           round(100.0 * count(*) filter (where q_fairness >= 4) / nullif(count(q_fairness), 0), 2),
+           count(*) filter (where q_fairness >= 4)::numeric,
+           count(q_fairness)::numeric
+    from periods left join survey_in_period using (period)
+    group by periods.period
+),
+
+-- PG4.1.4: distinct persons referred to employment in the period.
+persons_referred as (
+    select periods.period, 'PG4.1.4',
+           count(distinct referrals.person_id)::numeric, null::numeric, null::numeric
+    from periods
+    left join referrals on referrals.referred_on between periods.period_start and periods.period_end
+    group by periods.period
+),
+
+-- PG4.1.5: share of the period's municipal aid records whose latest ISAS receipt is `kabul`.
+isas_entry as (
+    select periods.period, 'PG4.1.5',
+           round(100.0 * count(*) filter (where isas.is_entered_in_isas) / nullif(count(isas.aid_id), 0), 2),
+           count(*) filter (where isas.is_entered_in_isas)::numeric,
+           count(isas.aid_id)::numeric
+    from periods
+    left join isas on isas.delivered_on between periods.period_start and periods.period_end
+    group by periods.period
+),
+
+unioned as (
+    select * from families_aided
+    union all select * from satisfaction
+    union all select * from fairness
+    union all select * from persons_referred
+    union all select * from isas_entry
+)
+
+select * from unioned

@@ -1,0 +1,70 @@
+-- One row per indicator per period: the plan card's table as data, for BI and the directorate's reports.
+with actuals as (
+    select * from {{ ref('int_indicator_actuals') }}
+),
+
+periods as (
+    select * from {{ ref('int_periods') }}
+),
+
+indicators as (
+    select * from {{ ref('plan_indicators') }}
+),
+
+targets as (
+    select * from {{ ref('plan_targets') }}
+),
+
+joined as (
+    select
+        actuals.indicator_code,
+        actuals.period,
+        periods.period_kind,
+        periods.year,
+        periods.period_start,
+        periods.period_end,
+        actuals.actual_value,
+        actuals.numerator,
+        actuals.denominator,
+        indicators.unit,
+        indicators.is_rate,
+        indicators.baseline_value,
+        targets.target_value,
+        indicators.weight_pct
+    from actuals
+    join periods using (period)
+    join indicators using (indicator_code)
+    left join targets on targets.indicator_code = actuals.indicator_code and targets.year = periods.year
+),
+
+scored as (
+    select
+        *,
+        -- (actual − baseline) / (target − baseline) where a baseline exists, actual / target otherwise; not capped.
+        round(case
+            when target_value is null or actual_value is null then null
+            when baseline_value is not null and target_value <> baseline_value
+                then 100.0 * (actual_value - baseline_value) / (target_value - baseline_value)
+            when baseline_value is null and target_value <> 0
+                then 100.0 * actual_value / target_value
+        end, 2) as achievement_pct
+    from joined
+)
+
+select
+    indicator_code::text as indicator_code,
+    period::text as period,
+    period_kind::text as period_kind,
+    year::integer as year,
+    period_start::date as period_start,
+    period_end::date as period_end,
+    actual_value::numeric as actual_value,
+    numerator::numeric as numerator,
+    denominator::numeric as denominator,
+    unit::text as unit,
+    is_rate::boolean as is_rate,
+    baseline_value::numeric as baseline_value,
+    target_value::numeric as target_value,
+    weight_pct::numeric as weight_pct,
+    achievement_pct::numeric as achievement_pct
+from scored

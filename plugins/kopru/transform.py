@@ -1,0 +1,67 @@
+"""Build the dbt project (staging → intermediate → marts) against the one warehouse URL.
+
+dbt runs in-process through its programmatic `dbtRunner`: one Python process per Airflow task, no shell, and
+the result objects say which node failed. The profile reads KOPRU_WH_* variables that are set here from the
+warehouse URL, so no secret is written to disk or committed.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import unquote, urlsplit
+
+from kopru import config
+
+
+def dbt_environment(url: str | None = None) -> dict[str, str]:
+    parts = urlsplit(url or config.warehouse_url())
+    return {
+        "KOPRU_WH_HOST": parts.hostname or "localhost",
+        "KOPRU_WH_PORT": str(parts.port or 5432),
+        "KOPRU_WH_USER": unquote(parts.username or ""),
+        "KOPRU_WH_PASSWORD": unquote(parts.password or ""),
+        "KOPRU_WH_DBNAME": parts.path.lstrip("/") or config.WAREHOUSE_DATABASE,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DO_NOT_TRACK": "1",
+    }
+
+
+class DbtFailed(RuntimeError):
+    pass
+
+
+def run_dbt(args: list[str]) -> dict:
+    """Run one dbt command in-process; return a small summary (counts only, safe for XCom)."""
+    from dbt.cli.main import dbtRunner
+
+    os.environ.update(dbt_environment())
+    target = config.kopru_home() / "dbt" / "target"
+    full_args = [
+        *args,
+        "--project-dir", str(config.DBT_PROJECT_DIR),
+        "--profiles-dir", str(config.DBT_PROJECT_DIR),
+        "--target-path", str(target),
+        "--log-path", str(config.kopru_home() / "dbt" / "logs"),
+    ]
+    result = dbtRunner().invoke(full_args)
+    statuses: dict[str, int] = {}
+    failures: list[str] = []
+    if result.result is not None and hasattr(result.result, "results"):
+        for node in result.result.results:
+            status = str(node.status)
+            statuses[status] = statuses.get(status, 0) + 1
+            if status in ("error", "fail"):
+                failures.append(node.node.unique_id)
+    summary = {"command": args[0], "success": bool(result.success), "statuses": statuses, "failures": failures}
+    if not result.success:
+        detail = failures or [repr(result.exception)]
+        raise DbtFailed(f"dbt {args[0]} failed: {', '.join(detail)}")
+    return summary
+
+
+def build(select: str | None = None) -> dict:
+    """`dbt seed` + models + snapshots + tests, in dependency order."""
+    args = ["build"]
+    if select:
+        args += ["--select", select]
+    return run_dbt(args)
