@@ -1,0 +1,196 @@
+"""The directorate's monitoring (izleme, half-year) and evaluation (değerlendirme, year) reports.
+
+Every number comes from the marts (`marts.fct_indicator_period`, `marts.fct_target_period`); the seeds give the
+plan card's labels. Outputs: HTML (the PDF's source), PDF (WeasyPrint) and XLSX (openpyxl, numbers as numbers).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+from kopru import warehouse
+
+PERIOD_PATTERN = re.compile(r"^(\d{4})(-H[12])?$")
+
+DEFINITIONS = [
+    ("PG4.1.1", "Dönemde belediyeden en az bir yardım (her tür) alan farklı aile (hane) sayısı."),
+    ("PG4.1.2", "Dönemin anket dalgasında memnuniyet sorusuna 4 veya 5 verenlerin, soruyu yanıtlayanlara oranı; "
+                "yıllık değer iki dalganın yanıtlarını birlikte hesaplar."),
+    ("PG4.1.3", "Aynı hesap, adalet algısı sorusu için."),
+    ("PG4.1.4", "Dönemde istihdama yönlendirilen farklı kişi sayısı."),
+    ("PG4.1.5", "Dönemin belediye yardım kayıtlarından, ISAS'ın son alındı bildirimi 'kabul' olanların oranı."),
+]
+
+
+def tr_number(value, decimals: int = 0) -> str:
+    """Turkish number format: 1.250,50."""
+    if value is None:
+        return "—"
+    text = f"{Decimal(value):,.{decimals}f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
+def report_kind(period: str) -> str:
+    match = PERIOD_PATTERN.match(period)
+    if not match:
+        raise ValueError(f"period must look like 2024-H1 or 2024, not {period!r}")
+    return "izleme" if match.group(2) else "degerlendirme"
+
+
+def _fetch(period: str) -> dict:
+    with warehouse.connect() as conn:
+        conn.row_factory = __import__("psycopg").rows.dict_row
+        indicators = conn.execute(
+            """select f.*, p.name_tr, p.unit_tr
+               from marts.fct_indicator_period f
+               join seeds.plan_indicators p using (indicator_code)
+               where f.period = %s order by f.indicator_code""",
+            (period,),
+        ).fetchall()
+        if not indicators:
+            raise LookupError(f"no indicator values for period {period} in marts.fct_indicator_period")
+        target = conn.execute(
+            "select weighted_achievement_pct from marts.fct_target_period where period = %s", (period,)
+        ).fetchone()
+        plan = conn.execute("select * from seeds.plan_card limit 1").fetchone()
+        history = conn.execute(
+            """select indicator_code, period, actual_value, target_value from marts.fct_indicator_period
+               where period_kind = 'half_year' and period_end <= (select max(period_end)
+                     from marts.fct_indicator_period where period = %s)
+               order by indicator_code, period""",
+            (period,),
+        ).fetchall()
+        quality = conn.execute(
+            """select run_at, count(*) as checks, count(*) filter (where not success) as failed
+               from quality.validation_results
+               where run_id = (select run_id from quality.validation_results order by run_at desc limit 1)
+               group by run_at"""
+        ).fetchone() if _has_table(conn, "quality.validation_results") else None
+        state = conn.execute(
+            "select max(file_id) as last_file, max(received_at) as last_received from ingest.files"
+        ).fetchone()
+    return {"indicators": indicators, "target": target, "plan": plan, "history": history, "quality": quality,
+            "state": state}
+
+
+def _has_table(conn, name: str) -> bool:
+    return conn.execute("select to_regclass(%s) is not null", (name,)).fetchone()["?column?"]
+
+
+def _charts(history: list[dict], names: dict[str, str]) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    charts = []
+    codes = sorted({row["indicator_code"] for row in history})
+    for code in codes:
+        rows = [r for r in history if r["indicator_code"] == code]
+        fig, ax = plt.subplots(figsize=(5.2, 2.4), dpi=110)
+        periods = [r["period"] for r in rows]
+        ax.plot(periods, [float(r["actual_value"] or 0) for r in rows], marker="o", color="#0b4f6c",
+                label="Gerçekleşme")
+        targets = [float(r["target_value"]) if r["target_value"] is not None else None for r in rows]
+        if any(t is not None for t in targets):
+            ax.plot(periods, [t if t is not None else float("nan") for t in targets], linestyle="--",
+                    color="#b3261e", label="Hedef")
+        ax.set_title(f"{code} — {names.get(code, '')[:60]}", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=7, loc="best")
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+        plt.close(fig)
+        charts.append(base64.b64encode(buffer.getvalue()).decode())
+    return charts
+
+
+def render(period: str, out_dir: Path) -> dict[str, str]:
+    """Write the period's report as HTML, PDF and XLSX into out_dir; return the paths."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    kind = report_kind(period)
+    data = _fetch(period)
+    year = int(period[:4])
+    title = (f"Sosyal Destek Hizmetleri — {period} İzleme Raporu" if kind == "izleme"
+             else f"Sosyal Destek Hizmetleri — {period} Yılı Değerlendirme Raporu")
+    names = {row["indicator_code"]: row["name_tr"] for row in data["indicators"]}
+    quality = data["quality"]
+    quality_summary = (
+        f"{quality['run_at']:%d.%m.%Y %H:%M} — {quality['checks']} kontrol, {quality['failed']} başarısız"
+        if quality else "henüz kalite denetimi çalıştırılmadı"
+    )
+    state = data["state"]
+    warehouse_state = f"son dosya #{state['last_file']}, {state['last_received']:%d.%m.%Y %H:%M}" if state and \
+        state["last_file"] else "veri yok"
+    env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
+                      autoescape=select_autoescape(["html", "j2"]))
+    env.filters["tr_number"] = tr_number
+    html = env.get_template("izleme.html.j2").render(
+        title=title, period=period, year=year, plan=data["plan"], indicators=data["indicators"],
+        target_achievement=data["target"]["weighted_achievement_pct"] if data["target"] else None,
+        charts=_charts(data["history"], names), quality={"summary": quality_summary},
+        definitions=DEFINITIONS, generated_at=datetime.now().strftime("%d.%m.%Y %H:%M"),
+        warehouse_state=warehouse_state,
+    )
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"{'izleme_raporu' if kind == 'izleme' else 'degerlendirme_raporu'}_{period}"
+    paths = {"html": out_dir / f"{stem}.html", "pdf": out_dir / f"{stem}.pdf", "xlsx": out_dir / f"{stem}.xlsx"}
+    paths["html"].write_text(html, encoding="utf-8")
+    from weasyprint import HTML
+
+    HTML(string=html, base_url=str(out_dir)).write_pdf(paths["pdf"])
+    _write_xlsx(paths["xlsx"], period, data)
+    manifest = {"period": period, "kind": kind, "generated_at": datetime.now().isoformat(timespec="seconds"),
+                "warehouse_state": {k: str(v) for k, v in (state or {}).items()},
+                "files": {k: p.name for k, p in paths.items()}}
+    (out_dir / f"{stem}.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    return {k: str(v) for k, v in paths.items()}
+
+
+def _write_xlsx(path: Path, period: str, data: dict) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Göstergeler"
+    header = ["Kod", "Gösterge", "Birim", "Etki (%)", "Başlangıç (2019)", "Hedef", "Gerçekleşme", "Pay", "Payda",
+              "Gerçekleşme oranı (%)"]
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = PatternFill("solid", fgColor="0B4F6C")
+    for row in data["indicators"]:
+        sheet.append([
+            row["indicator_code"], row["name_tr"], row["unit_tr"], _num(row["weight_pct"]),
+            _num(row["baseline_value"]), _num(row["target_value"]), _num(row["actual_value"]),
+            _num(row["numerator"]), _num(row["denominator"]), _num(row["achievement_pct"]),
+        ])
+    for column, width in zip("ABCDEFGHIJ", (10, 70, 8, 9, 16, 10, 13, 10, 10, 20), strict=True):
+        sheet.column_dimensions[column].width = width
+    for row in sheet.iter_rows(min_row=2, min_col=4, max_col=10):
+        for cell in row:
+            cell.number_format = "#,##0.00"
+    target = book.create_sheet("Hedef H4.1")
+    target.append(["Dönem", "Ağırlıklı gerçekleşme (%)"])
+    target.append([period, _num(data["target"]["weighted_achievement_pct"]) if data["target"] else None])
+    target["B2"].number_format = "#,##0.00"
+    trend = book.create_sheet("Seyir")
+    trend.append(["Kod", "Dönem", "Gerçekleşme", "Hedef"])
+    for row in data["history"]:
+        trend.append([row["indicator_code"], row["period"], _num(row["actual_value"]), _num(row["target_value"])])
+    book.save(path)
+
+
+def _num(value):
+    return None if value is None else float(value)
