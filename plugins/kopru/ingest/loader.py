@@ -24,7 +24,15 @@ from kopru.identity import is_valid_id, pseudonym
 from kopru.ingest import contract
 from kopru.ingest.contract import FeedSpec
 from kopru.ingest.manifest import seed_reason_codes
-from kopru.ingest.readers import FileRejected, RawRecord, decode, expected_headers, read_csv, read_jsonl, validate
+from kopru.ingest.readers import (
+    FileRejected,
+    RawRecord,
+    decode,
+    expected_headers,
+    read_csv,
+    read_jsonl,
+    validate,
+)
 
 log = logging.getLogger(__name__)
 

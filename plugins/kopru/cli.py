@@ -1,0 +1,156 @@
+"""`kopru` — the command line of Köprü. Each subcommand calls the same function the Airflow tasks call."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+
+def _print(obj) -> None:
+    print(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+def cmd_warehouse(args) -> int:
+    from kopru import warehouse
+
+    if args.action == "start":
+        url = warehouse.start()
+        print(f"warehouse running: {warehouse.redacted_url(url)}")
+    elif args.action == "stop":
+        warehouse.stop()
+        print("warehouse stopped")
+    elif args.action == "status":
+        info = warehouse.status()
+        _print(info)
+        return 0 if info.get("running") else 1
+    elif args.action == "url":
+        from kopru import config
+
+        print(config.warehouse_url() if args.show_password else warehouse.redacted_url())
+    return 0
+
+
+def cmd_generate(args) -> int:
+    from kopru.generate.sample import generate
+
+    written = generate(args.district, args.households, date.fromisoformat(args.start),
+                       date.fromisoformat(args.end), args.seed, Path(args.out))
+    print(f"{len(written)} files, {sum(written.values()):,} bytes written to {args.out}")
+    return 0
+
+
+def cmd_ingest(args) -> int:
+    from kopru import warehouse
+    from kopru.ingest.loader import ingest_inbox
+
+    warehouse.start()
+    results = ingest_inbox(Path(args.inbox), tuple(args.source) if args.source else None)
+    summary: dict = {}
+    for result in results:
+        summary[result.status] = summary.get(result.status, 0) + 1
+    _print({"files": len(results), **summary,
+            "rows_loaded": sum(r.rows_loaded for r in results),
+            "rows_quarantined": sum(r.rows_quarantined for r in results),
+            "rows_duplicate": sum(r.rows_duplicate for r in results)})
+    return 1 if summary.get("error") else 0
+
+
+def cmd_build(args) -> int:
+    from kopru import transform, warehouse
+
+    warehouse.start()
+    _print(transform.build(args.select))
+    return 0
+
+
+def cmd_check(args) -> int:
+    from kopru.quality import gx
+
+    result = gx.run_checkpoint(args.checkpoint)
+    _print(result.as_xcom())
+    return 0 if result.success else 1
+
+
+def cmd_report(args) -> int:
+    from kopru.orchestration import write_report
+
+    _print(write_report(args.period, args.out))
+    return 0
+
+
+def cmd_run(args) -> int:
+    from kopru import config, warehouse
+    from kopru.orchestration import run_pipeline
+
+    states = run_pipeline(Path(args.inbox), args.period, Path(args.out) if args.out else None)
+    for dag_id, state in states:
+        print(f"  {dag_id:<20} {state}")
+    outputs = config.outputs_dir()
+    print("\nKöprü outputs")
+    print(f"  warehouse       {warehouse.redacted_url()}")
+    print("  marts           schema `marts` (fct_indicator_period, fct_target_period, fct_aid)")
+    print("  quality         table quality.validation_results; Data Docs: " + str(outputs / "data_docs/index.html"))
+    print(f"  reports         {Path(args.out) if args.out else outputs / 'reports'}")
+    print(f"  airflow home    {config.airflow_home()}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kopru",
+        description="Köprü: social-support data warehouse. Each command is what the matching Airflow task runs.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("warehouse", help="start, stop, inspect the warehouse (embedded PostgreSQL unless "
+                                         "KOPRU_WAREHOUSE_URL is set)")
+    p.add_argument("action", choices=["start", "stop", "status", "url"])
+    p.add_argument("--show-password", action="store_true", help="url: print the password too")
+    p.set_defaults(func=cmd_warehouse)
+
+    p = sub.add_parser("generate", help="write realistic sample deliveries of every feed into a folder")
+    p.add_argument("--district", default="İstanbul/Sultangazi", help="İl/İlçe from the reference data")
+    p.add_argument("--households", type=int, default=400)
+    p.add_argument("--start", default="2023-01-01")
+    p.add_argument("--end", default="2024-12-31")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--out", required=True, help="inbox folder to write to")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("ingest", help="land every file of an inbox folder (manifest, quarantine, raw tables)")
+    p.add_argument("--inbox", required=True)
+    p.add_argument("--source", action="append", choices=["belediye", "sosyalkart", "devlet", "stk"],
+                   help="only these source families (repeatable)")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("build", help="dbt build: seeds, staging, intermediate, marts and their tests")
+    p.add_argument("--select", help="dbt selector, e.g. marts.indicators+")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("check", help="run a Great Expectations checkpoint; exit 1 on a critical failure")
+    p.add_argument("--checkpoint", default="warehouse_gate")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("report", help="write the izleme (2024-H1) or değerlendirme (2024) report: PDF, XLSX, HTML")
+    p.add_argument("--period", help="2024-H1, 2024-H2 or 2024; default: the latest half-year in the marts")
+    p.add_argument("--out", help="output folder; default $KOPRU_HOME/outputs/reports/<period>")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("run", help="the whole pipeline through Airflow DAG runs over an inbox")
+    p.add_argument("--inbox", required=True)
+    p.add_argument("--period", help="report period; default: the latest half-year in the marts")
+    p.add_argument("--out", help="report output folder")
+    p.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
