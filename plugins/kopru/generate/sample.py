@@ -212,7 +212,8 @@ class Generator:
                     events["assessments"].append((visit, {
                         "assessment_id": self.next_id("A"), "household_id": household.household_id,
                         "visit_date": visit.isoformat(), "assessor_id": f"U{rng.randint(1, 25):03d}",
-                        "monthly_income_try": f"{max(0, 30000 - household.need_score * 280 + rng.randint(-2000, 2000))}.00",
+                        "monthly_income_try":
+                            f"{max(0, 30000 - household.need_score * 280 + rng.randint(-2000, 2000))}.00",
                         "monthly_rent_try": f"{rng.choice([0, 0, 4000, 6000, 8000, 10000])}.00",
                         "need_score": household.need_score, "need_level": level,
                         "next_visit_due": due.isoformat()})
@@ -428,7 +429,7 @@ def write_deliveries(gen: Generator, events, out: Path) -> dict[str, int]:
         delivery = next_month(month)
         stamp = delivery.strftime("%Y%m%d")
 
-        def of_month(feed: str):
+        def of_month(feed: str, month: date = month, delivery: date = delivery) -> list[dict]:
             return [row for day, row in events[feed] if month <= day < delivery]
 
         for feed, columns in APPEND_COLUMNS.items():

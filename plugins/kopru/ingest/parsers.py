@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 
 class ParseError(ValueError):
@@ -130,10 +130,3 @@ def parse_identity_text(text: str) -> str:
     if re.match(r"^\d+(\.\d+)?[eE][+-]?\d+$", value):
         raise ParseError("scientific_notation_id", "identity number in scientific notation: digits lost")
     return value
-
-
-def decimal_or_error(text: str, style: str) -> Decimal:
-    try:
-        return parse_decimal(text, style)
-    except InvalidOperation as error:  # pragma: no cover - regexes admit only valid decimals
-        raise ParseError("bad_number", "not a number") from error

@@ -1,0 +1,51 @@
+# Köprü — two commands on a fresh machine: `make demo` (the main job) and `make test` (the suite).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export KOPRU_HOME ?= $(CURDIR)/.kopru
+export GX_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+INBOX ?= $(KOPRU_HOME)/inbox
+
+.PHONY: install demo test lint airflow lock clean warehouse-stop
+
+$(BIN)/kopru: requirements.in constraints.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip wheel setuptools
+	$(BIN)/pip install --quiet -r requirements.in -c constraints.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip check
+	touch $(BIN)/kopru
+
+install: $(BIN)/kopru
+
+## The main job: embedded warehouse, sample feeds, the whole pipeline through Airflow, reports.
+demo: install
+	$(BIN)/kopru warehouse start
+	$(BIN)/kopru generate --households 400 --start 2023-01-01 --end 2024-12-31 --seed 7 --out $(INBOX)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/kopru run --inbox $(INBOX)
+
+## The whole test suite (real PostgreSQL, dbt, GX and Airflow; no mocks).
+test: install
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check dags plugins tests
+
+## The data team's view: Airflow 3 standalone on http://localhost:8080 with the project's DAGs.
+airflow: install
+	$(BIN)/kopru warehouse start
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m kopru.airflow_local
+
+## Re-resolve the pinned set after editing requirements.in.
+lock:
+	rm -rf /tmp/kopru-lock && $(PYTHON) -m venv /tmp/kopru-lock
+	/tmp/kopru-lock/bin/pip install --quiet -r requirements.in
+	/tmp/kopru-lock/bin/pip freeze --exclude-editable > constraints.txt
+
+warehouse-stop:
+	-$(BIN)/kopru warehouse stop
+
+clean: warehouse-stop
+	rm -rf $(KOPRU_HOME)

@@ -1,0 +1,46 @@
+"""The embedded warehouse's lifecycle, in a KOPRU_HOME of its own."""
+
+import os
+import subprocess
+import sys
+
+import psycopg
+
+
+def test_embedded_warehouse_starts_stops_and_keeps_its_data(tmp_path):
+    env = {**os.environ, "KOPRU_HOME": str(tmp_path / "home")}
+    env.pop("KOPRU_WAREHOUSE_URL", None)
+    kopru = [sys.executable, "-m", "kopru.cli"]
+
+    def run(*args, check=True):
+        return subprocess.run([*kopru, *args], env=env, capture_output=True, text=True, check=check)
+
+    assert "warehouse running" in run("warehouse", "start").stdout
+    url = run("warehouse", "url", "--show-password").stdout.strip()
+    assert url.startswith("postgresql://kopru:") and "127.0.0.1" in url
+    assert "***" in run("warehouse", "url").stdout
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert conn.execute("show server_version").fetchone()[0].startswith("18")
+        schemas = {s for (s,) in conn.execute("select schema_name from information_schema.schemata")}
+        assert {"ingest", "raw", "quality"} <= schemas
+        conn.execute("create table public.keep_me (x int)")
+    assert run("warehouse", "status").returncode == 0
+    run("warehouse", "stop")
+    assert run("warehouse", "status", check=False).returncode == 1
+    run("warehouse", "start")
+    url = run("warehouse", "url", "--show-password").stdout.strip()
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select to_regclass('public.keep_me') is not null").fetchone()[0]
+    run("warehouse", "stop")
+
+
+def test_password_is_required(warehouse_url):
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(warehouse_url)
+    try:
+        psycopg.connect(f"postgresql://kopru:wrong@127.0.0.1:{parts.port}/kopru").close()
+    except psycopg.OperationalError as error:
+        assert "password" in str(error)
+    else:
+        raise AssertionError("a wrong password was accepted")
