@@ -1,0 +1,67 @@
+"""No Docker engine runs here, so the production compose file is checked by parsing it."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_services_of_the_production_shape(compose):
+    services = compose["services"]
+    for name in ("warehouse", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",
+                 "airflow-init", "smtp", "metabase"):
+        assert name in services, name
+    assert services["airflow-worker"]["profiles"] == ["celery"]
+    assert services["warehouse"]["image"].startswith("postgres:")
+    assert "3.3.2" in services["airflow-scheduler"]["image"]
+
+
+def test_long_running_services_have_health_checks(compose):
+    for name, service in compose["services"].items():
+        if name != "airflow-init":
+            assert "healthcheck" in service, name
+    assert "/api/v2/monitor/health" in " ".join(compose["services"]["airflow-apiserver"]["healthcheck"]["test"])
+
+
+def test_airflow_mounts_the_project(compose):
+    for name in ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"):
+        targets = {volume.split(":")[1] for volume in compose["services"][name]["volumes"]}
+        for folder in ("/opt/airflow/dags", "/opt/airflow/plugins", "/opt/airflow/dbt_project",
+                       "/opt/airflow/expectations"):
+            assert folder in targets, (name, folder)
+
+
+def test_one_warehouse_setting_and_a_read_only_bi_user(compose):
+    env = compose["services"]["airflow-scheduler"]["environment"]
+    assert env["KOPRU_WAREHOUSE_URL"].startswith("postgresql://")
+    metabase = compose["services"]["metabase"]["environment"]
+    assert metabase["KOPRU_BI_USER"] == "bi_reader_login"
+    init = (ROOT / "deploy/postgres-init/10-kopru.sh").read_text()
+    assert "in role bi_reader" in init
+
+
+def test_no_secret_is_hard_coded(compose):
+    text = (ROOT / "docker-compose.yml").read_text()
+    secret_keys = re.compile(r"(PASSWORD|PASS|SECRET|FERNET_KEY|PSEUDONYM_KEY)$")
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(key, str) and secret_keys.search(key) and isinstance(value, str):
+                    assert value.startswith("${"), f"{key} is hard-coded"
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(compose)
+    for url in re.findall(r"postgres(?:ql)?(?:\+\w+)?://[^\s\"']+", text):
+        assert re.search(r"://\w+:\$\{", url) or "@" not in url, url
