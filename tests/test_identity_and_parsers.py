@@ -6,7 +6,6 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from kopru.identity import check_digits, is_foreign_id, is_valid_id, pseudonym
 from kopru.ingest.parsers import ParseError, parse_date, parse_decimal, parse_identity_text, parse_timestamp
 

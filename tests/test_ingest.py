@@ -6,7 +6,6 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
 from kopru import config
 from kopru.ingest.loader import ingest_file, ingest_inbox
 

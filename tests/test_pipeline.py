@@ -9,7 +9,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
-
 from kopru import config
 
 PERSONAL_COLUMNS = {"tckn", "head_tckn", "tc_kimlik_no", "first_name", "last_name", "phone", "address_line",
