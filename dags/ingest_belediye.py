@@ -1,39 +1,10 @@
-"""Ingest the `belediye` source family from the inbox into raw tables (one transaction per file)."""
+"""Airflow DAG `ingest_belediye`: land the `belediye` source family's files from the inbox into raw tables."""
 
-from datetime import datetime
+from kopru.orchestration import ingest_dag
 
-from airflow.sdk import Asset, Param, dag, task
-from kopru.orchestration import DEFAULT_ARGS
-
-RAW_BELEDIYE = Asset("kopru://warehouse/raw/belediye")
-
-
-@dag(
-    dag_id="ingest_belediye",
+ingest_dag(
+    "belediye",
     schedule="@daily",
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
-    tags=["kopru", "ingest", "belediye"],
-    params={"inbox": Param(None, type=["null", "string"], description="folder of delivered files")},
-    doc_md="""
-### ingest_belediye
-Municipal case-management feeds (households, persons, assessments, aid, services, employment referrals, surveys).
-
-Reads every `belediye_*` file of the inbox (`params.inbox`, default `$KOPRU_HOME/inbox`), lands each in its
-own transaction and records it in `ingest.files`; bad rows go to `ingest.quarantine` with a reason code.
-Re-running is safe: identical bytes are recorded as `duplicate_file` and load nothing.
-""",
+    description="""Municipal case-management feeds (households, persons, assessments, aid, services, employment
+referrals, surveys).""",
 )
-def ingest_belediye():
-    @task(outlets=[RAW_BELEDIYE])
-    def land_files(params=None) -> dict:
-        from kopru.orchestration import ingest_family
-
-        return ingest_family("belediye", (params or {}).get("inbox"))
-
-    land_files()
-
-
-ingest_belediye()

@@ -1,39 +1,9 @@
-"""Ingest the `devlet` source family from the inbox into raw tables (one transaction per file)."""
+"""Airflow DAG `ingest_devlet`: land the `devlet` source family's files from the inbox into raw tables."""
 
-from datetime import datetime
+from kopru.orchestration import ingest_dag
 
-from airflow.sdk import Asset, Param, dag, task
-from kopru.orchestration import DEFAULT_ARGS
-
-RAW_DEVLET = Asset("kopru://warehouse/raw/devlet")
-
-
-@dag(
-    dag_id="ingest_devlet",
+ingest_dag(
+    "devlet",
     schedule="@daily",
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
-    tags=["kopru", "ingest", "devlet"],
-    params={"inbox": Param(None, type=["null", "string"], description="folder of delivered files")},
-    doc_md="""
-### ingest_devlet
-State agencies: SYDV/ISAS aid, ISAS receipts, İŞKUR job offers (JSON Lines).
-
-Reads every `devlet_*` file of the inbox (`params.inbox`, default `$KOPRU_HOME/inbox`), lands each in its
-own transaction and records it in `ingest.files`; bad rows go to `ingest.quarantine` with a reason code.
-Re-running is safe: identical bytes are recorded as `duplicate_file` and load nothing.
-""",
+    description="""State agencies: SYDV/ISAS aid, ISAS receipts, İŞKUR job offers (JSON Lines).""",
 )
-def ingest_devlet():
-    @task(outlets=[RAW_DEVLET])
-    def land_files(params=None) -> dict:
-        from kopru.orchestration import ingest_family
-
-        return ingest_family("devlet", (params or {}).get("inbox"))
-
-    land_files()
-
-
-ingest_devlet()

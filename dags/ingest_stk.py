@@ -1,39 +1,9 @@
-"""Ingest the `stk` source family from the inbox into raw tables (one transaction per file)."""
+"""Airflow DAG `ingest_stk`: land the `stk` source family's files from the inbox into raw tables."""
 
-from datetime import datetime
+from kopru.orchestration import ingest_dag
 
-from airflow.sdk import Asset, Param, dag, task
-from kopru.orchestration import DEFAULT_ARGS
-
-RAW_STK = Asset("kopru://warehouse/raw/stk")
-
-
-@dag(
-    dag_id="ingest_stk",
+ingest_dag(
+    "stk",
     schedule="@monthly",
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
-    tags=["kopru", "ingest", "stk"],
-    params={"inbox": Param(None, type=["null", "string"], description="folder of delivered files")},
-    doc_md="""
-### ingest_stk
-Partner NGOs' monthly files, each read through its mapping file.
-
-Reads every `stk_*` file of the inbox (`params.inbox`, default `$KOPRU_HOME/inbox`), lands each in its
-own transaction and records it in `ingest.files`; bad rows go to `ingest.quarantine` with a reason code.
-Re-running is safe: identical bytes are recorded as `duplicate_file` and load nothing.
-""",
+    description="""Partner NGOs' monthly files, each read through its mapping file.""",
 )
-def ingest_stk():
-    @task(outlets=[RAW_STK])
-    def land_files(params=None) -> dict:
-        from kopru.orchestration import ingest_family
-
-        return ingest_family("stk", (params or {}).get("inbox"))
-
-    land_files()
-
-
-ingest_stk()
