@@ -3,10 +3,10 @@
 from datetime import datetime
 
 from airflow.sdk import Asset, dag, task
-from kopru.orchestration import DEFAULT_ARGS
+from kopru.orchestration import ASSET_MARTS, ASSET_QUALITY, DEFAULT_ARGS
 
-MARTS = Asset("kopru://warehouse/marts")
-QUALITY = Asset("kopru://warehouse/quality")
+MARTS = Asset(ASSET_MARTS)
+QUALITY = Asset(ASSET_QUALITY)
 
 
 @dag(

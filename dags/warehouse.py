@@ -1,17 +1,19 @@
 """Build the warehouse with dbt whenever any source family has landed new files."""
 
 from datetime import datetime
+from functools import reduce
+from operator import or_
 
 from airflow.sdk import Asset, dag, task
-from kopru.orchestration import DEFAULT_ARGS
+from kopru.orchestration import ASSET_MARTS, ASSET_RAW, DEFAULT_ARGS, SOURCE_FAMILIES
 
-RAW_ASSETS = [Asset(f"kopru://warehouse/raw/{family}") for family in ("belediye", "sosyalkart", "devlet", "stk")]
-MARTS = Asset("kopru://warehouse/marts")
+RAW_ASSETS = [Asset(ASSET_RAW.format(family=family)) for family in SOURCE_FAMILIES]
+MARTS = Asset(ASSET_MARTS)
 
 
 @dag(
     dag_id="warehouse",
-    schedule=RAW_ASSETS[0] | RAW_ASSETS[1] | RAW_ASSETS[2] | RAW_ASSETS[3],
+    schedule=reduce(or_, RAW_ASSETS),  # any family's new files
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,

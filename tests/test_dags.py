@@ -4,6 +4,7 @@ import os
 
 import pytest
 from kopru import config
+from kopru.orchestration import PIPELINE
 
 
 @pytest.fixture(scope="module")
@@ -22,13 +23,10 @@ def test_no_import_errors(dagbag):
 
 
 def test_the_pipeline_dags_are_all_there(dagbag):
-    from kopru.orchestration import PIPELINE
-
     assert set(PIPELINE) <= set(dagbag.dag_ids)
 
 
-@pytest.mark.parametrize("dag_id", ["ingest_belediye", "ingest_sosyalkart", "ingest_devlet", "ingest_stk",
-                                    "warehouse", "quality", "reports"])
+@pytest.mark.parametrize("dag_id", PIPELINE)
 def test_dag_conventions(dagbag, dag_id):
     dag = dagbag.get_dag(dag_id)
     assert dag.doc_md and dag.tags and "kopru" in dag.tags

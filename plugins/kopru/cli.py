@@ -99,6 +99,8 @@ def cmd_run(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from kopru.orchestration import SOURCE_FAMILIES
+
     parser = argparse.ArgumentParser(
         prog="kopru",
         description="Köprü: social-support data warehouse. Each command is what the matching Airflow task runs.",
@@ -122,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="land every file of an inbox folder (manifest, quarantine, raw tables)")
     p.add_argument("--inbox", required=True)
-    p.add_argument("--source", action="append", choices=["belediye", "sosyalkart", "devlet", "stk"],
+    p.add_argument("--source", action="append", choices=SOURCE_FAMILIES,
                    help="only these source families (repeatable)")
     p.set_defaults(func=cmd_ingest)
 

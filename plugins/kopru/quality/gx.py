@@ -74,19 +74,17 @@ def define(context=None) -> None:
         name=DATASOURCE, connection_string="${KOPRU_GX_CONNECTION_STRING}"
     )
 
-    def whole_table(asset_name: str, schema: str, table: str):
-        try:
+    def replaced(asset_name: str) -> None:
+        if asset_name in [asset.name for asset in source.assets]:
             source.delete_asset(asset_name)
-        except Exception:  # noqa: BLE001 - absent on first definition
-            pass
+
+    def whole_table(asset_name: str, schema: str, table: str):
+        replaced(asset_name)
         asset = source.add_table_asset(name=asset_name, table_name=table, schema_name=schema)
         return asset.add_batch_definition_whole_table("whole_table")
 
     def query(asset_name: str, sql: str):
-        try:
-            source.delete_asset(asset_name)
-        except Exception:  # noqa: BLE001
-            pass
+        replaced(asset_name)
         return source.add_query_asset(name=asset_name, query=sql).add_batch_definition_whole_table("whole_table")
 
     definitions = []

@@ -44,8 +44,10 @@ def report_kind(period: str) -> str:
 
 
 def _fetch(period: str) -> dict:
+    from psycopg.rows import dict_row
+
     with warehouse.connect() as conn:
-        conn.row_factory = __import__("psycopg").rows.dict_row
+        conn.row_factory = dict_row
         indicators = conn.execute(
             """select f.*, p.name_tr, p.unit_tr
                from marts.fct_indicator_period f
@@ -80,7 +82,7 @@ def _fetch(period: str) -> dict:
 
 
 def _has_table(conn, name: str) -> bool:
-    return conn.execute("select to_regclass(%s) is not null", (name,)).fetchone()["?column?"]
+    return conn.execute("select to_regclass(%s) is not null as present", (name,)).fetchone()["present"]
 
 
 def _charts(history: list[dict], names: dict[str, str]) -> list[str]:

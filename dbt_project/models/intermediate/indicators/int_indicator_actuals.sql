@@ -40,21 +40,11 @@ survey_in_period as (
 
 -- PG4.1.2 / PG4.1.3: share of answers 4 or 5 among those who answered the question.
 satisfaction as (
-    select periods.period, 'PG4.1.2' as indicator_code,
-           round(100.0 * count(*) filter (where q_satisfaction >= 4) / nullif(count(q_satisfaction), 0), 2),
-           count(*) filter (where q_satisfaction >= 4)::numeric,
-           count(q_satisfaction)::numeric
-    from periods left join survey_in_period using (period)
-    group by periods.period
+    {{ survey_top_box_share('PG4.1.2', 'q_satisfaction') }}
 ),
 
 fairness as (
-    select periods.period, 'PG4.1.3',
-           round(100.0 * count(*) filter (where q_fairness >= 4) / nullif(count(q_fairness), 0), 2),
-           count(*) filter (where q_fairness >= 4)::numeric,
-           count(q_fairness)::numeric
-    from periods left join survey_in_period using (period)
-    group by periods.period
+    {{ survey_top_box_share('PG4.1.3', 'q_fairness') }}
 ),
 
 -- PG4.1.4: distinct persons referred to employment in the period.
