@@ -16,16 +16,32 @@ def landed(warehouse_url, sample_inbox):
 
 
 def test_every_sample_file_lands_and_reconciles(landed, db):
-    assert landed and all(r.status == "loaded" for r in landed)
-    for source in ("belediye", "sosyalkart", "devlet"):
+    assert landed and {r.status for r in landed} == {"loaded", "duplicate_file"}
+    for source in ("belediye", "sosyalkart", "devlet", "stk"):
         assert any(r.source == source and r.rows_loaded > 0 for r in landed), source
     bad = db.execute(
         """select count(*) from ingest.files where status = 'loaded'
            and rows_in <> rows_loaded + rows_quarantined + rows_duplicate"""
     ).fetchone()[0]
     assert bad == 0
-    quarantined = db.execute("select count(*) from ingest.quarantine").fetchone()[0]
+    quarantined = db.execute(
+        "select count(*) from ingest.quarantine where file_id = any(%s)", ([r.file_id for r in landed],)
+    ).fetchone()[0]
     assert quarantined == sum(r.rows_quarantined for r in landed)
+
+
+def test_the_sample_dirt_lands_where_it_should(landed, db):
+    """The generator's dirt, each kind at least once: re-sent identical files are duplicates, corrected files
+    supersede, malformed rows and unknown NGO aid words are quarantined, mistyped and missing IDs are flagged."""
+    statuses = dict(db.execute("select status, count(*) from ingest.files group by status").fetchall())
+    assert statuses["duplicate_file"] >= 1 and statuses["superseded"] >= 2
+    superseded = {name for (name,) in db.execute(
+        "select file_name from ingest.files where status = 'superseded'").fetchall()}
+    assert any(n.startswith("belediye_aid_") for n in superseded) and any(n.startswith("stk_") for n in superseded)
+    reasons = {code for (code,) in db.execute("select distinct reason_code from ingest.quarantine").fetchall()}
+    assert {"malformed_row", "unknown_aid_type"} <= reasons
+    id_statuses = {s for (s,) in db.execute("select distinct tckn_status from raw.stk__aid_rows").fetchall()}
+    assert {"valid", "invalid_checksum", "missing"} <= id_statuses
 
 
 def test_raw_rows_match_the_manifest(landed, db):

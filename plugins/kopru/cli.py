@@ -34,11 +34,14 @@ def cmd_warehouse(args) -> int:
 
 
 def cmd_generate(args) -> int:
-    from kopru.generate.sample import generate
+    from kopru.generate.sample import Dirt, default_truth_dir, generate
 
+    dirt = Dirt.clean() if args.clean else Dirt.parse(args.dirt or [])
+    truth_dir = Path(args.truth) if args.truth else default_truth_dir(Path(args.out))
     written = generate(args.district, args.households, date.fromisoformat(args.start),
-                       date.fromisoformat(args.end), args.seed, Path(args.out))
-    print(f"{len(written)} files, {sum(written.values()):,} bytes written to {args.out}")
+                       date.fromisoformat(args.end), args.seed, Path(args.out), dirt, truth_dir)
+    print(f"{len(written)} files, {sum(written.values()):,} bytes written to {args.out}; "
+          f"ground truth in {truth_dir}")
     return 0
 
 
@@ -120,6 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--end", default="2024-12-31")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--out", required=True, help="inbox folder to write to")
+    p.add_argument("--truth", help="folder for the ground-truth files (default: ground_truth/ beside --out)")
+    p.add_argument("--dirt", action="append", metavar="KIND=RATE",
+                   help="change one dirt rate, e.g. ngo_id_missing=0.2 (repeatable; see kopru.generate.sample.Dirt)")
+    p.add_argument("--clean", action="store_true", help="no dirt at all")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("ingest", help="land every file of an inbox folder (manifest, quarantine, raw tables)")

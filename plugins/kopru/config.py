@@ -3,6 +3,7 @@
 KOPRU_HOME           local state: embedded PostgreSQL, Airflow home, development secrets, outputs
                      (default: `.kopru/` in the checkout, git-ignored).
 KOPRU_WAREHOUSE_URL  an external PostgreSQL; when unset, the embedded server under KOPRU_HOME is used.
+KOPRU_NGO_MAPPINGS  folder of partner-NGO mapping files (default: the project's plugins/kopru/data/ngo_mappings).
 KOPRU_PSEUDONYM_KEY  the secret of the keyed pseudonyms (HMAC-SHA256); when unset, a development key is
                      generated once into KOPRU_HOME/secrets and reused.
 """
@@ -27,6 +28,10 @@ def kopru_home() -> Path:
     home = Path(os.environ.get("KOPRU_HOME") or PROJECT_ROOT / ".kopru").resolve()
     home.mkdir(parents=True, exist_ok=True)
     return home
+
+
+def ngo_mappings_dir() -> Path:
+    return Path(os.environ.get("KOPRU_NGO_MAPPINGS") or PACKAGE_DATA / "ngo_mappings")
 
 
 def external_warehouse_url() -> str | None:

@@ -9,16 +9,24 @@ municipal snapshots arrive daily; the loader stores only changed rows, so the ca
 from __future__ import annotations
 
 import csv
+import dataclasses
+import gc
 import io
+import itertools
 import json
+import multiprocessing
+import os
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from kopru.config import PACKAGE_DATA
+from kopru.generate.ngo import NGO_PROFILES, NgoRow, apply_dirt, file_bytes
 from kopru.identity import check_digits
+from kopru.ingest.stk import all_mappings
 
 FEMALE = ["Ayşe", "Fatma", "Emine", "Hatice", "Zeynep", "Elif", "Meryem", "Şerife", "Zehra", "Sultan", "Hanife",
           "Merve", "Özlem", "Büşra", "Esra", "Gülsüm", "İrem", "Yasemin", "Nur", "Çiğdem", "Songül", "Dilek"]
@@ -31,6 +39,8 @@ REFUGEE_SURNAMES = ["Alhamad", "Alali", "Hasan", "Mohammad", "Alahmad", "Ibrahim
 
 AID_WEIGHTS = {"gida": 30, "nakdi": 15, "yakacak": 10, "egitim": 8, "kira": 6, "saglik": 5, "kart": 20,
                "sosyal_market": 6}
+AID_TYPE_LIST = list(AID_WEIGHTS)
+AID_CUM_WEIGHTS = list(itertools.accumulate(AID_WEIGHTS.values()))
 AID_CHANNEL = {"gida": "ayni", "yakacak": "ayni", "sosyal_market": "ayni", "kart": "kart", "nakdi": "banka",
                "kira": "banka", "egitim": "banka", "saglik": "banka"}
 AID_AMOUNT = {"nakdi": (1500, 4000), "kira": (3000, 7000), "egitim": (1000, 2500), "saglik": (800, 3000),
@@ -40,6 +50,38 @@ SERVICE_TYPES = ["psikososyal", "cocuk_koruma", "egitim_destek", "yasli_bakim", 
 SYDV_PROGRAMS = [("GIDA", "Gıda Yardımı"), ("YAKACAK", "Yakacak Yardımı"), ("NAKDI", "Nakdi Yardım"),
                  ("SARTLI_EGITIM", "Şartlı Eğitim Yardımı"), ("ENGELLI", "Engelli Aylığı"),
                  ("YASLI", "Yaşlı Aylığı"), ("DOGALGAZ", "Doğalgaz Tüketim Desteği")]
+
+
+@dataclass(frozen=True)
+class Dirt:
+    """Rates of the mistakes real deliveries carry. Every kind with a rate above 0 appears at least once, so a
+    small sample still exercises each of them; `Dirt.clean()` turns them all off."""
+
+    ngo_id_missing: float = 0.10  # of NGO rows from templates that carry an ID
+    ngo_id_mistyped: float = 0.04
+    ngo_name_variant: float = 0.35  # ŞAHİN / Sahin / şahin
+    ngo_name_typo: float = 0.02  # a letter dropped from the surname
+    ngo_mahalle_variant: float = 0.5  # CUMHURİYET MAH. / Cumhuriyet Mahallesi / …
+    ngo_unknown_aid_word: float = 0.004
+    ngo_outsider: float = 0.08  # NGO recipients the municipality does not know
+    malformed_row: float = 0.003  # NGO rows with a field missing (CSV) or one too many (XLSX)
+    redelivered_file: float = 0.02  # monthly files sent again, identical, the next day
+    corrected_file: float = 0.02  # monthly files re-sent with a correction (into the inbox's resent/ folder)
+
+    @classmethod
+    def clean(cls) -> Dirt:
+        return cls(**{name: 0.0 for name in cls.__dataclass_fields__})
+
+    @classmethod
+    def parse(cls, settings: list[str]) -> Dirt:
+        """`["ngo_id_missing=0.2", "malformed_row=0"]` → Dirt with those rates changed."""
+        changes = {}
+        for setting in settings:
+            name, _, value = setting.partition("=")
+            if name not in cls.__dataclass_fields__:
+                raise ValueError(f"unknown dirt kind {name!r}; known: {', '.join(cls.__dataclass_fields__)}")
+            changes[name] = float(value)
+        return cls(**changes)
 
 
 @dataclass
@@ -99,8 +141,13 @@ def next_month(day: date) -> date:
 
 
 class Generator:
-    def __init__(self, district: str, households: int, start: date, end: date, seed: int):
+    def __init__(self, district: str, households: int, start: date, end: date, seed: int,
+                 dirt: Dirt | None = None):
         self.rng = random.Random(seed)
+        self._random = self.rng.random
+        self.seed = seed
+        self.dirt = dirt or Dirt()
+        self.mappings = {m.ngo_code: m for m in all_mappings() if m.ngo_code in NGO_PROFILES}
         self.district = district
         self.start, self.end = start, end
         self.mahalle = load_mahalle(district)
@@ -109,6 +156,10 @@ class Generator:
         self.households: list[Household] = []
         self.counters: dict[str, int] = {}
 
+    def _int(self, low: int, high: int) -> int:
+        """random.randint without its argument checks: the generator draws millions of these."""
+        return low + int(self._random() * (high - low + 1))
+
     def next_id(self, prefix: str) -> str:
         self.counters[prefix] = self.counters.get(prefix, 0) + 1
         return f"{prefix}{self.counters[prefix]:07d}"
@@ -116,16 +167,16 @@ class Generator:
     def identity(self, foreign: bool) -> str:
         while True:
             if foreign:
-                first = "99" + "".join(str(self.rng.randint(0, 9)) for _ in range(7))
+                first = "99" + "".join(str(self._int(0, 9)) for _ in range(7))
             else:
-                first = str(self.rng.randint(1, 9)) + "".join(str(self.rng.randint(0, 9)) for _ in range(8))
+                first = str(self._int(1, 9)) + "".join(str(self._int(0, 9)) for _ in range(8))
             number = first + check_digits(first)
             if number not in self._ids and (foreign or not number.startswith("99")):
                 self._ids.add(number)
                 return number
 
     def _day_between(self, low: date, high: date) -> date:
-        return low + timedelta(days=self.rng.randint(0, max(0, (high - low).days)))
+        return low + timedelta(days=self._int(0, max(0, (high - low).days)))
 
     def build_registry(self) -> None:
         rng = self.rng
@@ -139,8 +190,8 @@ class Generator:
                 mahalle_code=code,
                 mahalle_name=name,
                 address_line=f"{rng.choice(['Atatürk', 'Cumhuriyet', 'Fatih', 'Gül', 'Lale'])} Sk. No:"
-                f"{rng.randint(1, 120)} D:{rng.randint(1, 20)}",
-                phone=f"05{rng.randint(30, 59)}{rng.randint(1000000, 9999999)}",
+                f"{self._int(1, 120)} D:{self._int(1, 20)}",
+                phone=f"05{self._int(30, 59)}{self._int(1000000, 9999999)}",
                 registered_on=registered,
                 protection_status=rng.choice(["temporary"] * 9 + ["international"]) if refugee else "none",
                 need_score=max(0, min(100, int(rng.gauss(58, 18)))),
@@ -153,7 +204,7 @@ class Generator:
             size = rng.choices([1, 2, 3, 4, 5, 6, 7, 8], [6, 12, 20, 25, 18, 10, 6, 3])[0]
             head_female = rng.random() < 0.3
             ref = self.start
-            head_age = rng.randint(24, 75)
+            head_age = self._int(24, 75)
             roles = ["head"] + (["spouse"] if size > 1 and rng.random() < 0.8 else [])
             roles += ["child"] * (size - len(roles))
             if size >= 4 and rng.random() < 0.15:
@@ -162,12 +213,12 @@ class Generator:
                 if role == "head":
                     sex, age = ("K" if head_female else "E"), head_age
                 elif role == "spouse":
-                    sex, age = ("E" if head_female else "K"), max(18, head_age + rng.randint(-6, 4))
+                    sex, age = ("E" if head_female else "K"), max(18, head_age + self._int(-6, 4))
                 elif role == "parent":
-                    sex, age = rng.choice("KE"), head_age + rng.randint(20, 30)
+                    sex, age = rng.choice("KE"), head_age + self._int(20, 30)
                 else:
-                    sex, age = rng.choice("KE"), rng.randint(0, min(25, max(0, head_age - 18)))
-                birth = ref - timedelta(days=age * 365 + rng.randint(0, 364))
+                    sex, age = rng.choice("KE"), self._int(0, min(25, max(0, head_age - 18)))
+                birth = ref - timedelta(days=age * 365 + self._int(0, 364))
                 adult = 18 <= age < 65
                 employable = adult and rng.random() < 0.55
                 household.persons.append(Person(
@@ -195,13 +246,14 @@ class Generator:
         rng = self.rng
         events: dict[str, list[tuple[date, dict]]] = {k: [] for k in (
             "assessments", "aid", "services", "employment_referrals", "surveys", "isas_alindi", "iskur_teklif",
-            "sydv_yardim", "transactions")}
+            "sydv_yardim", "transactions", "ngo")}
+        ngo_shares = [(code, NGO_PROFILES[code]["share_by_need_level"]) for code in sorted(self.mappings)]
+        months = [(month, next_month(month) - timedelta(days=1)) for month in month_starts(self.start, self.end)]
+        aid_chance = {1: 0.03, 2: 0.1, 3: 0.35, 4: 0.6, 5: 0.8}
         for household in self.households:
             next_visit = max(household.registered_on, self.start)
-            months = list(month_starts(self.start, self.end))
             referred: set[str] = set()
-            for month in months:
-                month_end = next_month(month) - timedelta(days=1)
+            for month, month_end in months:
                 if not household.active_on(month_end):
                     continue
                 if next_visit <= month_end:
@@ -211,9 +263,9 @@ class Generator:
                     due = visit + timedelta(days=rng.choice([180, 270, 365]))
                     events["assessments"].append((visit, {
                         "assessment_id": self.next_id("A"), "household_id": household.household_id,
-                        "visit_date": visit.isoformat(), "assessor_id": f"U{rng.randint(1, 25):03d}",
+                        "visit_date": visit.isoformat(), "assessor_id": f"U{self._int(1, 25):03d}",
                         "monthly_income_try":
-                            f"{max(0, 30000 - household.need_score * 280 + rng.randint(-2000, 2000))}.00",
+                            f"{max(0, 30000 - household.need_score * 280 + self._int(-2000, 2000))}.00",
                         "monthly_rent_try": f"{rng.choice([0, 0, 4000, 6000, 8000, 10000])}.00",
                         "need_score": household.need_score, "need_level": level,
                         "next_visit_due": due.isoformat()})
@@ -221,12 +273,15 @@ class Generator:
                     # some assessments are done late: the overdue flag must find them
                     next_visit = due + timedelta(days=rng.choice([0, 0, 0, 30, 120]))
                 level = self.need_level(household.need_score)
-                if rng.random() < {1: 0.03, 2: 0.1, 3: 0.35, 4: 0.6, 5: 0.8}[level]:
+                if rng.random() < aid_chance[level]:
                     self._aid(household, month, month_end, events)
+                for ngo_code, shares in ngo_shares:
+                    if rng.random() < shares[level]:
+                        self._ngo_aid(ngo_code, household, month, month_end, events)
                 if rng.random() < 0.02 + 0.01 * level:
                     person = rng.choice(household.persons)
                     opened = self._day_between(month, month_end)
-                    closed = opened + timedelta(days=rng.randint(7, 120))
+                    closed = opened + timedelta(days=self._int(7, 120))
                     events["services"].append((opened, {
                         "service_id": self.next_id("S"), "household_id": household.household_id,
                         "person_id": person.person_id, "service_type": rng.choice(SERVICE_TYPES),
@@ -245,21 +300,61 @@ class Generator:
                     paid = self._day_between(month, month_end)
                     events["sydv_yardim"].append((paid, {
                         "kayitNo": self.next_id("SYDV"), "tcKimlikNo": person.tckn, "programKodu": code,
-                        "programAdi": title, "tutar": float(rng.randint(500, 3000)), "odemeTarihi": paid.isoformat(),
+                        "programAdi": title, "tutar": float(self._int(500, 3000)), "odemeTarihi": paid.isoformat(),
                         "donem": f"{month.year}-{month.month:02d}"}))
         self._surveys(events)
+        self._ngo_outsiders(events)
         return events
+
+    def _ngo_aid(self, ngo_code: str, household: Household, month: date, month_end: date, events,
+                 person: Person | None = None) -> None:
+        rng = self.rng
+        if person is None:
+            adults = [p for p in household.persons if (month - p.birth_date).days >= 18 * 365]
+            person = household.persons[0] if rng.random() < 0.7 or not adults else rng.choice(adults)
+        word = rng.choice(list(NGO_PROFILES[ngo_code]["aid"]))
+        quantity, amount_range = NGO_PROFILES[ngo_code]["aid"][word]
+        amount = None  # in-kind aid: a parcel has no amount
+        if amount_range is not None and amount_range[1]:
+            amount = Decimal(self._int(*amount_range) // 50 * 50)
+        delivered = self._day_between(month, month_end)
+        events["ngo"].append((delivered, NgoRow(
+            ngo_code=ngo_code, delivered_on=delivered, tckn=person.tckn, first_name=person.first_name,
+            last_name=person.last_name, birth_date=person.birth_date, mahalle_name=household.mahalle_name,
+            phone=household.phone, aid_word=word, quantity=self._int(1, quantity), amount=amount,
+            person_id=person.person_id if household.household_id else None,
+            household_id=household.household_id or None)))
+
+    def _ngo_outsiders(self, events) -> None:
+        """People an NGO helps whom the municipality has never registered: they must stay unlinked."""
+        rng = self.rng
+        if not self.dirt.ngo_outsider:
+            return
+        weights = [m[2] for m in self.mahalle]
+        count = max(1, round(len(events["ngo"]) * self.dirt.ngo_outsider))
+        months = list(month_starts(self.start, self.end))
+        for _ in range(count):
+            ngo_code = rng.choice(sorted(self.mappings))
+            code, name, _pop = rng.choices(self.mahalle, weights)[0]
+            sex = rng.choice("KE")
+            stranger = Household("", code, name, "", f"05{self._int(30, 59)}{self._int(1000000, 9999999)}",
+                                 self.start, "none")
+            person = Person("", "", self.identity(False), rng.choice(FEMALE if sex == "K" else MALE),
+                            rng.choice(SURNAMES), self.start - timedelta(days=self._int(20 * 365, 70 * 365)),
+                            sex, "head", 0, False, "not_in_labour_force")
+            month = rng.choice(months)
+            self._ngo_aid(ngo_code, stranger, month, next_month(month) - timedelta(days=1), events, person)
 
     def _aid(self, household: Household, month: date, month_end: date, events) -> None:
         rng = self.rng
-        aid_type = rng.choices(list(AID_WEIGHTS), list(AID_WEIGHTS.values()))[0]
+        aid_type = rng.choices(AID_TYPE_LIST, cum_weights=AID_CUM_WEIGHTS)[0]
         delivered = self._day_between(month, month_end)
         low, high = AID_AMOUNT[aid_type]
-        amount = Decimal(rng.randint(low, high)) + Decimal(rng.choice([0, 50])) / 100
+        amount = Decimal(self._int(low, high)) + Decimal(rng.choice([0, 50])) / 100
         aid_id = self.next_id("Y")
         entered = rng.random() < 0.93
-        isas_ref = f"ISAS{rng.randint(10**8, 10**9 - 1)}" if entered else ""
-        entered_on = delivered + timedelta(days=rng.randint(0, 20))
+        isas_ref = f"ISAS{self._int(10**8, 10**9 - 1)}" if entered else ""
+        entered_on = delivered + timedelta(days=self._int(0, 20))
         person = household.persons[0]
         events["aid"].append((delivered, {
             "aid_id": aid_id, "household_id": household.household_id,
@@ -272,26 +367,26 @@ class Generator:
             accepted = rng.random() < 0.95
             events["isas_alindi"].append((entered_on, {
                 "isasRef": isas_ref, "belediyeYardimNo": aid_id, "tcKimlikNo": person.tckn,
-                "alinmaZamani": f"{entered_on.isoformat()}T{rng.randint(8, 17):02d}:{rng.randint(0, 59):02d}:00",
+                "alinmaZamani": f"{entered_on.isoformat()}T{self._int(8, 17):02d}:{self._int(0, 59):02d}:00",
                 "durum": "kabul" if accepted else "red",
                 "redNedeni": None if accepted else rng.choice(["Kimlik doğrulanamadı", "Mükerrer kayıt",
                                                                "Eksik adres bilgisi"])}))
         if aid_type == "kart":
             stamp = datetime.combine(delivered, datetime.min.time()) + timedelta(hours=9)
             events["transactions"].append((delivered, {
-                "islem_no": self.next_id("T"), "kart_no": f"6034********{rng.randint(1000, 9999)}",
+                "islem_no": self.next_id("T"), "kart_no": f"6034********{self._int(1000, 9999)}",
                 "hane_no": household.household_id, "islem_zamani": stamp, "isyeri_kategorisi": "",
                 "tutar": amount, "islem_tipi": "yukleme"}))
             spent = Decimal(0)
-            for _ in range(rng.randint(1, 4)):
-                part = (amount - spent) * Decimal(rng.randint(20, 60)) / 100
+            for _ in range(self._int(1, 4)):
+                part = (amount - spent) * Decimal(self._int(20, 60)) / 100
                 part = part.quantize(Decimal("0.01"))
                 spent += part
-                when = stamp + timedelta(days=rng.randint(0, 25), hours=rng.randint(0, 9))
+                when = stamp + timedelta(days=self._int(0, 25), hours=self._int(0, 9))
                 if when.date() > self.end:
                     break
                 events["transactions"].append((when.date(), {
-                    "islem_no": self.next_id("T"), "kart_no": f"6034********{rng.randint(1000, 9999)}",
+                    "islem_no": self.next_id("T"), "kart_no": f"6034********{self._int(1000, 9999)}",
                     "hane_no": household.household_id, "islem_zamani": when,
                     "isyeri_kategorisi": rng.choice(["market", "giyim", "kirtasiye", "eczane"]),
                     "tutar": part, "islem_tipi": "harcama"}))
@@ -302,12 +397,12 @@ class Generator:
             "referral_id": self.next_id("R"), "person_id": person.person_id, "tckn": person.tckn,
             "referred_on": referred_on.isoformat(), "channel": rng.choice(["iskur", "istihdam_merkezi"]),
             "program": rng.choice(["Meslek edindirme", "İşbaşı eğitim", "Doğrudan yerleştirme"]),
-            "referred_by": f"U{rng.randint(1, 25):03d}"}))
+            "referred_by": f"U{self._int(1, 25):03d}"}))
         # Some people refuse every offer: the three-refusal rule must catch them.
         refuser = rng.random() < 0.15
         offered = referred_on
-        for _ in range(rng.randint(1, 5)):
-            offered = offered + timedelta(days=rng.randint(15, 60))
+        for _ in range(self._int(1, 5)):
+            offered = offered + timedelta(days=self._int(15, 60))
             if offered > self.end:
                 break
             outcome = rng.choice(["ret", "gelmedi"]) if refuser else rng.choice(["kabul", "ret", "gelmedi", "ret"])
@@ -316,7 +411,7 @@ class Generator:
                 "isyeri": rng.choice(["Tekstil AŞ", "Lojistik Ltd", "Gıda San.", "Temizlik Hizm."]),
                 "pozisyon": rng.choice(["Operatör", "Depo elemanı", "Temizlik personeli", "Satış danışmanı"]),
                 "sonuc": outcome, "gecerliMazeret": (not refuser) and outcome != "kabul" and rng.random() < 0.3,
-                "sonucTarihi": (offered + timedelta(days=rng.randint(1, 10))).isoformat()}))
+                "sonucTarihi": (offered + timedelta(days=self._int(1, 10))).isoformat()}))
             if outcome == "kabul":
                 break
 
@@ -385,69 +480,220 @@ def _tr_amount(value: Decimal) -> str:
     return ".".join(groups) + "," + frac
 
 
-def write_deliveries(gen: Generator, events, out: Path) -> dict[str, int]:
-    out.mkdir(parents=True, exist_ok=True)
-    written: dict[str, int] = {}
+def _by_month(events: list[tuple[date, object]]) -> dict[tuple[int, int], list]:
+    buckets: dict[tuple[int, int], list] = {}
+    for day, row in events:
+        buckets.setdefault((day.year, day.month), []).append(row)
+    return buckets
 
-    def emit(name: str, data: bytes) -> None:
-        (out / name).write_bytes(data)
-        written[name] = len(data)
+
+RESENT_FOLDER = "resent"  # later arrivals: a corrected file has the same name as the one it corrects
+TRUTH_COLUMNS = ["ngo_code", "delivery_month", "row_in_file", "person_id", "household_id", "dirt"]
+
+
+def write_deliveries(gen: Generator, events, out: Path, truth_dir: Path) -> dict[str, int]:
+    """Every delivery file of the period. The files are independent of one another, so they are rendered on
+    all cores; what goes into each is decided here, in order, so the output is the same for a seed."""
+    out.mkdir(parents=True, exist_ok=True)
+    rng = gen.rng
+    jobs: list[tuple[str, Callable[..., bytes], tuple]] = []
 
     # Snapshots at each half-year end and at the end of the period.
     snapshot_days = sorted({d for y in range(gen.start.year, gen.end.year + 1)
                             for d in (date(y, 6, 30), date(y, 12, 31)) if gen.start <= d <= gen.end} | {gen.end})
     for day in snapshot_days:
         stamp = (day + timedelta(days=1)).strftime("%Y%m%d")
-        households, persons = [], []
-        for h in gen.households:
-            if h.registered_on > day:
-                continue
-            closed = h.closed_on is not None and h.closed_on <= day
-            households.append({
-                "household_id": h.household_id, "head_tckn": h.persons[0].tckn, "mahalle_code": h.mahalle_code,
-                "mahalle_name": h.mahalle_name, "address_line": h.address_line, "phone": h.phone,
-                "household_size": len(h.persons), "registered_on": h.registered_on.isoformat(),
-                "status": "closed" if closed else "active",
-                "closed_reason": "ihtiyac_kalmadi" if closed else "", "protection_status": h.protection_status,
-                "updated_at": f"{day.isoformat()}T18:00:00"})
-            for p in h.persons:
-                age = (day - p.birth_date).days // 365
-                student, level = _school_level(age)
-                if student and gen.rng.random() < 0.06:
-                    student = False  # children out of school: the A4 link is about finding them
-                persons.append({
-                    "person_id": p.person_id, "household_id": p.household_id, "tckn": p.tckn,
-                    "first_name": p.first_name, "last_name": p.last_name, "birth_date": p.birth_date.isoformat(),
-                    "sex": p.sex, "relation": p.relation, "disability_pct": p.disability_pct,
-                    "is_student": str(student).lower(), "school_level": level if student else "none",
-                    "employable": str(p.employable).lower(), "employment_status": p.employment_status,
-                    "updated_at": f"{day.isoformat()}T18:00:00"})
-        emit(f"belediye_households_{stamp}.csv", _csv_bytes(HOUSEHOLD_COLUMNS, households))
-        emit(f"belediye_persons_{stamp}.csv", _csv_bytes(PERSON_COLUMNS, persons))
+        jobs.append((f"belediye_households_{stamp}.csv", _snapshot_households, (gen.households, day)))
+        jobs.append((f"belediye_persons_{stamp}.csv", _snapshot_persons, (gen.households, day, gen.seed)))
 
+    # Monthly append deliveries; a few are sent again the next day, byte for byte, and a few corrected later.
+    monthly: list[str] = []
+    buckets = {feed: _by_month(rows) for feed, rows in events.items()}
     for month in month_starts(gen.start, gen.end):
-        delivery = next_month(month)
-        stamp = delivery.strftime("%Y%m%d")
-
-        def of_month(feed: str, month: date = month, delivery: date = delivery) -> list[dict]:
-            return [row for day, row in events[feed] if month <= day < delivery]
-
+        key = (month.year, month.month)
+        stamp = next_month(month).strftime("%Y%m%d")
         for feed, columns in APPEND_COLUMNS.items():
-            emit(f"belediye_{feed}_{stamp}.csv", _csv_bytes(columns, of_month(feed)))
-        cards = sorted(of_month("transactions"), key=lambda r: r["islem_zamani"])
-        card_rows = [{**r, "islem_zamani": r["islem_zamani"].strftime("%d.%m.%Y %H:%M:%S"),
-                      "tutar": _tr_amount(r["tutar"])} for r in cards]
-        emit(f"sosyalkart_transactions_{stamp}.csv",
-             _csv_bytes(["islem_no", "kart_no", "hane_no", "islem_zamani", "isyeri_kategorisi", "tutar",
-                         "islem_tipi"], card_rows, delimiter=";", encoding="utf-8-sig"))
+            rows = buckets[feed].get(key, [])
+            name = f"belediye_{feed}_{stamp}.csv"
+            jobs.append((name, _csv_bytes, (columns, rows)))
+            monthly.append(name)
+            if feed == "aid" and rows and rng.random() < gen.dirt.corrected_file:
+                jobs.append((f"{RESENT_FOLDER}/{name}", _csv_bytes, (columns, _corrected(rows, rng))))
+        name = f"sosyalkart_transactions_{stamp}.csv"
+        jobs.append((name, _card_bytes, (buckets["transactions"].get(key, []),)))
+        monthly.append(name)
         for feed in ("sydv_yardim", "isas_alindi", "iskur_teklif"):
-            lines = [json.dumps(row, ensure_ascii=False) for row in of_month(feed)]
-            emit(f"devlet_{feed}_{stamp}.jsonl", ("\n".join(lines) + ("\n" if lines else "")).encode())
+            name = f"devlet_{feed}_{stamp}.jsonl"
+            jobs.append((name, _jsonl_bytes, (buckets[feed].get(key, []),)))
+            monthly.append(name)
+    if gen.dirt.corrected_file and not any(name.startswith(f"{RESENT_FOLDER}/belediye_") for name, *_ in jobs):
+        month = max(buckets["aid"], key=lambda k: len(buckets["aid"][k]))
+        name = f"belediye_aid_{next_month(date(*month, 1)):%Y%m%d}.csv"
+        jobs.append((f"{RESENT_FOLDER}/{name}", _csv_bytes,
+                     (APPEND_COLUMNS["aid"], _corrected(buckets["aid"][month], rng))))
+
+    truth = _ngo_jobs(gen, buckets["ngo"], jobs)
+    written = _render(jobs, out)
+
+    resend = [name for name in monthly if written[name] > 200 and rng.random() < gen.dirt.redelivered_file]
+    if gen.dirt.redelivered_file and not resend:
+        resend = [max((name for name in monthly if name.startswith("belediye_aid_")), key=lambda n: written[n])]
+    for name in resend:
+        prefix, stamp_ext = name.rsplit("_", 1)
+        next_day = date(int(stamp_ext[:4]), int(stamp_ext[4:6]), int(stamp_ext[6:8])) + timedelta(days=1)
+        copy = f"{prefix}_{next_day:%Y%m%d}.{stamp_ext.split('.', 1)[1]}"
+        (out / copy).write_bytes((out / name).read_bytes())
+        written[copy] = written[name]
+
+    truth_dir.mkdir(parents=True, exist_ok=True)
+    (truth_dir / "stk_rows.csv").write_bytes(_csv_bytes(TRUTH_COLUMNS, truth))
     return written
 
 
-def generate(district: str, households: int, start: date, end: date, seed: int, out: Path) -> dict[str, int]:
-    gen = Generator(district, households, start, end, seed)
-    gen.build_registry()
-    events = gen.simulate()
-    return write_deliveries(gen, events, Path(out))
+_JOBS: list = []  # the jobs of the running _render, inherited by forked workers instead of pickled to them
+
+
+def _render_one(index: int) -> tuple[str, bytes]:
+    name, function, args = _JOBS[index]
+    return name, function(*args)
+
+
+def _render(jobs: list, out: Path) -> dict[str, int]:
+    global _JOBS
+    written: dict[str, int] = {}
+
+    def save(name: str, data: bytes) -> None:
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(data)
+        written[name] = len(data)
+
+    workers = min(os.cpu_count() or 1, 4)
+    if workers == 1 or len(jobs) < 50 or "fork" not in multiprocessing.get_all_start_methods():
+        for name, function, args in jobs:
+            save(name, function(*args))
+        return written
+    _JOBS = jobs
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for name, data in pool.imap_unordered(_render_one, range(len(jobs)), chunksize=4):
+                save(name, data)
+    finally:
+        _JOBS = []
+    return written
+
+
+def _card_bytes(rows: list[dict]) -> bytes:
+    cards = sorted(rows, key=lambda r: r["islem_zamani"])
+    card_rows = [{**r, "islem_zamani": r["islem_zamani"].strftime("%d.%m.%Y %H:%M:%S"),
+                  "tutar": _tr_amount(r["tutar"])} for r in cards]
+    return _csv_bytes(["islem_no", "kart_no", "hane_no", "islem_zamani", "isyeri_kategorisi", "tutar", "islem_tipi"],
+                      card_rows, delimiter=";", encoding="utf-8-sig")
+
+
+def _jsonl_bytes(rows: list[dict]) -> bytes:
+    lines = [json.dumps(row, ensure_ascii=False) for row in rows]
+    return ("\n".join(lines) + ("\n" if lines else "")).encode()
+
+
+def _month_of(name: str) -> tuple[int, int]:
+    """`belediye_aid_20240201.csv` holds January 2024."""
+    stamp = name.rsplit("_", 1)[1][:8]
+    delivered = date(int(stamp[:4]), int(stamp[4:6]), 1) - timedelta(days=1)
+    return delivered.year, delivered.month
+
+
+def _corrected(rows: list[dict], rng) -> list[dict]:
+    """The same deliveries with one amount put right, as a municipality re-sends a file it fixed."""
+    fixed = [dict(row) for row in rows]
+    row = rng.choice(fixed)
+    row["amount_try"] = f"{Decimal(row['amount_try'] or '0') + Decimal('100.00'):.2f}"
+    return fixed
+
+
+def _ngo_jobs(gen: Generator, ngo_buckets, jobs: list) -> list[dict]:
+    """One job per NGO and month, the ground truth of every row, and a few corrected re-sendings."""
+    rng = gen.rng
+    rows: list[NgoRow] = [row for month in sorted(ngo_buckets) for row in ngo_buckets[month]]
+    apply_dirt(rows, rng, gen.dirt)
+    truth = []
+    corrected_any = False
+    for month in month_starts(gen.start, gen.end):
+        month_rows = ngo_buckets.get((month.year, month.month), [])
+        for ngo_code, mapping in sorted(gen.mappings.items()):
+            ngo_rows = sorted((r for r in month_rows if r.ngo_code == ngo_code), key=lambda r: r.delivered_on)
+            if not ngo_rows:
+                continue
+            for number, row in enumerate(ngo_rows, start=1):
+                row.row_in_file = number
+                truth.append({"ngo_code": ngo_code, "delivery_month": f"{month:%Y-%m}", "row_in_file": number,
+                              "person_id": row.person_id or "", "household_id": row.household_id or "",
+                              "dirt": " ".join(row.dirt)})
+            name = f"stk_{ngo_code}_{month:%Y%m}.{mapping.formats.file_format}"
+            jobs.append((name, file_bytes, (ngo_rows, mapping)))
+            first_chance = not corrected_any and ngo_code == "kizilay_ilce" and len(ngo_rows) > 3
+            if rng.random() < gen.dirt.corrected_file or (gen.dirt.corrected_file and first_chance):
+                corrected_any = True
+                fixed = list(ngo_rows)
+                index = rng.randrange(len(fixed))
+                # the NGO found it handed out one more than it listed
+                fixed[index] = dataclasses.replace(fixed[index], quantity=fixed[index].quantity + 1)
+                jobs.append((f"{RESENT_FOLDER}/{name}", file_bytes, (fixed, mapping)))
+    return truth
+
+
+def _snapshot_households(households: list[Household], day: date) -> bytes:
+    rows = []
+    for h in households:
+        if h.registered_on > day:
+            continue
+        closed = h.closed_on is not None and h.closed_on <= day
+        rows.append((h.household_id, h.persons[0].tckn, h.mahalle_code, h.mahalle_name, h.address_line, h.phone,
+                     len(h.persons), h.registered_on.isoformat(), "closed" if closed else "active",
+                     "ihtiyac_kalmadi" if closed else "", h.protection_status, f"{day.isoformat()}T18:00:00"))
+    return _csv_rows(HOUSEHOLD_COLUMNS, rows)
+
+
+def _snapshot_persons(households: list[Household], day: date, seed: int) -> bytes:
+    rows = []
+    draw = random.Random(f"{seed}:{day}").random  # its own stream: snapshots render in parallel
+    updated_at = f"{day.isoformat()}T18:00:00"
+    for h in households:
+        if h.registered_on > day:
+            continue
+        for p in h.persons:
+            student, level = _school_level((day - p.birth_date).days // 365)
+            if student and draw() < 0.06:
+                student = False  # children out of school: the A4 link is about finding them
+            rows.append((p.person_id, p.household_id, p.tckn, p.first_name, p.last_name, p.birth_date.isoformat(),
+                         p.sex, p.relation, p.disability_pct, "true" if student else "false",
+                         level if student else "none", "true" if p.employable else "false", p.employment_status,
+                         updated_at))
+    return _csv_rows(PERSON_COLUMNS, rows)
+
+
+def _csv_rows(columns: list[str], rows: list[tuple]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(rows)
+    return buffer.getvalue().encode()
+
+
+def default_truth_dir(out: Path) -> Path:
+    """Beside the inbox, never in it: the loader must not see the answers."""
+    return Path(out).resolve().parent / "ground_truth"
+
+
+def generate(district: str, households: int, start: date, end: date, seed: int, out: Path,
+             dirt: Dirt | None = None, truth_dir: Path | None = None) -> dict[str, int]:
+    # Millions of small objects that live until the end: the cyclic collector would only re-scan them.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        gen = Generator(district, households, start, end, seed, dirt)
+        gen.build_registry()
+        events = gen.simulate()
+        return write_deliveries(gen, events, Path(out), Path(truth_dir) if truth_dir else default_truth_dir(out))
+    finally:
+        if collecting:
+            gc.enable()

@@ -223,6 +223,31 @@ _register(FeedSpec("devlet", "iskur_teklif", "append", ("teklif_no",), (
 ), DEVLET))
 
 
+# Partner NGOs deliver in their own templates; each NGO's mapping (data/ngo_mappings/<ngo_code>.yml) says which of
+# its headers fills which of these columns, and with which encoding, delimiter and formats (kopru.ingest.stk).
+# A row is identified by its place in the month's file: a corrected file for the month supersedes the whole file.
+STK_AID_ROWS = FeedSpec("stk", "aid_rows", "append", ("ngo_code", "delivery_month", "row_in_file"), (
+    _c("ngo_code", required=True),
+    _c("delivery_month", required=True),  # YYYY-MM from the file name
+    _c("row_in_file", "integer", required=True),
+    _c("row_ref"),
+    _c("tckn", "identity"),
+    _c("first_name"),
+    _c("last_name"),
+    _c("full_name"),
+    _c("birth_date", "date"),
+    _c("birth_year", "integer", minimum=1900, maximum=2100),
+    _c("mahalle_as_written"),
+    _c("phone"),
+    _c("aid_word", required=True),
+    _c("aid_type", "enum", required=True, values=AID_TYPES),
+    _c("quantity", "integer", minimum=0),
+    _c("amount_try", "decimal", minimum=0),
+    _c("delivered_on", "date", required=True),
+))
+_register(STK_AID_ROWS)
+
+
 # File names: belediye_<feed>_<YYYYMMDD>.csv, sosyalkart_transactions_<YYYYMMDD>.csv,
 # devlet_<feed>_<YYYYMMDD>.jsonl, stk_<ngo_code>_<YYYYMM>.<csv|xlsx>
 _NAME = re.compile(

@@ -301,11 +301,26 @@ def _sort_key(path: Path):
     return (stamp, path.name)
 
 
+def inbox_files(inbox: Path) -> list[Path]:
+    """The inbox's files in arrival order: its own files oldest delivery first, then each sub-folder's the same way,
+    folders in name order. A file re-sent with a correction has the name of the one it corrects, so a later
+    arrival has to wait in a folder of its own (the generator's `resent/`)."""
+
+    def visible(folder: Path) -> list[Path]:
+        return [p for p in folder.iterdir() if not p.name.startswith(".")]
+
+    entries = visible(inbox)
+    files = sorted((p for p in entries if p.is_file()), key=_sort_key)
+    for folder in sorted(p for p in entries if p.is_dir()):
+        files += sorted((p for p in visible(folder) if p.is_file()), key=_sort_key)
+    return files
+
+
 def ingest_inbox(inbox: Path, sources: tuple[str, ...] | None = None) -> list[FileResult]:
     """Every file of the inbox (of the given sources), oldest delivery first, each in its own transaction."""
     from kopru import warehouse
 
-    files = sorted((p for p in Path(inbox).iterdir() if p.is_file() and not p.name.startswith(".")), key=_sort_key)
+    files = inbox_files(Path(inbox))
     if sources:
         files = [p for p in files if p.name.split("_", 1)[0] in sources]
     key = config.pseudonym_key()

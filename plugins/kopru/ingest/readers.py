@@ -11,6 +11,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from kopru.ingest import parsers
 from kopru.ingest.contract import Column, FeedSpec, Formats, normalise_header
@@ -39,12 +40,23 @@ def decode(data: bytes, encoding: str) -> str:
     )
     if codec is None:
         raise FileRejected("unsupported_encoding", f"encoding {encoding!r} is not one the contract allows")
+    if codec == "cp1254" and not data.isascii() and _is_utf8(data):
+        # Windows-1254 would decode these bytes too, into mojibake (`ÅžAHÄ°N`); refuse rather than guess.
+        raise FileRejected("undecodable", f"declared {encoding} but the bytes are UTF-8")
     try:
         return data.decode(codec)
     except UnicodeDecodeError as error:
         raise FileRejected(
             "undecodable", f"bytes at offset {error.start} are not valid {encoding}"
         ) from error
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def match_header(delivered: list[str], expected: dict[str, str]) -> list[str]:
@@ -136,7 +148,7 @@ def _as_text(value: object) -> str | None:
 
 
 def convert(column: Column, value: object, formats: Formats) -> object:
-    """One delivered value → its typed value, or ParseError. JSON values arrive already typed."""
+    """One delivered value → its typed value, or ParseError. JSON values and XLSX cells arrive already typed."""
     if column.kind == "identity":
         text = _as_text(value)
         return None if text is None else parsers.parse_identity_text(text)
@@ -166,6 +178,10 @@ def convert(column: Column, value: object, formats: Formats) -> object:
         _check_range(column, number)
         return number
     if kind == "date":
+        if isinstance(value, datetime):  # an XLSX date cell
+            return value.date()
+        if isinstance(value, date):
+            return value
         return parsers.parse_date(text, formats.date_format)
     if kind == "timestamp":
         return parsers.parse_timestamp(text, formats.timestamp_format)

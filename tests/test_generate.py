@@ -1,0 +1,113 @@
+"""The sample-data generator: every feed in its template, real geography, valid identities, dirt at the
+configured rates, a ground truth outside the inbox, the same bytes for the same seed."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from datetime import date
+
+import openpyxl
+import pytest
+from kopru.generate.sample import Dirt, generate, load_mahalle
+from kopru.identity import is_valid_id
+from kopru.ingest import contract
+from kopru.ingest.stk import all_mappings
+
+START, END = date(2024, 1, 1), date(2024, 6, 30)
+
+
+@pytest.fixture(scope="module")
+def delivery(tmp_path_factory):
+    root = tmp_path_factory.mktemp("generated")
+    generate("İstanbul/Sultangazi", 300, START, END, 5, root / "inbox")
+    return root
+
+
+def _csv(path, encoding="utf-8", delimiter=","):
+    return list(csv.DictReader(io.StringIO(path.read_bytes().decode(encoding)), delimiter=delimiter))
+
+
+def test_same_seed_same_bytes(delivery, tmp_path):
+    generate("İstanbul/Sultangazi", 300, START, END, 5, tmp_path / "inbox")
+    first = {p.relative_to(delivery): p.read_bytes() for p in delivery.rglob("*") if p.is_file()}
+    second = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert first == second
+
+
+def test_every_feed_of_the_contract_is_delivered_with_a_contract_name(delivery):
+    names = [p.name for p in (delivery / "inbox").rglob("*") if p.is_file()]
+    parsed = [contract.parse_file_name(n) for n in names]
+    assert all(parsed), [n for n, p in zip(names, parsed, strict=True) if p is None]
+    delivered = {(p.source, p.feed) for p in parsed}
+    expected = {key for key in contract.FEEDS if key[0] != "stk"}
+    expected |= {("stk", m.ngo_code) for m in all_mappings()}
+    assert delivered == expected
+
+
+def test_ngo_templates_are_the_reference_ones(delivery):
+    inbox = delivery / "inbox"
+    kizilay = (inbox / "stk_kizilay_ilce_202403.csv").read_bytes()
+    assert kizilay.decode("cp1254").startswith("Sıra No;T.C. Kimlik No;Adı;Soyadı;Doğum Tarihi;Mahalle;")
+    with pytest.raises(UnicodeDecodeError):
+        kizilay.decode("utf-8")  # really Windows-1254, Turkish letters and all
+    sheet = openpyxl.load_workbook(inbox / "stk_gidabankasi_202403.xlsx").worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == ("TCKN", "Ad Soyad", "Doğum Yılı", "Mahalle", "Ürün", "Adet", "Teslim Tarihi")
+    assert all(hasattr(row[6], "year") for row in rows[1:])  # date cells, not text
+    dayanisma = _csv(inbox / "stk_dayanisma_dernegi_202403.csv")
+    assert list(dayanisma[0]) == ["ad", "soyad", "dogum_yili", "mahalle", "telefon", "yardim_turu", "tutar", "tarih"]
+
+
+def test_households_live_in_the_districts_real_mahalle_in_proportion(tmp_path):
+    generate("İstanbul/Sultangazi", 3000, START, date(2024, 2, 29), 3, tmp_path / "inbox", Dirt.clean())
+    households = _csv(tmp_path / "inbox" / "belediye_households_20240301.csv")
+    mahalle = {code: population for code, _, population in load_mahalle("İstanbul/Sultangazi")}
+    counts = Counter(h["mahalle_code"] for h in households)
+    assert set(counts) <= set(mahalle)
+    total_population = sum(mahalle.values())
+    for code, population in mahalle.items():
+        expected = population / total_population
+        assert abs(counts[code] / len(households) - expected) < 0.03, code
+
+
+def test_identities_are_checksum_valid_with_a_refugee_share(delivery):
+    persons = _csv(sorted((delivery / "inbox").glob("belediye_persons_*.csv"))[-1])
+    assert all(is_valid_id(p["tckn"]) for p in persons)
+    foreign = sum(p["tckn"].startswith("99") for p in persons) / len(persons)
+    assert 0.02 < foreign < 0.2
+
+
+def test_ground_truth_is_outside_the_inbox_and_covers_every_ngo_row(delivery):
+    truth = _csv(delivery / "ground_truth" / "stk_rows.csv")
+    assert not list((delivery / "inbox").rglob("*truth*"))
+    per_file = Counter((t["ngo_code"], t["delivery_month"]) for t in truth)
+    for (ngo_code, month), count in per_file.items():
+        name = f"stk_{ngo_code}_{month.replace('-', '')}"
+        path = next((delivery / "inbox").glob(name + ".*"))
+        if path.suffix == ".xlsx":
+            rows = len(list(openpyxl.load_workbook(path).worksheets[0].iter_rows())) - 1
+        else:
+            rows = len(path.read_bytes().splitlines()) - 1
+        assert rows == count, path.name
+    kinds = Counter(kind for t in truth for kind in t["dirt"].split())
+    assert {"id_missing", "id_mistyped", "name_variant", "mahalle_variant", "unknown_aid_word", "malformed_row"} <= set(kinds)
+    assert any(t["person_id"] == "" for t in truth)  # people the municipality does not know
+    resent = {p.name for p in (delivery / "inbox" / "resent").iterdir()}
+    assert any(n.startswith("stk_") for n in resent) and any(n.startswith("belediye_aid_") for n in resent)
+
+
+def test_clean_delivery_has_no_dirt(tmp_path):
+    generate("İstanbul/Sultangazi", 100, START, END, 5, tmp_path / "inbox", Dirt.clean())
+    truth = _csv(tmp_path / "ground_truth" / "stk_rows.csv")
+    assert truth and all(t["dirt"] == "" and t["person_id"] for t in truth)
+    assert not (tmp_path / "inbox" / "resent").exists()
+    stamps = Counter(p.name.rsplit("_", 1)[1][6:8] for p in (tmp_path / "inbox").glob("belediye_aid_*.csv"))
+    assert set(stamps) == {"01"}  # no next-day re-sending
+
+
+def test_dirt_rates_are_configurable_and_checked():
+    assert Dirt.parse(["ngo_id_missing=0.5"]).ngo_id_missing == 0.5
+    with pytest.raises(ValueError, match="unknown dirt kind"):
+        Dirt.parse(["typos=1"])
