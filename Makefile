@@ -8,7 +8,7 @@ export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 INBOX ?= $(KOPRU_HOME)/inbox
 
-.PHONY: install demo test lint airflow lock clean warehouse-stop
+.PHONY: install demo test lint airflow lock clean warehouse-stop bench-ingest
 
 $(BIN)/kopru: requirements.in constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ demo: install
 ## The whole test suite (real PostgreSQL, dbt, GX and Airflow; no mocks).
 test: install
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/pytest -q
+
+## Our load of the district-scale aid feed against psql \copy of the same file: rows/s and the ratio.
+bench-ingest: install
+	$(BIN)/kopru bench ingest
 
 lint: install
 	$(BIN)/ruff check dags plugins tests

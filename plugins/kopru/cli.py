@@ -84,6 +84,14 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from kopru.bench import run_ingest_bench
+
+    run_ingest_bench(args.district, args.households, date.fromisoformat(args.start), date.fromisoformat(args.end),
+                     args.seed, Path(args.file) if args.file else None)
+    return 0
+
+
 def cmd_run(args) -> int:
     from kopru import config, warehouse
     from kopru.orchestration import run_pipeline
@@ -147,6 +155,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--period", help="2024-H1, 2024-H2 or 2024; default: the latest half-year in the marts")
     p.add_argument("--out", help="output folder; default $KOPRU_HOME/outputs/reports/<period>")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("bench", help="benchmarks that print ratios: `bench ingest` = our load vs psql \\copy")
+    p.add_argument("what", choices=["ingest"])
+    p.add_argument("--district", default="İstanbul/Sultangazi")
+    p.add_argument("--households", type=int, default=50000, help="district scale by default")
+    p.add_argument("--start", default="2019-07-01")
+    p.add_argument("--end", default="2026-06-30")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--file", help="an existing belediye_aid_<date>.csv instead of generating one")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("run", help="the whole pipeline through Airflow DAG runs over an inbox")
     p.add_argument("--inbox", required=True)

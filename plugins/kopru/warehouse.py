@@ -214,7 +214,8 @@ def connect(autocommit: bool = False):
 
 def bootstrap() -> None:
     """Create what Köprü's code (not dbt) owns: schemas, extensions, the read-only BI role. Idempotent."""
-    from kopru.ingest.manifest import MANIFEST_DDL
+    from kopru.ingest.checks import FUNCTIONS_DDL
+    from kopru.ingest.manifest import MANIFEST_DDL, seed_reason_codes
 
     with connect(autocommit=True) as conn:
         for schema in BOOTSTRAP_SCHEMAS:
@@ -233,6 +234,8 @@ def bootstrap() -> None:
         for schema in BOOTSTRAP_SCHEMAS:
             conn.execute(f"revoke all on schema {schema} from public")
         conn.execute(MANIFEST_DDL)
+        conn.execute(FUNCTIONS_DDL)
+        seed_reason_codes(conn)
         # Every feed's raw table exists from the start, so dbt builds before a feed's first delivery.
         from kopru.ingest.contract import FEEDS
         from kopru.ingest.loader import ensure_raw_table

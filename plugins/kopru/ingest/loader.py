@@ -13,16 +13,21 @@ latest version among files that are not superseded.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import re
 import shutil
-from dataclasses import dataclass, field
-from datetime import date
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 
+import psycopg
+
 from kopru import config
-from kopru.identity import is_valid_id, pseudonym
 from kopru.ingest import contract
-from kopru.ingest.contract import FeedSpec
+from kopru.ingest.checks import checked_select, hmac_pads, pseudonymised
+from kopru.ingest.contract import Column, FeedSpec, Formats
 from kopru.ingest.manifest import seed_reason_codes
 from kopru.ingest.readers import (
     FileRejected,
@@ -31,7 +36,6 @@ from kopru.ingest.readers import (
     expected_headers,
     read_csv,
     read_jsonl,
-    validate,
 )
 
 log = logging.getLogger(__name__)
@@ -56,27 +60,6 @@ class FileResult:
     def as_xcom(self) -> dict:
         """Counts and ids only: nothing personal goes through XCom."""
         return {k: v for k, v in self.__dict__.items()}
-
-
-@dataclass
-class Prepared:
-    """A file read and validated, ready to land."""
-
-    spec: FeedSpec
-    rows: list[tuple] = field(default_factory=list)
-    quarantine: list[tuple[int, str, str, str]] = field(default_factory=list)
-    duplicates_in_file: int = 0
-    rows_in: int = 0
-
-
-def identity_status(value: str | None) -> str:
-    if value is None or value == "":
-        return "missing"
-    if "e" in value.lower() and any(c.isdigit() for c in value):
-        return "scientific_notation"
-    if not value.isdigit() or len(value) != 11:
-        return "bad_format"
-    return "valid" if is_valid_id(value) else "invalid_checksum"
 
 
 def raw_columns(spec: FeedSpec) -> list[tuple[str, str]]:
@@ -106,61 +89,37 @@ def ensure_raw_table(conn, spec: FeedSpec) -> None:
     )
 
 
-def prepare(records, spec: FeedSpec, key: bytes) -> Prepared:
-    prepared = Prepared(spec)
-    seen: dict[tuple, tuple[str, int]] = {}
-    conflicted: set[tuple] = set()
-    candidates: list[tuple[tuple, str, RawRecord, tuple]] = []
-    for record in records:
-        prepared.rows_in += 1
-        typed, problem = validate(record, spec)
-        if problem:
-            prepared.quarantine.append((record.row_number, record.raw, *problem))
-            continue
-        assert typed is not None
-        values = [typed[c.name] for c in spec.columns]
-        for name in spec.identity_columns:
-            value = typed[name]
-            status = identity_status(value)
-            values += [status, pseudonym(value, key) if status == "valid" else None]
-        for column in spec.keyed_columns:
-            value = typed[column.name]
-            values.append(None if value is None else pseudonym(value, key, column.key))
-        row_hash = hashlib.md5("\x1f".join("" if v is None else str(v) for v in values).encode()).hexdigest()
-        business_key = tuple(typed[k] for k in spec.key)
-        if business_key in seen:
-            if seen[business_key][0] == row_hash:
-                prepared.duplicates_in_file += 1
-                continue
-            conflicted.add(business_key)
-        else:
-            seen[business_key] = (row_hash, record.row_number)
-        candidates.append((business_key, row_hash, record, tuple(values)))
-    for business_key, row_hash, record, values in candidates:
-        if business_key in conflicted:
-            prepared.quarantine.append(
-                (record.row_number, record.raw, "duplicate_key_in_file",
-                 f"key {'/'.join(spec.key)} appears more than once with different content")
-            )
-        else:
-            prepared.rows.append((*values, record.row_number, row_hash))
-    return prepared
+@dataclass
+class Stream:
+    """A CSV file PostgreSQL can read itself with COPY: its text, its columns in delivered order, its delimiter."""
+
+    text: str
+    columns: list[str]
+    delimiter: str
 
 
-def read_file(data: bytes, name: contract.FileName) -> tuple[FeedSpec, object]:
-    """Records of a delivered file, per its spec; STK files go through their NGO's mapping."""
+_END_OF_COPY = re.compile(r"^\\\.\r?$", re.MULTILINE)
+
+
+def read_file(data: bytes, name: contract.FileName) -> tuple[FeedSpec, Iterator[RawRecord], Stream | None]:
+    """Records of a delivered file, per its spec (STK files through their NGO's mapping), and, for a contract CSV
+    that PostgreSQL can read as it is, the Stream that lets COPY read it without a Python loop."""
     if name.source == "stk":
         from kopru.ingest import stk
 
-        return stk.read(data, name)
+        spec, records = stk.read(data, name)
+        return spec, records, None
     spec = contract.FEEDS.get((name.source, name.feed))
     if spec is None:
         raise FileRejected("unknown_feed", f"{name.source}/{name.feed} is not a feed of the contract")
     text = decode(data, spec.formats.encoding)
     if spec.formats.file_format == "jsonl":
-        return spec, read_jsonl(text, spec)
-    _, records = read_csv(text, spec.formats.delimiter, expected_headers(spec))
-    return spec, records
+        return spec, read_jsonl(text, spec), None
+    csv_file = read_csv(text, spec.formats.delimiter, expected_headers(spec))
+    # A line holding only a backslash and a dot would end COPY's input early: such a file takes the record path.
+    streamable = csv_file.names and not _END_OF_COPY.search(csv_file.text)
+    stream = Stream(csv_file.text, csv_file.names, spec.formats.delimiter) if streamable else None
+    return spec, csv_file.records, stream
 
 
 def delivered_on(name: contract.FileName) -> date | None:
@@ -224,8 +183,7 @@ def ingest_file(conn, path: Path, key: bytes) -> FileResult:
         try:
             if name is None or delivered is None:
                 raise FileRejected("bad_file_name", "file name does not follow the contract's pattern")
-            spec, records = read_file(data, name)
-            prepared = prepare(records, spec, key)
+            spec, records, stream = read_file(data, name)
         except FileRejected as rejected:
             file_id = record("rejected", reason_code=rejected.reason_code, reason=rejected.reason,
                              archived_path=_archive(path, sha256))
@@ -233,66 +191,195 @@ def ingest_file(conn, path: Path, key: bytes) -> FileResult:
             return FileResult(path.name, file_id, "rejected", source, feed,
                               reason_code=rejected.reason_code, reason=rejected.reason)
 
-        file_id = record("loaded", rows_in=prepared.rows_in)
+        file_id = record("loaded")
         conn.execute(
             """update ingest.files set status = 'superseded', superseded_by = %s
                where source = %s and feed = %s and delivered_on = %s and status = 'loaded' and file_id <> %s""",
             (file_id, source, feed, delivered, file_id),
         )
-        rows_loaded = _land_rows(conn, spec, file_id, prepared.rows)
-        if prepared.quarantine:
-            with conn.cursor().copy(
-                "copy ingest.quarantine (file_id, row_number, raw_record, reason_code, reason) from stdin"
-            ) as copy:
-                for row_number, raw, code, reason in prepared.quarantine:
-                    copy.write_row((file_id, row_number, raw.replace("\x00", ""), code, reason))
+        rows_in, read_problems = _frame(conn, spec, records, stream)
+        rows_loaded, rows_quarantined = _land(conn, spec, file_id, key, read_problems, stream)
         result = FileResult(
             path.name, file_id, "loaded", source, feed,
-            rows_in=prepared.rows_in,
+            rows_in=rows_in,
             rows_loaded=rows_loaded,
-            rows_quarantined=len(prepared.quarantine),
-            rows_duplicate=prepared.rows_in - rows_loaded - len(prepared.quarantine),
+            rows_quarantined=rows_quarantined,
+            rows_duplicate=rows_in - rows_loaded - rows_quarantined,
         )
         conn.execute(
-            """update ingest.files set rows_loaded = %s, rows_quarantined = %s, rows_duplicate = %s
+            """update ingest.files set rows_in = %s, rows_loaded = %s, rows_quarantined = %s, rows_duplicate = %s
                where file_id = %s""",
-            (result.rows_loaded, result.rows_quarantined, result.rows_duplicate, file_id),
+            (result.rows_in, result.rows_loaded, result.rows_quarantined, result.rows_duplicate, file_id),
         )
         return result
 
 
-def _land_rows(conn, spec: FeedSpec, file_id: int, rows: list[tuple]) -> int:
-    """COPY into a temporary table, then insert the rows that are not already current. Returns rows inserted."""
-    ensure_raw_table(conn, spec)
-    columns = [name for name, _ in raw_columns(spec)]
-    content = [c for c in columns if c != "_file_id"]
+def _value_text(value: object, column: Column, formats: Formats) -> str | None:
+    """A delivered value as the text the SQL checks read: JSON values and XLSX cells rendered in the file's
+    declared formats, so that one set of rules types them all."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime | date):
+        day = value.date() if isinstance(value, datetime) else value
+        return {"dmy_dot": day.strftime("%d.%m.%Y"), "dmy_slash": day.strftime("%d/%m/%Y")}.get(
+            formats.date_format, day.isoformat())
+    if isinstance(value, float):
+        text = repr(value)
+        return text.replace(".", ",") if column.kind == "decimal" and formats.decimal_style == "tr" else text
+    if isinstance(value, int):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _frame(conn, spec: FeedSpec, records: Iterator[RawRecord], stream: Stream | None):
+    """Put the file's records, as text, into the temporary table `incoming_text`. Returns (rows_in, problems found
+    while reading: (row_number, raw, reason_code, reason)).
+
+    A CSV goes straight through COPY; if PostgreSQL finds a record it cannot frame (a field too many or too few, a
+    broken quote) the COPY is undone and the file takes the record path, which names each such record."""
+    text_columns = ", ".join(f"{c.name} text" for c in spec.columns)
     conn.execute(
-        f"create temporary table incoming on commit drop as select {', '.join(content)} from {spec.raw_table} limit 0"
+        f"""create temporary table incoming_text (
+                _row_number integer generated by default as identity, _raw text, {text_columns}
+            ) on commit drop"""
     )
-    with conn.cursor().copy(f"copy incoming ({', '.join(content)}) from stdin") as copy:
-        for row in rows:
-            copy.write_row(row)
-    key_match = " and ".join(f"current_row.{k} is not distinct from incoming.{k}" for k in spec.key)
-    key_list = ", ".join(f"r.{k}" for k in spec.key)
+    if stream is not None:
+        cursor = conn.cursor()
+        try:
+            with conn.transaction(), cursor.copy(
+                f"copy incoming_text ({', '.join(stream.columns)}) from stdin "
+                f"with (format csv, header true, delimiter {_literal(stream.delimiter)})"
+            ) as copy:
+                for start in range(0, len(stream.text), 1 << 20):
+                    copy.write(stream.text[start:start + (1 << 20)])
+            return cursor.rowcount, []
+        except psycopg.DataError:
+            conn.execute("truncate incoming_text")
+    rows_in = 0
+    problems: list[tuple[int, str, str, str]] = []
+    names = [c.name for c in spec.columns]
+    with conn.cursor().copy(f"copy incoming_text (_row_number, _raw, {', '.join(names)}) from stdin") as copy:
+        for record in records:
+            rows_in += 1
+            if record.problem:
+                problems.append((record.row_number, record.raw, *record.problem))
+                continue
+            fields = record.fields or {}
+            copy.write_row((record.row_number, record.raw.replace("\x00", ""),
+                            *(_clean(_value_text(fields.get(c.name), c, spec.formats)) for c in spec.columns)))
+    return rows_in, problems
+
+
+def _clean(text: str | None) -> str | None:
+    return None if text is None else text.replace("\x00", "")
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _as_delivered_sql(columns: list[str], delimiter: str) -> str:
+    """SQL that re-joins a record of `incoming_text t` as a CSV line in the file's delimiter, quoting as needed:
+    what the quarantine shows for a record that went through COPY."""
+    special = _literal("[" + re.escape(delimiter) + '"\r\n]')
+    fields = [f"""coalesce(case when t.{n} ~ {special} then '"' || replace(t.{n}, '"', '""') || '"'
+                                else t.{n} end, '')""" for n in columns]
+    return (" || " + _literal(delimiter) + " || ").join(fields)
+
+
+def _land(conn, spec: FeedSpec, file_id: int, key: bytes, read_problems, stream: Stream | None) -> tuple[int, int]:
+    """Type and check `incoming_text` in SQL, quarantine what fails with its reason, and insert the rows whose
+    business key is new or whose content changed. Returns (rows loaded, rows quarantined)."""
+    ensure_raw_table(conn, spec)
+    conn.execute(f"create temporary table checked on commit drop as {checked_select(spec)}")
+    # Temporary tables have no statistics until analysed; without them the planner guesses nested loops.
+    conn.execute("analyze checked")
+    keys = ", ".join(spec.key)
+    # The same key twice in one file: identical rows count once, different ones are all quarantined.
+    conn.execute(
+        f"""create temporary table repeated_keys on commit drop as
+            select {keys}, min(_row_hash) <> max(_row_hash) as conflicting, min(_row_number) as first_row
+            from checked where _problem is null group by {keys} having count(*) > 1"""
+    )
+    conn.execute("analyze repeated_keys")
+    inner_pad, outer_pad = hmac_pads(key)
+    values = " union ".join(
+        f"select distinct {_literal(namespace)}, {column} from checked where _problem is null and {column} is not null"
+        + (f" and {column}_status = 'valid'" if namespace == "person" else "")
+        for column, namespace, _ in pseudonymised(spec)
+    )
+    if values:
+        conn.execute(
+            f"""create temporary table pseudonyms on commit drop as
+                select namespace, value, ingest.pseudonym(value, namespace, %s, %s) as pseudonym
+                from ({values}) v (namespace, value)""",
+            (inner_pad, outer_pad),
+        )
+        conn.execute("analyze pseudonyms")
+    if read_problems:
+        with conn.cursor().copy(
+            "copy ingest.quarantine (file_id, row_number, raw_record, reason_code, reason) from stdin"
+        ) as copy:
+            for row_number, raw, code, reason in read_problems:
+                copy.write_row((file_id, row_number, raw.replace("\x00", ""), code, reason))
+    as_delivered = _as_delivered_sql(stream.columns if stream else [c.name for c in spec.columns],
+                                     stream.delimiter if stream else ",")
+    quarantined = conn.execute(
+        f"""insert into ingest.quarantine (file_id, row_number, raw_record, reason_code, reason)
+            select %(file_id)s, c._row_number, coalesce(c._raw, {as_delivered}), problem.code,
+                   problem.column_name || ': ' || coalesce(codes.description, problem.code)
+            from checked c
+            join incoming_text t on t._row_number = c._row_number
+            cross join lateral (
+                select split_part(c._problem, ':', 1) as column_name, split_part(c._problem, ':', 2) as code
+            ) problem
+            left join ingest.reason_codes codes on codes.reason_code = problem.code
+            where c._problem is not null
+            union all
+            select %(file_id)s, c._row_number, coalesce(c._raw, {as_delivered}),
+                   'duplicate_key_in_file', 'key {'/'.join(spec.key)} appears more than once with different content'
+            from checked c
+            join repeated_keys r using ({keys})
+            join incoming_text t on t._row_number = c._row_number
+            where c._problem is null and r.conflicting""",
+        {"file_id": file_id},
+    ).rowcount
+    pseudonym_joins, pseudonym_of = "", {}
+    for index, (column, namespace, target) in enumerate(pseudonymised(spec)):
+        pseudonym_joins += (f" left join pseudonyms p{index} on p{index}.namespace = {_literal(namespace)}"
+                            f" and p{index}.value = c.{column}"
+                            + (f" and c.{column}_status = 'valid'" if namespace == "person" else ""))
+        pseudonym_of[target] = f"p{index}.pseudonym"
+    columns = [name for name, _ in raw_columns(spec)]
+    selected = [("%(file_id)s" if name == "_file_id" else pseudonym_of.get(name, f"c.{name}")) for name in columns]
+    raw_keys = ", ".join("r." + k for k in spec.key)
+    # The current version of each key the file brings: its latest among loaded files (not superseded ones).
+    conn.execute(
+        f"""create temporary table current_rows on commit drop as
+            select distinct on ({raw_keys}) {raw_keys}, r._row_hash
+            from {spec.raw_table} r
+            join ingest.files f on f.file_id = r._file_id and f.status = 'loaded'
+            where r._file_id <> %s and ({raw_keys}) in (select {keys} from checked)
+            order by {raw_keys}, f.delivered_on desc, r._file_id desc, r._row_number desc""",
+        (file_id,),
+    )
+    conn.execute("analyze current_rows")
     inserted = conn.execute(
         f"""
         insert into {spec.raw_table} ({', '.join(columns)})
-        select {', '.join('%s' if c == '_file_id' else 'incoming.' + c for c in columns)}
-        from incoming
-        where not exists (
-            select 1 from (
-                select distinct on ({key_list}) r.*
-                from {spec.raw_table} r
-                join ingest.files f on f.file_id = r._file_id and f.status = 'loaded'
-                where r._file_id <> %s
-                order by {key_list}, f.delivered_on desc, r._file_id desc, r._row_number desc
-            ) current_row
-            where {key_match} and current_row._row_hash = incoming._row_hash
-        )
+        select {', '.join(selected)}
+        from checked c
+        left join repeated_keys r using ({keys})
+        left join current_rows same using ({keys}, _row_hash){pseudonym_joins}
+        where c._problem is null
+          and (r.first_row is null or (not r.conflicting and c._row_number = r.first_row))
+          and same._row_hash is null
         """,
-        (file_id, file_id),
+        {"file_id": file_id},
     ).rowcount
-    return inserted
+    return inserted, len(read_problems) + quarantined
 
 
 def _sort_key(path: Path):

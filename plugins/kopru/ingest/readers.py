@@ -1,21 +1,18 @@
-"""Read a delivered file into records, and validate each record against its FeedSpec.
-
-A reader never loses a row: every data record comes out either as typed values or as a `Rejected` row
-carrying its reason code, and a file that cannot be read at all raises FileRejected.
-"""
+"""Frame a delivered file into records: a reader never loses a row. Every data record comes out either with its
+fields (column name → delivered value) or with the problem that kept it from being framed (a malformed row), and a
+file that cannot be read at all raises FileRejected. Typing and checking the values is done in bulk in SQL
+(`kopru.ingest.checks`)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
 
-from kopru.ingest import parsers
-from kopru.ingest.contract import Column, FeedSpec, Formats, normalise_header
-from kopru.ingest.parsers import ParseError
+from kopru.ingest.contract import FeedSpec, normalise_header
 
 
 class FileRejected(Exception):
@@ -82,16 +79,24 @@ def match_header(delivered: list[str], expected: dict[str, str]) -> list[str]:
     return names
 
 
-def read_csv(text: str, delimiter: str, expected: dict[str, str]) -> tuple[list[str], Iterator[RawRecord]]:
-    lines = text.splitlines(keepends=True)
-    while lines and not lines[-1].strip():
-        lines.pop()  # trailing blank lines are formatting, not records
-    if not lines:
-        return [], iter(())
-    reader = csv.reader(io.StringIO("".join(lines)), delimiter=delimiter)
+_TRAILING_BLANK_LINES = re.compile(r"\n\s*\Z")
+
+
+@dataclass
+class CsvFile:
+    names: list[str]  # column names, in the order the file delivers them
+    records: Iterator[RawRecord]
+    text: str  # the file's text without trailing blank lines
+
+
+def read_csv(text: str, delimiter: str, expected: dict[str, str]) -> CsvFile:
+    text = _TRAILING_BLANK_LINES.sub("\n", text)  # trailing blank lines are formatting, not records
+    if not text.strip():
+        return CsvFile([], iter(()), "")
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     header = next(reader)
     names = match_header(header, expected)
-    ends_with_newline = lines[-1].endswith(("\n", "\r"))
+    ends_with_newline = text.endswith(("\n", "\r"))
 
     def records() -> Iterator[RawRecord]:
         buffer = io.StringIO()
@@ -114,7 +119,7 @@ def read_csv(text: str, delimiter: str, expected: dict[str, str]) -> tuple[list[
                 continue
             yield RawRecord(index, raw, dict(zip(names, row, strict=True)))
 
-    return names, records()
+    return CsvFile(names, records(), text)
 
 
 def read_jsonl(text: str, spec: FeedSpec) -> Iterator[RawRecord]:
@@ -136,85 +141,6 @@ def read_jsonl(text: str, spec: FeedSpec) -> Iterator[RawRecord]:
             yield RawRecord(index, line, None, ("unknown_column", f"keys not in the contract: {', '.join(unknown)}"))
             continue
         yield RawRecord(index, line, {by_source_name[k]: v for k, v in obj.items()})
-
-
-def _as_text(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        stripped = value.strip()
-        return stripped or None
-    return str(value)
-
-
-def convert(column: Column, value: object, formats: Formats) -> object:
-    """One delivered value → its typed value, or ParseError. JSON values and XLSX cells arrive already typed."""
-    if column.kind == "identity":
-        text = _as_text(value)
-        return None if text is None else parsers.parse_identity_text(text)
-    text = _as_text(value)
-    if text is None:
-        if column.required:
-            raise ParseError("missing_required", f"{column.name} is required")
-        return None
-    kind = column.kind
-    if kind in ("text",):
-        return text
-    if kind == "enum":
-        if text not in column.values:
-            raise ParseError("bad_enum", f"{column.name} is not one of {', '.join(column.values)}")
-        return text
-    if kind == "integer":
-        number = value if isinstance(value, int) and not isinstance(value, bool) else parsers.parse_integer(text)
-        _check_range(column, number)
-        return number
-    if kind == "decimal":
-        if isinstance(value, bool):
-            raise ParseError("bad_number", f"{column.name} is not a number")
-        if isinstance(value, int | float):
-            number = parsers.parse_decimal(repr(value) if isinstance(value, float) else str(value), "dot")
-        else:
-            number = parsers.parse_decimal(text, formats.decimal_style)
-        _check_range(column, number)
-        return number
-    if kind == "date":
-        if isinstance(value, datetime):  # an XLSX date cell
-            return value.date()
-        if isinstance(value, date):
-            return value
-        return parsers.parse_date(text, formats.date_format)
-    if kind == "timestamp":
-        return parsers.parse_timestamp(text, formats.timestamp_format)
-    if kind == "boolean":
-        if isinstance(value, bool):
-            return value
-        return parsers.parse_boolean(text)
-    raise ValueError(f"unknown column kind {kind}")
-
-
-def _check_range(column: Column, number) -> None:
-    if column.minimum is not None and number < column.minimum:
-        raise ParseError("out_of_range", f"{column.name} is below {column.minimum}")
-    if column.maximum is not None and number > column.maximum:
-        raise ParseError("out_of_range", f"{column.name} is above {column.maximum}")
-
-
-def validate(record: RawRecord, spec: FeedSpec) -> tuple[dict[str, object] | None, tuple[str, str] | None]:
-    """Typed values, or the first problem (reason_code, reason). Missing optional columns become NULL."""
-    if record.problem:
-        return None, record.problem
-    assert record.fields is not None
-    typed: dict[str, object] = {}
-    for column in spec.columns:
-        try:
-            typed[column.name] = convert(column, record.fields.get(column.name), spec.formats)
-        except ParseError as error:
-            if column.kind == "identity":
-                # An unreadable ID keeps its row: the identifier is marked invalid, never used for matching.
-                typed[column.name] = _as_text(record.fields.get(column.name))
-                continue
-            return None, (error.reason_code, f"{column.name}: {error}")
-    return typed, None
 
 
 def expected_headers(spec: FeedSpec) -> dict[str, str]:

@@ -202,7 +202,7 @@ def read(data: bytes, name: contract.FileName, mappings_dir: Path | None = None)
         records = read_xlsx(data, expected)
     else:
         text = decode(data, mapping.formats.encoding)
-        _, records = read_csv(text, mapping.formats.delimiter, expected)
+        records = read_csv(text, mapping.formats.delimiter, expected).records
     delivery_month = f"{name.stamp[:4]}-{name.stamp[4:6]}"
     return mapping.spec, _mapped(records, mapping, delivery_month)
 

@@ -1,0 +1,140 @@
+"""Benchmarks that print ratios, not timed tests: our load of a feed against `psql \\copy` of the same file.
+
+`kopru bench ingest` builds the district-scale municipal aid feed (every aid delivery of the sample district over
+the plan period, in one file), then, in a scratch database on the same server, times
+  1. `psql \\copy` of the file into a table of text columns (the floor: bytes into rows, nothing checked), and
+  2. our ingest_file of the same file (strict typing and checks, quarantine, keyed pseudonyms, row versions and
+     the manifest, in one transaction),
+and prints rows/s of both and the ratio.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+BENCH_DATABASE = "kopru_bench"
+
+
+@dataclass
+class IngestBench:
+    rows: int
+    psql_seconds: float
+    our_seconds: float
+
+    @property
+    def ratio(self) -> float:
+        return self.psql_seconds / self.our_seconds
+
+    def lines(self) -> list[str]:
+        return [
+            f"rows                      {self.rows:>12,}",
+            f"psql \\copy (text table)  {self.psql_seconds:>9.2f} s  {self.rows / self.psql_seconds:>12,.0f} rows/s",
+            f"kopru ingest_file         {self.our_seconds:>9.2f} s  {self.rows / self.our_seconds:>12,.0f} rows/s",
+            f"ratio (ours / psql)       {self.ratio:>12.3f}",
+        ]
+
+
+def aid_feed(path: Path, district: str, households: int, start: date, end: date, seed: int) -> int:
+    """One `belediye_aid` file holding every aid delivery the generator simulates for the district."""
+    from kopru.generate.sample import APPEND_COLUMNS, Generator
+
+    generator = Generator(district, households, start, end, seed)
+    generator.build_registry()
+    events = generator.simulate()
+    columns = APPEND_COLUMNS["aid"]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(columns)
+        for _day, row in events["aid"]:
+            writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+    return len(events["aid"])
+
+
+def _with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+@contextmanager
+def scratch_database(url: str):
+    """A database of its own on the warehouse's server, dropped afterwards."""
+    import psycopg
+
+    admin = _with_database(url, "postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{BENCH_DATABASE}" with (force)')
+        conn.execute(f'create database "{BENCH_DATABASE}"')
+    try:
+        yield _with_database(url, BENCH_DATABASE)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{BENCH_DATABASE}" with (force)')
+
+
+def _psql() -> str:
+    from kopru.warehouse import _pg_bin
+
+    bundled = _pg_bin() / "psql"
+    return str(bundled) if bundled.exists() else "psql"
+
+
+def bench_ingest(feed: Path) -> IngestBench:
+    import psycopg
+
+    from kopru import config, warehouse
+    from kopru.ingest.contract import FEEDS
+    from kopru.ingest.loader import ingest_file
+
+    spec = FEEDS[("belediye", "aid")]
+    with scratch_database(warehouse.start()) as url:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"create table copy_text ({', '.join(c.name + ' text' for c in spec.columns)})")
+        started = time.perf_counter()
+        subprocess.run(
+            [_psql(), url, "-v", "ON_ERROR_STOP=1", "-qc",
+             f"\\copy copy_text from '{feed}' with (format csv, header true)"],
+            check=True, capture_output=True,
+        )
+        psql_seconds = time.perf_counter() - started
+
+        previous = os.environ.get("KOPRU_WAREHOUSE_URL")
+        os.environ["KOPRU_WAREHOUSE_URL"] = url  # the one setting every component reads (kopru.config)
+        try:
+            warehouse.bootstrap()
+            with psycopg.connect(url, autocommit=True) as conn:
+                started = time.perf_counter()
+                result = ingest_file(conn, feed, config.pseudonym_key())
+                our_seconds = time.perf_counter() - started
+                copied = conn.execute("select count(*) from copy_text").fetchone()[0]
+        finally:
+            if previous is None:
+                os.environ.pop("KOPRU_WAREHOUSE_URL", None)
+            else:
+                os.environ["KOPRU_WAREHOUSE_URL"] = previous
+    if result.rows_in != copied:
+        raise RuntimeError(f"psql copied {copied} rows but the loader read {result.rows_in}")
+    return IngestBench(copied, psql_seconds, our_seconds)
+
+
+def run_ingest_bench(district: str, households: int, start: date, end: date, seed: int,
+                     feed: Path | None = None) -> IngestBench:
+    with tempfile.TemporaryDirectory(prefix="kopru-bench-") as folder:
+        if feed is None:
+            feed = Path(folder) / f"belediye_aid_{end:%Y%m%d}.csv"
+            started = time.perf_counter()
+            rows = aid_feed(feed, district, households, start, end, seed)
+            print(f"district-scale aid feed: {rows:,} rows, {feed.stat().st_size / 1e6:.0f} MB "
+                  f"({households:,} households, {start}..{end}), written in {time.perf_counter() - started:.0f} s")
+        result = bench_ingest(feed)
+    for line in result.lines():
+        print(line)
+    return result
