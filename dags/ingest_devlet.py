@@ -6,4 +6,5 @@ ingest_dag(
     "devlet",
     schedule="@daily",
     description="""State agencies: SYDV/ISAS aid, ISAS receipts, İŞKUR job offers (JSON Lines).""",
+    pull="http",
 )

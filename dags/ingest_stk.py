@@ -6,4 +6,5 @@ ingest_dag(
     "stk",
     schedule="@monthly",
     description="""Partner NGOs' monthly files, each read through its mapping file.""",
+    pull="sftp",
 )

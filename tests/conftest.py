@@ -26,6 +26,11 @@ def warehouse_url(kopru_home) -> str:
     from kopru import warehouse
 
     url = warehouse.start()
+    # Airflow reads its home and metadata DB once, at its first import: point it at this session's before any test
+    # imports it.
+    from kopru.orchestration import airflow_environment
+
+    os.environ.update(airflow_environment())
     yield url
     warehouse.stop()
 

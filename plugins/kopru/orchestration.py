@@ -30,14 +30,22 @@ ASSET_QUALITY = "kopru://warehouse/quality"
 SOURCE_FAMILIES = ("belediye", "sosyalkart", "devlet", "stk")
 
 
-def ingest_dag(family: str, schedule: str, description: str):
-    """The DAG of one source family: land its files from the inbox, then update the family's raw asset.
+def ingest_dag(family: str, schedule: str, description: str, pull: str | None = None):
+    """The DAG of one source family: (pull its deliveries into the inbox,) land its files, then update the
+    family's raw asset. `pull` is "http" (state web service) or "sftp" (NGO drop); see kopru.ingest.pull.
 
-    The four ingest DAGs differ only in family, schedule and description, so their DAG files call this.
+    The four ingest DAGs differ only in family, schedule, description and pull, so their DAG files call this.
     """
     from datetime import datetime
 
-    from airflow.sdk import Asset, Param, dag, task
+    from airflow.sdk import Asset, Param, dag, get_current_context, task
+
+    pulled_by = {
+        "http": "First `pull_from_service` saves the day's responses of the state web service (HTTP connection "
+                "`devlet_api`) into the inbox as JSON Lines.",
+        "sftp": "First `fetch_from_sftp` copies new files of the NGO SFTP drop (connection `ngo_sftp`) into the "
+                "inbox; after landing, `mark_processed` moves the ones recorded in `ingest.files` to `processed/`.",
+    }.get(pull or "", "")
 
     @dag(
         dag_id=f"ingest_{family}",
@@ -52,6 +60,7 @@ def ingest_dag(family: str, schedule: str, description: str):
 ### ingest_{family}
 {description}
 
+{pulled_by} With no connection configured, the DAG reads the local inbox only.
 Reads every `{family}_*` file of the inbox (`params.inbox`, default `$KOPRU_HOME/inbox`), lands each in its
 own transaction and records it in `ingest.files`; bad rows go to `ingest.quarantine` with a reason code.
 Re-running is safe: identical bytes are recorded as `duplicate_file` and load nothing.
@@ -62,7 +71,26 @@ Re-running is safe: identical bytes are recorded as `duplicate_file` and load no
         def land_files(params=None) -> dict:
             return ingest_family(family, (params or {}).get("inbox"))
 
-        land_files()
+        if pull == "http":
+            @task
+            def pull_from_service(params=None) -> list[str]:
+                interval_start = get_current_context().get("data_interval_start")
+                return pull_state_feeds((params or {}).get("inbox"), interval_start.date() if interval_start else None)
+
+            pull_from_service() >> land_files()
+        elif pull == "sftp":
+            @task
+            def fetch_from_sftp(params=None) -> list[str]:
+                return fetch_ngo_drop((params or {}).get("inbox"))
+
+            @task
+            def mark_processed(fetched: list[str]) -> list[str]:
+                return mark_ngo_files_processed(fetched)
+
+            fetched = fetch_from_sftp()
+            fetched >> land_files() >> mark_processed(fetched)
+        else:
+            land_files()
 
     return ingest()
 
@@ -168,6 +196,33 @@ def ingest_family(family: str, inbox: str | None) -> dict:
     if any(r.status == "error" for r in results):
         raise RuntimeError(f"{summary.get('error')} file(s) could not be loaded; they will be retried")
     return summary
+
+
+def pull_state_feeds(inbox: str | None, day) -> list[str]:
+    """File names only (safe for XCom); nothing when the `devlet_api` connection is not configured."""
+    from datetime import date, timedelta
+
+    from kopru.ingest import pull
+
+    if not pull.connection_configured(pull.DEVLET_CONN_ID):
+        return []
+    return pull.pull_devlet(day or date.today() - timedelta(days=1), Path(inbox) if inbox else default_inbox())
+
+
+def fetch_ngo_drop(inbox: str | None) -> list[str]:
+    from kopru.ingest import pull
+
+    if not pull.connection_configured(pull.NGO_SFTP_CONN_ID):
+        return []
+    return pull.fetch_ngo_files(Path(inbox) if inbox else default_inbox())
+
+
+def mark_ngo_files_processed(fetched: list[str]) -> list[str]:
+    from kopru.ingest import pull
+
+    if not fetched:
+        return []
+    return pull.mark_processed(fetched)
 
 
 def build_warehouse() -> dict:
