@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import os
+from decimal import Decimal
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -63,6 +64,48 @@ def test_families_aided_equals_an_independent_count_from_the_files(pipeline, ext
             "select actual_value from marts.fct_indicator_period where indicator_code = 'PG4.1.1' and period = '2024-H2'"
         ).fetchone()[0]
     assert actual == len(households) > 0
+
+
+def test_ngo_rows_link_to_families_with_measured_precision_and_recall(pipeline, external_url, kopru_home):
+    from kopru.linkage import evaluate
+
+    score = evaluate(kopru_home / "ground_truth" / "stk_rows.csv")
+    assert score.linked_by_id > 0 and score.linked_by_name > 0
+    assert score.precision >= 0.98 and score.recall >= 0.95, score
+    with psycopg.connect(external_url) as conn:
+        kept = conn.execute("select precision, recall from quality.linkage_evaluation "
+                            "order by evaluated_at desc limit 1").fetchone()
+    assert kept == (round(Decimal(score.precision), 4), round(Decimal(score.recall), 4))
+
+
+def test_aid_from_every_institution_is_in_fct_aid(pipeline, external_url):
+    from kopru.ingest.stk import all_mappings
+
+    with psycopg.connect(external_url) as conn:
+        institutions = {i for (i,) in conn.execute("select distinct institution from marts.fct_aid").fetchall()}
+        methods = dict(conn.execute("select link_method, count(*) from marts.fct_aid group by 1").fetchall())
+        unknown_program = conn.execute(
+            "select count(*) from marts.fct_aid where institution = 'devlet:sydv' and aid_type = 'diger'").fetchone()[0]
+    assert institutions == {"belediye", "devlet:sydv"} | {f"stk:{m.ngo_code}" for m in all_mappings()}
+    assert {"municipal_id", "tckn", "name_match", "unlinked"} <= set(methods)
+    assert unknown_program > 0  # an unknown SYDV program code becomes `diger`, never a rejection
+
+
+def test_a_past_half_year_is_reported_with_the_state_it_had_then(pipeline, external_url):
+    with psycopg.connect(external_url) as conn:
+        reopened = conn.execute(
+            """select count(*) from marts.fct_household_half_year earlier
+               join marts.fct_household_half_year later using (household_key)
+               join marts.dim_household now using (household_key)
+               where earlier.half_year = '2023-H2' and earlier.household_status = 'active'
+                 and later.half_year = '2024-H2' and later.household_status = 'closed'
+                 and now.household_status = 'closed'"""
+        ).fetchone()[0]
+        targeting = conn.execute(
+            "select sum(needy_families), sum(aided_families), max(bridge_rate_pct) from marts.fct_targeting_half_year"
+        ).fetchone()
+    assert reopened > 0
+    assert targeting[0] > 0 and targeting[1] > 0 and 0 < targeting[2] <= 100
 
 
 def test_every_indicator_in_every_period_and_weights_sum_to_100(pipeline, external_url):

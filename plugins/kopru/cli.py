@@ -84,6 +84,16 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_linkage(args) -> int:
+    from kopru.linkage import evaluate
+
+    score = evaluate(Path(args.truth))
+    print(json.dumps({"rows": score.rows_evaluated, "should_link": score.should_link, "linked": score.linked,
+                      "linked_by_id": score.linked_by_id, "linked_by_name": score.linked_by_name,
+                      "precision": round(score.precision, 4), "recall": round(score.recall, 4)}, indent=2))
+    return 0
+
+
 def cmd_bench(args) -> int:
     from kopru.bench import run_ingest_bench
 
@@ -155,6 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--period", help="2024-H1, 2024-H2 or 2024; default: the latest half-year in the marts")
     p.add_argument("--out", help="output folder; default $KOPRU_HOME/outputs/reports/<period>")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("linkage", help="measure NGO-row linkage against a ground-truth file (precision, recall)")
+    p.add_argument("what", choices=["evaluate"])
+    p.add_argument("--truth", required=True, help="stk_rows.csv written by `kopru generate` beside the inbox")
+    p.set_defaults(func=cmd_linkage)
 
     p = sub.add_parser("bench", help="benchmarks that print ratios: `bench ingest` = our load vs psql \\copy")
     p.add_argument("what", choices=["ingest"])

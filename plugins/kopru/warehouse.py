@@ -233,6 +233,9 @@ def bootstrap() -> None:
         conn.execute("revoke create on schema public from public")
         for schema in BOOTSTRAP_SCHEMAS:
             conn.execute(f"revoke all on schema {schema} from public")
+        # Record linkage in SQL (trigram similarity, Levenshtein); both ship with PostgreSQL's contrib.
+        conn.execute("create extension if not exists pg_trgm")
+        conn.execute("create extension if not exists fuzzystrmatch")
         conn.execute(MANIFEST_DDL)
         conn.execute(FUNCTIONS_DDL)
         seed_reason_codes(conn)

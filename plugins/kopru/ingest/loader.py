@@ -403,6 +403,16 @@ def inbox_files(inbox: Path) -> list[Path]:
     return files
 
 
+def _raw_table_of(result: FileResult) -> str | None:
+    """The raw table a file added rows to, if it added any."""
+    if result.status != "loaded" or not result.rows_loaded:
+        return None
+    if result.source == "stk":
+        return contract.STK_AID_ROWS.raw_table
+    spec = contract.FEEDS.get((result.source, result.feed))
+    return spec.raw_table if spec else None
+
+
 def ingest_inbox(inbox: Path, sources: tuple[str, ...] | None = None) -> list[FileResult]:
     """Every file of the inbox (of the given sources), oldest delivery first, each in its own transaction."""
     from kopru import warehouse
@@ -424,4 +434,9 @@ def ingest_inbox(inbox: Path, sources: tuple[str, ...] | None = None) -> list[Fi
                 log.error("loading %s failed (%s); it will be retried on the next run", path.name,
                           type(error).__name__)
                 results.append(FileResult(path.name, -1, "error", reason_code="loader_error"))
+        # Fresh statistics for what changed, so the dbt build that follows plans with them rather than with
+        # autovacuum's guesses (a build right after a large first load otherwise chooses nested loops).
+        touched = {table for table in map(_raw_table_of, results) if table}
+        for table in sorted(touched | {"ingest.files"}):
+            conn.execute(f"analyze {table}")
     return results

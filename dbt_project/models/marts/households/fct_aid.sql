@@ -1,48 +1,102 @@
--- One row per aid delivery. Institution: the municipality (NGO and state aid join here as their feeds land).
-with aid as (
+-- One row per aid delivery from any institution — the municipality, each partner NGO, the state (SYDV) — in the
+-- warehouse's aid-type catalogue, attached to a family where the registry could tell whose it was.
+with municipal as (
     select * from {{ ref('stg_belediye__aid') }}
-),
-
-catalogue as (
-    select * from {{ ref('aid_type_catalogue') }}
 ),
 
 isas as (
     select * from {{ ref('int_aid_isas_status') }}
 ),
 
-final as (
+ngo as (
+    select * from {{ ref('int_ngo_rows__linked') }}
+),
+
+state_aid as (
+    select * from {{ ref('stg_devlet__sydv_yardim') }}
+),
+
+state_programs as (
+    select * from {{ ref('sydv_program_map') }}
+),
+
+persons as (
+    select person_key, household_key, tckn_pseudonym from {{ ref('stg_belediye__persons') }}
+    where tckn_status = 'valid'
+),
+
+catalogue as (
+    select * from {{ ref('aid_type_catalogue') }}
+),
+
+deliveries as (
     select
-        'belediye:' || aid.aid_id as aid_key,
+        'belediye:' || municipal.aid_id as aid_key,
         'belediye'::text as institution,
-        aid.household_key,
-        aid.person_key,
-        aid.aid_type,
-        catalogue.need_category,
-        aid.channel,
-        aid.amount_try,
-        aid.quantity,
-        aid.delivered_on,
-        {{ half_year('aid.delivered_on') }} as half_year,
+        municipal.household_key,
+        municipal.person_key,
+        municipal.aid_type,
+        municipal.channel,
+        municipal.amount_try,
+        municipal.quantity,
+        municipal.delivered_on,
         'municipal_id'::text as link_method,
+        null::numeric as link_score,
         isas.isas_status
-    from aid
-    left join catalogue using (aid_type)
+    from municipal
     left join isas using (aid_id)
+
+    union all
+
+    select
+        'stk:' || ngo.ngo_row_id,
+        'stk:' || ngo.ngo_code,
+        ngo.household_key,
+        ngo.person_key,
+        ngo.aid_type,
+        null,
+        ngo.amount_try,
+        ngo.quantity,
+        ngo.delivered_on,
+        ngo.link_method,
+        ngo.link_score,
+        null
+    from ngo
+
+    union all
+
+    select
+        'sydv:' || state_aid.sydv_record_id,
+        'devlet:sydv',
+        persons.household_key,
+        persons.person_key,
+        coalesce(state_programs.aid_type, 'diger'),
+        'banka',
+        state_aid.amount_try,
+        null,
+        state_aid.paid_on,
+        case when persons.person_key is null then 'unlinked' else 'tckn' end,
+        case when persons.person_key is null then null else 1.0 end,
+        null
+    from state_aid
+    left join state_programs using (program_code)
+    left join persons on persons.tckn_pseudonym = state_aid.tc_kimlik_no_pseudonym
 )
 
 select
-    aid_key::text as aid_key,
-    institution::text as institution,
-    household_key::text as household_key,
-    person_key::text as person_key,
-    aid_type::text as aid_type,
-    need_category::text as need_category,
-    channel::text as channel,
-    amount_try::numeric(14,2) as amount_try,
-    quantity::integer as quantity,
-    delivered_on::date as delivered_on,
-    half_year::text as half_year,
-    link_method::text as link_method,
-    isas_status::text as isas_status
-from final
+    deliveries.aid_key::text as aid_key,
+    deliveries.institution::text as institution,
+    deliveries.household_key::text as household_key,
+    deliveries.person_key::text as person_key,
+    deliveries.aid_type::text as aid_type,
+    catalogue.need_category::text as need_category,
+    deliveries.channel::text as channel,
+    deliveries.amount_try::numeric(14,2) as amount_try,
+    deliveries.quantity::integer as quantity,
+    deliveries.delivered_on::date as delivered_on,
+    {{ half_year('deliveries.delivered_on') }}::text as half_year,
+    deliveries.link_method::text as link_method,
+    deliveries.link_score::numeric(6,2) as link_score,
+    deliveries.isas_status::text as isas_status
+from deliveries
+left join catalogue using (aid_type)

@@ -1,0 +1,162 @@
+-- Every current NGO row attached to a municipal person, and so to a family (plan: "aid from NGOs is attached to a
+-- household through its members' IDs, and where an NGO row has no valid ID, through name + birth date/year +
+-- mahalle"). Built in the staging schema: it compares names and phones, which stay out of intermediate and marts.
+--
+-- 1. A valid TCKN/YKN that a registry member carries → link_method `tckn`, score 1.
+--    A valid ID the registry does not know stays unlinked (`id_not_in_registry`): a name match would only guess.
+-- 2. No usable ID (missing, mistyped) → candidates born the same year who share the mahalle, the phone or a
+--    similar surname; each is scored as a sum of agreement weights (Fellegi–Sunter style, hand-set log-odds):
+--      surname   exact +4 · similar (trigram ≥ 0.5 or one edit) +2 · different −3
+--      name      exact or first given name +3 · similar +1.5 · different −3
+--      birth     full date equal +3 · differs −2 · year only (already equal by the block) +0.5
+--      mahalle   same +2 · different −1 · phone same +3 · different −0.5 · not given 0
+--    The best candidate links (`name_match`) when its score ≥ var('linkage_threshold') and beats the runner-up by
+--    var('linkage_margin'); otherwise the row stays unlinked (`below_threshold`, `ambiguous`, `no_candidate`).
+{{ config(materialized='table') }}
+
+with ngo_rows as (
+    select * from {{ ref('stg_stk__aid_rows') }}
+),
+
+households as (
+    select household_id, {{ mahalle_core('mahalle_name') }} as mahalle_core,
+           nullif(regexp_replace(phone, '[^0-9]', '', 'g'), '') as phone_digits
+    from {{ ref('stg_belediye__households') }}
+),
+
+persons as (
+    select
+        persons.person_key,
+        persons.household_key,
+        persons.tckn_pseudonym,
+        persons.first_name_folded,
+        persons.last_name_folded,
+        persons.birth_date,
+        extract(year from persons.birth_date)::integer as birth_year,
+        households.mahalle_core,
+        households.phone_digits
+    from {{ ref('stg_belediye__persons') }} as persons
+    join households using (household_id)
+),
+
+by_id as (
+    select ngo_rows.ngo_row_id, persons.person_key, persons.household_key
+    from ngo_rows
+    join persons on persons.tckn_pseudonym = ngo_rows.tckn_pseudonym
+    where ngo_rows.tckn_status = 'valid'
+),
+
+to_match as (
+    select * from ngo_rows where tckn_status <> 'valid'
+),
+
+candidates as (
+    select
+        to_match.ngo_row_id,
+        persons.person_key,
+        persons.household_key,
+        case
+            when persons.last_name_folded = to_match.last_name_folded then 4.0
+            when similarity(persons.last_name_folded, to_match.last_name_folded) >= 0.5
+              or levenshtein(persons.last_name_folded, to_match.last_name_folded) <= 1 then 2.0
+            else -3.0
+        end
+        + case
+            when persons.first_name_folded = to_match.first_name_folded
+              or persons.first_name_folded = split_part(to_match.first_name_folded, ' ', 1) then 3.0
+            when similarity(persons.first_name_folded, to_match.first_name_folded) >= 0.5
+              or levenshtein(persons.first_name_folded, to_match.first_name_folded) <= 1 then 1.5
+            else -3.0
+        end
+        + case
+            when to_match.birth_date is null then 0.5
+            when persons.birth_date = to_match.birth_date then 3.0
+            else -2.0
+        end
+        + case
+            when to_match.mahalle_core is null then 0.0
+            when persons.mahalle_core = to_match.mahalle_core then 2.0
+            else -1.0
+        end
+        + case
+            when to_match.phone_digits is null then 0.0
+            when persons.phone_digits = to_match.phone_digits then 3.0
+            else -0.5
+        end as score
+    from to_match
+    join persons
+      on persons.birth_year = to_match.birth_year
+     and (persons.mahalle_core = to_match.mahalle_core
+          or persons.phone_digits = to_match.phone_digits
+          or similarity(persons.last_name_folded, to_match.last_name_folded) >= 0.4)
+),
+
+ranked as (
+    select
+        ngo_row_id,
+        person_key,
+        household_key,
+        score,
+        row_number() over (partition by ngo_row_id order by score desc, person_key) as rank,
+        lead(score) over (partition by ngo_row_id order by score desc, person_key) as runner_up_score
+    from candidates
+),
+
+best as (
+    select * from ranked where rank = 1
+),
+
+linked as (
+    select
+        ngo_rows.ngo_row_id,
+        ngo_rows.ngo_code,
+        ngo_rows.delivery_month,
+        ngo_rows.row_in_file,
+        ngo_rows.aid_type,
+        ngo_rows.quantity,
+        ngo_rows.amount_try,
+        ngo_rows.delivered_on,
+        ngo_rows.tckn_status,
+        case
+            when by_id.person_key is not null then 'tckn'
+            when ngo_rows.tckn_status = 'valid' then 'unlinked'
+            when best.score >= {{ var('linkage_threshold') }}
+             and best.score - coalesce(best.runner_up_score, -100) >= {{ var('linkage_margin') }} then 'name_match'
+            else 'unlinked'
+        end as link_method,
+        case
+            when by_id.person_key is not null then 1.0
+            else best.score
+        end as link_score,
+        by_id.person_key as id_person_key,
+        by_id.household_key as id_household_key,
+        best.person_key as best_person_key,
+        best.household_key as best_household_key,
+        best.runner_up_score
+    from ngo_rows
+    left join by_id using (ngo_row_id)
+    left join best using (ngo_row_id)
+)
+
+select
+    ngo_row_id,
+    ngo_code,
+    delivery_month,
+    row_in_file,
+    aid_type,
+    quantity,
+    amount_try,
+    delivered_on,
+    link_method,
+    link_score::numeric(6,2) as link_score,
+    case link_method when 'tckn' then id_person_key when 'name_match' then best_person_key end as person_key,
+    case link_method when 'tckn' then id_household_key when 'name_match' then best_household_key end
+        as household_key,
+    case
+        when link_method <> 'unlinked' then null
+        when tckn_status = 'valid' then 'id_not_in_registry'
+        when best_person_key is null then 'no_candidate'
+        when link_score < {{ var('linkage_threshold') }} then 'below_threshold'
+        else 'ambiguous'
+    end as unlinked_reason
+from linked

@@ -1,0 +1,105 @@
+-- One row per family and half-year: the family as it was at the half-year's end (status, mahalle, need level from
+-- the latest assessment by then), the aid it received from each institution, services, school-age children in
+-- school, employment referrals, and the three-refusal sanction with the municipal aid delivered during it.
+with periods as (
+    select period as half_year, period_start, period_end from {{ ref('int_periods') }} where period_kind = 'half_year'
+),
+
+families_then as (
+    select periods.*, versions.household_key, versions.mahalle_code, versions.household_status,
+           versions.household_size
+    from periods
+    join {{ ref('int_household_versions') }} as versions
+      on versions.valid_from <= periods.period_end
+     and (versions.valid_to is null or versions.valid_to > periods.period_end)
+),
+
+need_then as (
+    select distinct on (families_then.household_key, families_then.half_year)
+        families_then.household_key, families_then.half_year, assessments.need_level, assessments.next_visit_due
+    from families_then
+    join {{ ref('fct_need_assessment') }} as assessments
+      on assessments.household_key = families_then.household_key
+     and assessments.visit_date <= families_then.period_end
+    order by families_then.household_key, families_then.half_year, assessments.visit_date desc
+),
+
+aid as (
+    select household_key, half_year,
+        count(*) filter (where institution = 'belediye') as municipal_deliveries,
+        coalesce(sum(amount_try) filter (where institution = 'belediye'), 0) as municipal_aid_try,
+        count(*) filter (where institution like 'stk:%') as ngo_deliveries,
+        coalesce(sum(amount_try) filter (where institution like 'stk:%'), 0) as ngo_aid_try,
+        count(*) filter (where institution = 'devlet:sydv') as state_deliveries,
+        coalesce(sum(amount_try) filter (where institution = 'devlet:sydv'), 0) as state_aid_try,
+        count(distinct institution) as institutions
+    from {{ ref('fct_aid') }}
+    where household_key is not null
+    group by household_key, half_year
+),
+
+overlap as (
+    select household_key, half_year, count(*) as overlapping_need_categories
+    from (
+        select household_key, half_year, need_category
+        from {{ ref('fct_aid') }}
+        where household_key is not null
+        group by household_key, half_year, need_category
+        having count(distinct institution) > 1
+    ) categories
+    group by household_key, half_year
+),
+
+services as (
+    select household_key, half_year, count(*) as services_opened
+    from {{ ref('fct_social_service') }} group by household_key, half_year
+),
+
+referrals as (
+    select household_key, half_year, count(*) as employment_referrals
+    from {{ ref('fct_employment_referral') }} where household_key is not null group by household_key, half_year
+),
+
+sanctions as (
+    select families_then.household_key, families_then.half_year,
+           max(schedule.reduction_pct) as max_reduction_pct,
+           sum(schedule.municipal_aid_try_in_step) as municipal_aid_try_during_sanction
+    from families_then
+    join {{ ref('fct_sanction_schedule') }} as schedule
+      on schedule.household_key = families_then.household_key
+     and schedule.step_start <= families_then.period_end
+     and schedule.step_end > families_then.period_start
+    group by families_then.household_key, families_then.half_year
+)
+
+select
+    families_then.household_key::text as household_key,
+    families_then.half_year::text as half_year,
+    families_then.mahalle_code::text as mahalle_code,
+    families_then.household_status::text as household_status,
+    families_then.household_size::integer as household_size,
+    need_then.need_level::integer as need_level,
+    coalesce(need_then.next_visit_due < families_then.period_end, false)::boolean as assessment_overdue,
+    coalesce(aid.municipal_deliveries, 0)::integer as municipal_deliveries,
+    coalesce(aid.municipal_aid_try, 0)::numeric(14,2) as municipal_aid_try,
+    coalesce(aid.ngo_deliveries, 0)::integer as ngo_deliveries,
+    coalesce(aid.ngo_aid_try, 0)::numeric(14,2) as ngo_aid_try,
+    coalesce(aid.state_deliveries, 0)::integer as state_deliveries,
+    coalesce(aid.state_aid_try, 0)::numeric(14,2) as state_aid_try,
+    coalesce(aid.institutions, 0)::integer as aiding_institutions,
+    coalesce(overlap.overlapping_need_categories, 0)::integer as overlapping_need_categories,
+    coalesce(services.services_opened, 0)::integer as services_opened,
+    coalesce(children.school_age_children, 0)::integer as school_age_children,
+    coalesce(children.school_age_children_in_school, 0)::integer as school_age_children_in_school,
+    coalesce(referrals.employment_referrals, 0)::integer as employment_referrals,
+    (sanctions.household_key is not null)::boolean as sanction_in_force,
+    sanctions.max_reduction_pct::numeric(5,2) as sanction_reduction_pct,
+    coalesce(sanctions.municipal_aid_try_during_sanction, 0)::numeric(14,2) as municipal_aid_try_during_sanction
+from families_then
+left join need_then using (household_key, half_year)
+left join aid using (household_key, half_year)
+left join overlap using (household_key, half_year)
+left join services using (household_key, half_year)
+left join {{ ref('int_household_children_half_year') }} as children using (household_key, half_year)
+left join referrals using (household_key, half_year)
+left join sanctions using (household_key, half_year)

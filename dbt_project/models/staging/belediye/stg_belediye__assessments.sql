@@ -1,0 +1,20 @@
+with source as (
+    {{ current_rows(source('belediye', 'belediye__assessments'), 'assessment_id') }}
+),
+
+renamed as (
+    select
+        assessment_id,
+        household_id,
+        household_key,
+        visit_date,
+        assessor_id,
+        monthly_income_try,
+        monthly_rent_try,
+        need_score,
+        need_level,
+        next_visit_due
+    from source
+)
+
+select * from renamed
