@@ -5,10 +5,10 @@ from functools import reduce
 from operator import or_
 
 from airflow.sdk import Asset, dag, task
-from kopru.orchestration import ASSET_MARTS, ASSET_RAW, DEFAULT_ARGS, SOURCE_FAMILIES
+from kopru.orchestration import ASSET_MARTS_BUILD, ASSET_RAW, DEFAULT_ARGS, SOURCE_FAMILIES
 
 RAW_ASSETS = [Asset(ASSET_RAW.format(family=family)) for family in SOURCE_FAMILIES]
-MARTS = Asset(ASSET_MARTS)
+MARTS_BUILD = Asset(ASSET_MARTS_BUILD)
 
 
 @dag(
@@ -21,12 +21,13 @@ MARTS = Asset(ASSET_MARTS)
     tags=["kopru", "dbt"],
     doc_md="""
 ### warehouse
-`dbt build` of `dbt_project/` (seeds, staging → intermediate → marts, tests and unit tests) against the warehouse.
+`dbt build` of `dbt_project/` (seeds, staging → intermediate → marts, tests and unit tests) against the warehouse,
+with the marts built into `marts_build`: the `quality` DAG publishes them to `marts` once its gate passes.
 Runs when any `ingest_*` DAG updates its raw asset. A failing model or test fails the task.
 """,
 )
 def warehouse():
-    @task(outlets=[MARTS])
+    @task(outlets=[MARTS_BUILD])
     def dbt_build() -> dict:
         from kopru.orchestration import build_warehouse
 

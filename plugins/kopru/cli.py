@@ -63,18 +63,37 @@ def cmd_ingest(args) -> int:
 
 def cmd_build(args) -> int:
     from kopru import transform, warehouse
+    from kopru.quality.gate import BUILD_SCHEMA
 
     warehouse.start()
-    _print(transform.build(args.select))
+    _print(transform.build(args.select, marts_schema=BUILD_SCHEMA))
+    print(f"built into {BUILD_SCHEMA}; `kopru publish` runs the quality gate and publishes it as marts")
     return 0
 
 
 def cmd_check(args) -> int:
+    from kopru import warehouse
     from kopru.quality import gx
 
-    result = gx.run_checkpoint(args.checkpoint)
+    warehouse.start()
+    if args.define:
+        gx.define(schema=args.schema)
+    result = gx.run_checkpoint(args.checkpoint, schema=args.schema)
     _print(result.as_xcom())
     return 0 if result.success else 1
+
+
+def cmd_publish(args) -> int:
+    from kopru import warehouse
+    from kopru.quality.gate import QualityGateBlocked, run_gate
+
+    warehouse.start()
+    try:
+        _print(run_gate().as_xcom())
+    except QualityGateBlocked as blocked:
+        print(blocked)
+        return 1
+    return 0
 
 
 def cmd_report(args) -> int:
@@ -159,7 +178,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="run a Great Expectations checkpoint; exit 1 on a critical failure")
     p.add_argument("--checkpoint", default="warehouse_gate")
+    p.add_argument("--schema", default="marts", help="the marts to check: marts (published) or marts_build")
+    p.add_argument("--define", action="store_true",
+                   help="first rewrite the suites from the feed contract and expectations/quality_levels.yml")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("publish", help="the publication gate: check marts_build and, if nothing critical fails, "
+                                       "swap it in as marts")
+    p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("report", help="write the izleme (2024-H1) or değerlendirme (2024) report: PDF, XLSX, HTML")
     p.add_argument("--period", help="2024-H1, 2024-H2 or 2024; default: the latest half-year in the marts")

@@ -24,7 +24,8 @@ DEFAULT_ARGS = {
 PIPELINE = ("ingest_belediye", "ingest_sosyalkart", "ingest_devlet", "ingest_stk", "warehouse", "quality", "reports")
 
 ASSET_RAW = "kopru://warehouse/raw/{family}"
-ASSET_MARTS = "kopru://warehouse/marts"
+ASSET_MARTS_BUILD = "kopru://warehouse/marts_build"  # built, not yet through the quality gate
+ASSET_MARTS = "kopru://warehouse/marts"  # published: what BI and the reports read
 ASSET_QUALITY = "kopru://warehouse/quality"
 
 SOURCE_FAMILIES = ("belediye", "sosyalkart", "devlet", "stk")
@@ -226,18 +227,18 @@ def mark_ngo_files_processed(fetched: list[str]) -> list[str]:
 
 
 def build_warehouse() -> dict:
+    """dbt build into the build schema; the quality gate publishes it (kopru.quality.gate)."""
     from kopru import transform
+    from kopru.quality.gate import BUILD_SCHEMA
 
-    return transform.build()
+    return transform.build(marts_schema=BUILD_SCHEMA)
 
 
 def check_quality() -> dict:
-    from kopru.quality import gx
+    """The publication gate: raises (failing the task, visibly) when a critical expectation fails."""
+    from kopru.quality.gate import run_gate
 
-    result = gx.run_checkpoint()
-    if not result.success:
-        raise RuntimeError(f"quality gate: {result.critical_failures} critical expectation(s) failed")
-    return result.as_xcom()
+    return run_gate().as_xcom()
 
 
 def last_closed_half_year(today=None) -> str:

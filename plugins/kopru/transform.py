@@ -59,9 +59,11 @@ def run_dbt(args: list[str]) -> dict:
     return summary
 
 
-def build(select: str | None = None) -> dict:
-    """`dbt seed` + models + snapshots + tests, in dependency order."""
-    args = ["build"]
+def build(select: str | None = None, marts_schema: str = "marts") -> dict:
+    """`dbt seed` + models + snapshots + tests, in dependency order, with the marts built into `marts_schema`."""
+    import json
+
+    args = ["build", "--vars", json.dumps({"marts_schema": marts_schema})]
     if select:
         args += ["--select", select]
     return run_dbt(args)

@@ -287,8 +287,10 @@ class Generator:
                         "person_id": person.person_id, "service_type": rng.choice(SERVICE_TYPES),
                         "provider_unit": rng.choice(["kadin_aile", "kadin_aile", "sosyal_destek", "partner"]),
                         "opened_on": opened.isoformat(),
-                        "closed_on": closed.isoformat() if closed <= self.end else "",
-                        "outcome": rng.choice(["tamamlandi", "devam", "yonlendirildi"]) if closed <= self.end else ""}))
+                        # the month's file knows only what happened before it was written
+                        "closed_on": closed.isoformat() if closed < next_month(month) else "",
+                        "outcome": rng.choice(["tamamlandi", "devam", "yonlendirildi"])
+                        if closed < next_month(month) else ""}))
                 for person in household.persons:
                     if (person.employable and person.employment_status == "unemployed"
                             and person.person_id not in referred and rng.random() < 0.012):
@@ -361,8 +363,9 @@ class Generator:
             "person_id": person.person_id if rng.random() < 0.7 else "",
             "aid_type": aid_type, "channel": AID_CHANNEL[aid_type], "amount_try": f"{amount:.2f}",
             "quantity": 1 if aid_type in ("gida", "yakacak", "sosyal_market") else "",
-            "delivered_on": delivered.isoformat(), "isas_ref": isas_ref,
-            "isas_entered_on": entered_on.isoformat() if entered else ""}))
+            # the month's file shows an ISAS entry only if it was made before the file was written
+            "delivered_on": delivered.isoformat(), "isas_ref": isas_ref if entered_on < next_month(month) else "",
+            "isas_entered_on": entered_on.isoformat() if entered and entered_on < next_month(month) else ""}))
         if entered and entered_on <= self.end:
             accepted = rng.random() < 0.95
             events["isas_alindi"].append((entered_on, {
@@ -406,12 +409,16 @@ class Generator:
             if offered > self.end:
                 break
             outcome = rng.choice(["ret", "gelmedi"]) if refuser else rng.choice(["kabul", "ret", "gelmedi", "ret"])
-            events["iskur_teklif"].append((offered, {
+            outcome_on = offered + timedelta(days=self._int(1, 10))
+            if outcome_on > self.end:
+                break
+            # İŞKUR reports an offer once its outcome is known
+            events["iskur_teklif"].append((outcome_on, {
                 "teklifNo": self.next_id("K"), "tcKimlikNo": person.tckn, "teklifTarihi": offered.isoformat(),
                 "isyeri": rng.choice(["Tekstil AŞ", "Lojistik Ltd", "Gıda San.", "Temizlik Hizm."]),
                 "pozisyon": rng.choice(["Operatör", "Depo elemanı", "Temizlik personeli", "Satış danışmanı"]),
                 "sonuc": outcome, "gecerliMazeret": (not refuser) and outcome != "kabul" and rng.random() < 0.3,
-                "sonucTarihi": (offered + timedelta(days=self._int(1, 10))).isoformat()}))
+                "sonucTarihi": outcome_on.isoformat()}))
             if outcome == "kabul":
                 break
 

@@ -19,7 +19,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -123,11 +123,14 @@ def read_file(data: bytes, name: contract.FileName) -> tuple[FeedSpec, Iterator[
 
 
 def delivered_on(name: contract.FileName) -> date | None:
+    """The delivery day a name says; for a monthly NGO file (`YYYYMM`), the month's last day, the earliest day
+    the month's list can be complete."""
     stamp = name.stamp
     try:
         if len(stamp) == 8:
             return date(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:]))
-        return date(int(stamp[:4]), int(stamp[4:6]), 1)
+        first = date(int(stamp[:4]), int(stamp[4:6]), 1)
+        return date(first.year + first.month // 12, first.month % 12 + 1, 1) - timedelta(days=1)
     except ValueError:
         return None
 

@@ -24,6 +24,7 @@ create table if not exists quality.validation_results (
     run_id            text not null,
     run_at            timestamptz not null default now(),
     checkpoint        text not null,
+    marts_schema      text,
     suite             text not null,
     expectation       text not null,
     column_name       text,
@@ -50,26 +51,40 @@ class CheckResult:
         return dict(self.__dict__)
 
 
-def _gx_environment() -> None:
+def _gx_environment(schema: str = "marts") -> None:
+    """The datasource's URL from the one warehouse URL; `search_path` picks the marts schema being checked
+    (`marts_build` at the publication gate, `marts` otherwise), so the suites name tables without a schema."""
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
-    url = config.warehouse_url()
-    os.environ["KOPRU_GX_CONNECTION_STRING"] = url.replace("postgresql://", "postgresql+psycopg://", 1)
+    url = config.warehouse_url().replace("postgresql://", "postgresql+psycopg://", 1)
+    separator = "&" if "?" in url else "?"
+    os.environ["KOPRU_GX_CONNECTION_STRING"] = f"{url}{separator}options=-csearch_path%3D{schema},public"
     os.environ["KOPRU_DATA_DOCS_DIR"] = str(config.outputs_dir() / "data_docs")
 
 
-def get_context():
-    _gx_environment()
+def get_context(schema: str = "marts"):
+    _gx_environment(schema)
     import great_expectations as gx
 
     return gx.get_context(mode="file", project_root_dir=str(config.EXPECTATIONS_DIR))
 
 
-def define(context=None) -> None:
-    """(Re)write the suites, validation definitions and checkpoint as files. Idempotent; run after editing."""
+def quality_levels() -> dict:
+    import yaml
+
+    return yaml.safe_load((config.EXPECTATIONS_DIR / "quality_levels.yml").read_text(encoding="utf-8"))
+
+
+def define(context=None, schema: str = "marts") -> None:
+    """(Re)write the suites, validation definitions and checkpoint as files. Idempotent; run after editing the
+    levels or the feed contract (`kopru check --define`). GX looks each table up once, in `schema`."""
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
-    context = context or get_context()
+    from kopru.ingest.contract import FEEDS
+    from kopru.ingest.stk import all_mappings
+
+    levels = quality_levels()
+    context = context or get_context(schema)
     source = context.data_sources.add_or_update_postgres(
         name=DATASOURCE, connection_string="${KOPRU_GX_CONNECTION_STRING}"
     )
@@ -78,20 +93,24 @@ def define(context=None) -> None:
         if asset_name in [asset.name for asset in source.assets]:
             source.delete_asset(asset_name)
 
-    def whole_table(asset_name: str, schema: str, table: str):
-        replaced(asset_name)
-        asset = source.add_table_asset(name=asset_name, table_name=table, schema_name=schema)
-        return asset.add_batch_definition_whole_table("whole_table")
+    batches: dict[str, object] = {}  # an asset several suites read is defined once per run
+
+    def table(asset_name: str, name: str, schema: str | None = None):
+        if asset_name not in batches:
+            replaced(asset_name)
+            asset = source.add_table_asset(name=asset_name, table_name=name, schema_name=schema)
+            batches[asset_name] = asset.add_batch_definition_whole_table("whole_table")
+        return batches[asset_name]
 
     def query(asset_name: str, sql: str):
         replaced(asset_name)
+        sql = " ".join(sql.split())  # GX wants the query to start with `select `
         return source.add_query_asset(name=asset_name, query=sql).add_batch_definition_whole_table("whole_table")
 
     definitions = []
 
     def suite(name: str, batch, expectations: list, severity: str = "critical"):
-        existing = [s.name for s in context.suites.all()]
-        if name in existing:
+        if name in [s.name for s in context.suites.all()]:
             context.suites.delete(name)
         built = context.suites.add(gx.ExpectationSuite(name=name, meta={"severity": severity}))
         for expectation in expectations:
@@ -102,30 +121,85 @@ def define(context=None) -> None:
             context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=built))
         )
 
-    suite(
-        "marts__fct_indicator_period",
-        whole_table("fct_indicator_period", "marts", "fct_indicator_period"),
-        [
-            gxe.ExpectColumnValuesToNotBeNull(column="indicator_code"),
-            gxe.ExpectColumnValuesToBeInSet(column="indicator_code", value_set=INDICATOR_CODES),
-            gxe.ExpectCompoundColumnsToBeUnique(column_list=["indicator_code", "period"]),
-            gxe.ExpectColumnDistinctValuesToEqualSet(column="indicator_code", value_set=INDICATOR_CODES),
-        ],
-    )
-    suite(
-        "marts__indicator_rates",
-        query("indicator_rates",
-              "select indicator_code, period, actual_value from marts.fct_indicator_period where is_rate"),
-        [gxe.ExpectColumnValuesToBeBetween(column="actual_value", min_value=0, max_value=100)],
-    )
-    suite(
-        "marts__fct_target_period",
-        whole_table("fct_target_period", "marts", "fct_target_period"),
-        [
-            gxe.ExpectColumnValuesToBeUnique(column="period"),
-            gxe.ExpectColumnValuesToBeBetween(column="weight_total_pct", min_value=100, max_value=100),
-        ],
-    )
+    # ---- marts (critical: they are what BI and the reports read) ----
+    suite("marts__fct_indicator_period", table("fct_indicator_period", "fct_indicator_period"), [
+        gxe.ExpectColumnValuesToNotBeNull(column="indicator_code"),
+        gxe.ExpectColumnValuesToBeInSet(column="indicator_code", value_set=INDICATOR_CODES),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["indicator_code", "period"]),
+        gxe.ExpectColumnDistinctValuesToEqualSet(column="indicator_code", value_set=INDICATOR_CODES),
+    ])
+    suite("marts__indicators_per_period", query(
+        "indicators_per_period",
+        "select period, count(distinct indicator_code) as indicators from fct_indicator_period group by period",
+    ), [gxe.ExpectColumnValuesToBeBetween(column="indicators", min_value=len(INDICATOR_CODES),
+                                           max_value=len(INDICATOR_CODES))])
+    suite("marts__indicator_rates", query(
+        "indicator_rates", "select indicator_code, period, actual_value from fct_indicator_period where is_rate",
+    ), [gxe.ExpectColumnValuesToBeBetween(column="actual_value", min_value=0, max_value=100)])
+    suite("marts__fct_target_period", table("fct_target_period", "fct_target_period"), [
+        gxe.ExpectColumnValuesToBeUnique(column="period"),
+        gxe.ExpectColumnValuesToBeBetween(column="weight_total_pct", min_value=100, max_value=100),
+    ])
+    for mart, keys in MART_KEYS.items():
+        expectations = [gxe.ExpectColumnValuesToNotBeNull(column=k) for k in keys]
+        expectations.append(gxe.ExpectCompoundColumnsToBeUnique(column_list=keys) if len(keys) > 1
+                            else gxe.ExpectColumnValuesToBeUnique(column=keys[0]))
+        suite(f"marts__{mart}", table(mart, mart), expectations)
+
+    # ---- ISAS completeness (the 2014 regulation; PG4.1.5) ----
+    isas = levels["isas"]
+    suite("isas__completeness", query("isas_records", f"""
+        select aid_key, isas_status, days_to_isas_entry, delivered_on from fct_aid
+        where institution = 'belediye'
+          and delivered_on <= (select max(delivered_on) from fct_aid where institution = 'belediye')
+                              - {int(isas["grace_days"])}"""),
+        [gxe.ExpectColumnValuesToBeInSet(column="isas_status", value_set=["entered"],
+                                         mostly=float(isas["min_entered_share"]))])
+    suite("isas__completeness_target", query("isas_records_target", f"""
+        select aid_key, isas_status from fct_aid
+        where institution = 'belediye'
+          and delivered_on <= (select max(delivered_on) from fct_aid where institution = 'belediye')
+                              - {int(isas["grace_days"])}"""),
+        [gxe.ExpectColumnValuesToBeInSet(column="isas_status", value_set=["entered"],
+                                         mostly=float(isas["target_entered_share"]))], severity="warning")
+    suite("isas__entry_lag", query("isas_entry_lag",
+                                   "select aid_key, days_to_isas_entry from fct_aid where isas_status = 'entered'"),
+          [gxe.ExpectColumnValuesToBeBetween(column="days_to_isas_entry", min_value=0,
+                                             max_value=int(isas["max_entry_lag_days"]),
+                                             mostly=float(isas["lag_mostly"]))], severity="warning")
+
+    # ---- registry completeness (warnings) ----
+    registry = levels["registry"]
+    suite("registry__need_assessments", table("dim_household", "dim_household"), [
+        gxe.ExpectColumnValuesToBeInSet(column="never_assessed", value_set=[False],
+                                        mostly=1 - float(registry["max_never_assessed_share"])),
+        gxe.ExpectColumnValuesToBeInSet(column="assessment_overdue", value_set=[False],
+                                        mostly=1 - float(registry["max_overdue_share"])),
+    ], severity="warning")
+    suite("registry__ngo_rows_unlinked", query("ngo_unlinked_share", """
+        select institution, avg((link_method = 'unlinked')::int)::float as unlinked_share
+        from fct_aid where institution like 'stk:%' group by institution"""),
+        [gxe.ExpectColumnValuesToBeBetween(column="unlinked_share", min_value=0,
+                                           max_value=float(registry["max_unlinked_share_per_ngo"]))],
+        severity="warning")
+
+    # ---- feeds: one suite per raw feed, from the contract (warnings), and delivery volume (critical) ----
+    feeds = levels["feeds"]
+    for spec in FEEDS.values():
+        suite(f"feeds__{spec.source}__{spec.feed}", query(f"raw_{spec.source}__{spec.feed}", _feed_query(spec)),
+              _feed_expectations(spec, feeds, gxe), severity="warning")
+    # NGO templates differ: the ID share is judged over the NGOs whose template carries an ID at all.
+    with_ids = ", ".join(f"'{m.ngo_code}'" for m in all_mappings() if "tckn" in m.columns.values())
+    suite("feeds__stk__ids", query("raw_stk__ids", f"""
+        select raw_rows.ngo_code, raw_rows.tckn_status from raw.stk__aid_rows raw_rows
+        join ingest.files files on files.file_id = raw_rows._file_id and files.status = 'loaded'
+        where raw_rows.ngo_code in ({with_ids or "''"})"""),
+        [gxe.ExpectColumnValuesToBeInSet(column="tckn_status", value_set=["valid"],
+                                         mostly=float(feeds["ngo_min_valid_id_share"]))], severity="warning")
+    checked = tuple(tuple(f.split("/")) for f in feeds["volume_checked_feeds"])
+    suite("feeds__delivery_volume", query("delivery_volume", _volume_query(checked)), [
+        gxe.ExpectColumnValuesToBeBetween(column="ratio_to_previous", min_value=float(feeds["min_volume_ratio"])),
+    ])
 
     if CHECKPOINT in [c.name for c in context.checkpoints.all()]:
         context.checkpoints.delete(CHECKPOINT)
@@ -134,11 +208,68 @@ def define(context=None) -> None:
     )
 
 
-def run_checkpoint(name: str = CHECKPOINT) -> CheckResult:
-    """Run a checkpoint, keep every expectation's result in quality.validation_results, write Data Docs."""
+MART_KEYS = {
+    "fct_aid": ["aid_key"],
+    "dim_household": ["household_key"],
+    "dim_person": ["person_key"],
+    "fct_household_half_year": ["household_key", "half_year"],
+    "fct_targeting_half_year": ["half_year", "mahalle_code"],
+}
+
+
+def _feed_query(spec) -> str:
+    """The current rows of a raw feed, with each date's distance from its file's delivery day."""
+    dates = [c.name for c in spec.columns if c.kind in ("date", "timestamp")]
+    distances = "".join(f", files.delivered_on - raw_rows.{d}::date as {d}__days_before_delivery" for d in dates)
+    return (f"select raw_rows.*{distances} from {spec.raw_table} raw_rows "
+            f"join ingest.files files on files.file_id = raw_rows._file_id and files.status = 'loaded'")
+
+
+def _feed_expectations(spec, levels: dict, gxe) -> list:
+    expectations = []
+    for column in spec.columns:
+        if column.required and column.kind != "identity":
+            expectations.append(gxe.ExpectColumnValuesToNotBeNull(column=column.name))
+        if column.kind == "enum":
+            expectations.append(gxe.ExpectColumnValuesToBeInSet(column=column.name, value_set=list(column.values)))
+        if column.kind == "identity" and spec.source != "stk":
+            expectations.append(gxe.ExpectColumnValuesToBeInSet(
+                column=f"{column.name}_status", value_set=["valid"], mostly=float(levels["min_valid_id_share"])))
+        if column.kind == "decimal" and column.minimum is not None:
+            expectations.append(gxe.ExpectColumnValuesToBeBetween(
+                column=column.name, min_value=column.minimum, max_value=float(levels["max_amount_try"])))
+        # Event dates precede their file; birth and registration dates may be decades older, due dates are ahead.
+        if column.kind in ("date", "timestamp") and column.name not in ("birth_date", "registered_on") \
+                and not column.name.endswith("_due"):
+            expectations.append(gxe.ExpectColumnValuesToBeBetween(
+                column=f"{column.name}__days_before_delivery", min_value=-1,
+                max_value=int(levels["max_years_before_delivery"]) * 366))
+    return expectations
+
+
+def _volume_query(feeds: tuple[tuple[str, str], ...]) -> str:
+    """For each volume-checked feed, its latest loaded delivery's rows against the previous three's average."""
+    pairs = ", ".join(f"('{source}', '{feed}')" for source, feed in feeds)
+    return f"""
+        select * from (with deliveries as (
+            select source, feed, delivered_on, rows_in,
+                   avg(rows_in) over (partition by source, feed order by delivered_on, file_id
+                                      rows between 3 preceding and 1 preceding) as previous_average,
+                   row_number() over (partition by source, feed order by delivered_on desc, file_id desc) as recency
+            from ingest.files
+            where status = 'loaded' and (source, feed) in ({pairs})
+        )
+        select source, feed, delivered_on, rows_in, previous_average,
+               rows_in / nullif(previous_average, 0) as ratio_to_previous
+        from deliveries where recency = 1 and previous_average > 0) latest"""
+
+
+def run_checkpoint(name: str = CHECKPOINT, schema: str = "marts") -> CheckResult:
+    """Run a checkpoint over the marts in `schema`, keep every expectation's result in quality.validation_results,
+    write Data Docs."""
     from kopru import warehouse
 
-    context = get_context()
+    context = get_context(schema)
     checkpoint = context.checkpoints.get(name)
     result = checkpoint.run()
     run_id = uuid.uuid4().hex
@@ -151,7 +282,7 @@ def run_checkpoint(name: str = CHECKPOINT) -> CheckResult:
             cfg = item.expectation_config
             observed = item.result.get("observed_value") if item.result else None
             rows.append((
-                run_id, name, suite_name, cfg.type, cfg.kwargs.get("column"), bool(item.success), severity,
+                run_id, name, schema, suite_name, cfg.type, cfg.kwargs.get("column"), bool(item.success), severity,
                 None if observed is None else json.dumps(observed, default=str)[:500],
                 item.result.get("unexpected_count") if item.result else None,
                 item.result.get("element_count") if item.result else None,
@@ -163,11 +294,12 @@ def run_checkpoint(name: str = CHECKPOINT) -> CheckResult:
                     warnings += 1
     with warehouse.connect() as conn:
         conn.execute(RESULTS_DDL)
+        conn.execute("alter table quality.validation_results add column if not exists marts_schema text")
         with conn.cursor() as cur:
             cur.executemany(
-                """insert into quality.validation_results (run_id, checkpoint, suite, expectation, column_name,
-                   success, severity, observed_value, unexpected_count, element_count)
-                   values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+                """insert into quality.validation_results (run_id, checkpoint, marts_schema, suite, expectation,
+                   column_name, success, severity, observed_value, unexpected_count, element_count)
+                   values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
                 rows,
             )
     docs = _build_data_docs(context)

@@ -42,7 +42,9 @@ deliveries as (
         municipal.delivered_on,
         'municipal_id'::text as link_method,
         null::numeric as link_score,
-        isas.isas_status
+        isas.isas_status,
+        case when isas.isas_status = 'entered' then isas.latest_receipt_at::date end as isas_accepted_on,
+        isas.rejection_reason as isas_rejection_reason
     from municipal
     left join isas using (aid_id)
 
@@ -60,6 +62,8 @@ deliveries as (
         ngo.delivered_on,
         ngo.link_method,
         ngo.link_score,
+        null,
+        null,
         null
     from ngo
 
@@ -77,6 +81,8 @@ deliveries as (
         state_aid.paid_on,
         case when persons.person_key is null then 'unlinked' else 'tckn' end,
         case when persons.person_key is null then null else 1.0 end,
+        null,
+        null,
         null
     from state_aid
     left join state_programs using (program_code)
@@ -97,6 +103,9 @@ select
     {{ half_year('deliveries.delivered_on') }}::text as half_year,
     deliveries.link_method::text as link_method,
     deliveries.link_score::numeric(6,2) as link_score,
-    deliveries.isas_status::text as isas_status
+    deliveries.isas_status::text as isas_status,
+    deliveries.isas_accepted_on::date as isas_accepted_on,
+    (deliveries.isas_accepted_on - deliveries.delivered_on)::integer as days_to_isas_entry,
+    deliveries.isas_rejection_reason::text as isas_rejection_reason
 from deliveries
 left join catalogue using (aid_type)
