@@ -164,3 +164,98 @@ def test_rerunning_the_pipeline_changes_nothing(pipeline, external_url, sample_i
     before = snapshot()
     run_pipeline(sample_inbox, "2024-H2", pipeline["out"])
     assert snapshot() == before
+
+
+@pytest.fixture
+def smtp_server(monkeypatch):
+    """A real SMTP server on loopback (aiosmtpd), and the Airflow connection and recipients pointing at it."""
+    import json
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+            self.messages.append(envelope)
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("AIRFLOW_CONN_KOPRU_SMTP", json.dumps({
+        "conn_type": "smtp", "host": "127.0.0.1", "port": port,
+        "extra": {"from_email": "kopru@belediye.test", "disable_tls": True, "disable_ssl": True}}))
+    monkeypatch.setenv("KOPRU_REPORT_RECIPIENTS", "mudur@belediye.test, analist@belediye.test")
+    yield inbox
+    controller.stop()
+
+
+def test_the_report_is_mailed_with_its_pdf_and_xlsx_and_archived(pipeline, external_url, smtp_server, tmp_path):
+    import email
+    from email.header import decode_header, make_header
+
+    from kopru.orchestration import write_report
+
+    result = write_report("2024-H2", str(tmp_path))
+    assert result["emailed_to"] == 2
+    (envelope,) = smtp_server.messages
+    assert sorted(envelope.rcpt_tos) == ["analist@belediye.test", "mudur@belediye.test"]
+    message = email.message_from_bytes(envelope.content)
+    assert str(make_header(decode_header(message["Subject"]))) == "Sosyal Destek Hizmetleri — 2024-H2 İzleme Raporu"
+    attachments = {part.get_filename(): part.get_payload(decode=True) for part in message.walk() if part.get_filename()}
+    assert set(attachments) == {"izleme_raporu_2024-H2.pdf", "izleme_raporu_2024-H2.xlsx"}
+    assert attachments["izleme_raporu_2024-H2.pdf"].startswith(b"%PDF")
+    with psycopg.connect(external_url) as conn:
+        period, publication, archive_path, emailed = conn.execute(
+            """select period, publication_run_id, archive_path, emailed_to from quality.report_runs
+               order by report_run_id desc limit 1""").fetchone()
+        published = conn.execute("select run_id from quality.publications where status = 'published' "
+                                 "order by publication_id desc limit 1").fetchone()[0]
+    assert (period, publication) == ("2024-H2", published)
+    assert emailed == "mudur@belediye.test, analist@belediye.test"
+    from pathlib import Path
+
+    assert {p.name for p in Path(archive_path).iterdir()} >= {"izleme_raporu_2024-H2.pdf", "manifest.json"}
+
+
+def test_rerunning_a_closed_period_report_gives_the_same_numbers(pipeline, tmp_path):
+    from kopru.orchestration import write_report
+    from openpyxl import load_workbook
+
+    def numbers(folder):
+        write_report("2024-H2", str(folder))
+        book = load_workbook(folder / "izleme_raporu_2024-H2.xlsx")
+        return {name: [row for row in book[name].iter_rows(values_only=True)] for name in book.sheetnames}
+
+    assert numbers(tmp_path / "first") == numbers(tmp_path / "second")
+
+
+def test_public_report_hides_small_cells_and_no_total_gives_one_back(pipeline, external_url, tmp_path):
+    """The attacker's move: any published total with exactly one hidden part gives that part back (and then the
+    next one, by elimination). It must not apply to a single total."""
+    from kopru.reports.transparency import SUPPRESSED, render
+    from openpyxl import load_workbook
+
+    paths = render(2024, tmp_path)
+    book = load_workbook(paths["xlsx"])
+    hidden_cells = 0
+    for sheet in book.worksheets:
+        grid = [list(row) for row in sheet.iter_rows(values_only=True)]
+        body = [row[1:] for row in grid[1:]]  # cells and the total column; the last row is the totals row
+        shown = [v for row in body for v in row if v != SUPPRESSED]
+        assert all(v == 0 or v >= 11 for v in shown)
+        hidden_cells += sum(v == SUPPRESSED for row in body for v in row)
+        known = {(r, c): v for r, row in enumerate(body) for c, v in enumerate(row) if v != SUPPRESSED}
+        rows, columns = len(body), len(body[0])
+        equations = [[(r, c) for c in range(columns)] for r in range(rows)]  # parts…, total last
+        equations += [[(r, c) for r in range(rows)] for c in range(columns)]
+        for equation in equations:
+            unknown = [p for p in equation if p not in known]
+            assert len(unknown) != 1, f"{sheet.title}: cell {unknown} is recoverable from its total"
+    assert hidden_cells > 0  # the sample has small cells: the protection was exercised

@@ -99,6 +99,16 @@ def cmd_publish(args) -> int:
 def cmd_report(args) -> int:
     from kopru.orchestration import write_report
 
+    if args.public:
+        from kopru import config
+        from kopru.reports.transparency import render
+
+        year = int((args.period or "")[:4] or 0) or None
+        if year is None:
+            raise SystemExit("--public needs --period YYYY")
+        out = Path(args.out) if args.out else config.outputs_dir() / "reports" / f"kamuoyu_{year}"
+        _print(render(year, out))
+        return 0
     _print(write_report(args.period, args.out))
     return 0
 
@@ -189,6 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="write the izleme (2024-H1) or değerlendirme (2024) report: PDF, XLSX, HTML")
     p.add_argument("--period", help="2024-H1, 2024-H2 or 2024; default: the latest half-year in the marts")
+    p.add_argument("--public", action="store_true",
+                   help="the public transparency report of the period's year (disclosure-controlled aggregates)")
     p.add_argument("--out", help="output folder; default $KOPRU_HOME/outputs/reports/<period>")
     p.set_defaults(func=cmd_report)
 

@@ -260,8 +260,12 @@ def latest_reportable_period() -> str:
 
 
 def write_report(period: str | None, out: str | None) -> dict:
+    """Render the period's report, archive it, and mail it when recipients and SMTP are configured."""
+    from kopru.reports.deliver import deliver
     from kopru.reports.render import render
 
     period = period or latest_reportable_period()
     folder = Path(out) if out else config.outputs_dir() / "reports" / period
-    return {"period": period, **render(period, folder)}
+    written = render(period, folder)
+    manifest = written.pop("manifest")
+    return {"period": period, **written, **deliver(written, manifest)}

@@ -28,6 +28,15 @@ DEFINITIONS = [
 ]
 
 
+INSTITUTION_NAMES = {
+    "belediye": "Belediye (Sosyal Destek Hizmetleri)",
+    "devlet:sydv": "Devlet (SYDV / ISAS)",
+    "stk:kizilay_ilce": "Türk Kızılay İlçe Şubesi",
+    "stk:gidabankasi": "Gıda Bankası Derneği",
+    "stk:dayanisma_dernegi": "Dayanışma Derneği",
+}
+
+
 def tr_number(value, decimals: int = 0) -> str:
     """Turkish number format: 1.250,50."""
     if value is None:
@@ -77,8 +86,103 @@ def _fetch(period: str) -> dict:
         state = conn.execute(
             "select max(file_id) as last_file, max(received_at) as last_received from ingest.files"
         ).fetchone()
+        bounds = conn.execute(
+            """select min(period_start) as start, max(period_end) as end
+               from marts.fct_indicator_period where period = %s""",
+            (period,),
+        ).fetchone()
+        sections = _sections(conn, period, bounds["start"], bounds["end"])
     return {"indicators": indicators, "target": target, "plan": plan, "history": history, "quality": quality,
-            "state": state}
+            "state": state, **sections}
+
+
+def _half_years(start, end) -> list[str]:
+    return [f"{start.year}-H1", f"{start.year}-H2"] if (end.month - start.month) > 6 else \
+        [f"{start.year}-H{1 if start.month <= 6 else 2}"]
+
+
+def _sections(conn, period: str, start, end) -> dict:
+    """The report's other tables, all from the marts and the quality schema."""
+    halves = _half_years(start, end)
+    year_start = start.replace(month=1, day=1)
+    plan_years = conn.execute("select plan_end_year - plan_start_year + 1 as years, cost_estimate_try "
+                              "from seeds.plan_card limit 1").fetchone()
+    budget = conn.execute(
+        """select coalesce(sum(amount_try) filter (where delivered_on between %(start)s and %(end)s), 0)
+                      as period_spend,
+                  coalesce(sum(amount_try) filter (where delivered_on between %(year_start)s and %(end)s), 0)
+                      as year_to_date_spend
+           from marts.fct_aid where institution = 'belediye'""",
+        {"start": start, "end": end, "year_start": year_start},
+    ).fetchone()
+    yearly_budget = Decimal(plan_years["cost_estimate_try"]) / plan_years["years"] if plan_years else None
+    by_institution = conn.execute(
+        """select institution, count(*) as deliveries, count(distinct household_key) as families,
+                  sum(amount_try) as amount_try,
+                  round(100.0 * avg((link_method = 'unlinked')::int), 1) as unlinked_pct
+           from marts.fct_aid where delivered_on between %s and %s group by institution order by institution""",
+        (start, end),
+    ).fetchall()
+    risks = conn.execute(
+        """with families as (select * from marts.fct_household_half_year where half_year = any(%(halves)s)),
+                previous as (select * from marts.fct_household_half_year)
+           select
+             round(100.0 * count(*) filter (where f.municipal_deliveries > 0 and exists (
+                 select 1 from previous p where p.household_key = f.household_key and p.municipal_deliveries > 0
+                   and p.half_year < f.half_year and p.half_year >= (extract(year from %(start)s::date)::int - 1)
+                       || '-H' || (case when f.half_year like '%%H1' then 1 else 2 end)))
+               / nullif(count(*) filter (where f.municipal_deliveries > 0), 0), 1) as continuous_aid_pct,
+             count(*) filter (where f.need_level >= 4 and f.aiding_institutions = 0) as needy_without_aid,
+             round(100.0 * count(*) filter (where f.aiding_institutions > 0 and f.services_opened > 0)
+               / nullif(count(*) filter (where f.aiding_institutions > 0), 0), 1) as bridge_rate_pct,
+             round(100.0 * count(*) filter (where f.aiding_institutions > 0 and f.protection_status <> 'none')
+               / nullif(count(*) filter (where f.aiding_institutions > 0), 0), 1) as refugee_share_pct,
+             round(100.0 * count(*) filter (where f.school_age_children_in_school < f.school_age_children)
+               / nullif(count(*) filter (where f.school_age_children > 0), 0), 1) as families_child_out_of_school_pct
+           from families f""",
+        {"halves": halves, "start": start},
+    ).fetchone()
+    sanctions = conn.execute(
+        """select count(distinct person_key) as persons, count(distinct household_key) as families,
+                  coalesce(sum(municipal_aid_try_in_step), 0) as aid_during_sanction,
+                  coalesce(sum(municipal_aid_try_in_step * reduction_pct / 100), 0) as over_payment
+           from marts.fct_sanction_schedule where step_start <= %s and step_end > %s""",
+        (end, start),
+    ).fetchone()
+    targeting = conn.execute(
+        """select mahalle_code, max(m.mahalle_name) as mahalle_name, sum(active_families) as families,
+                  sum(needy_families) as needy, sum(needy_families_without_aid) as needy_without_aid,
+                  sum(aided_families_not_needy) as aided_not_needy, sum(families_with_overlapping_aid) as overlap,
+                  round(100.0 * sum(aided_families_with_service) / nullif(sum(aided_families), 0), 1) as bridge_pct
+           from marts.fct_targeting_half_year t
+           left join (select distinct mahalle_code, mahalle_name from marts.dim_household) m using (mahalle_code)
+           where half_year = any(%s)
+           group by mahalle_code order by sum(needy_families_without_aid) desc, sum(needy_families) desc""",
+        (halves,),
+    ).fetchall()
+    isas_ages, isas_oldest, publication = [], [], None
+    if _has_table(conn, "quality.isas_missing_entries"):
+        isas_ages = conn.execute(
+            """select case when days_since_delivery <= 30 then '0–30 gün'
+                           when days_since_delivery <= 90 then '31–90 gün'
+                           when days_since_delivery <= 180 then '91–180 gün' else '180 günden eski' end as age_band,
+                      min(days_since_delivery) as sort_key,
+                      count(*) filter (where status = 'not_entered') as not_entered,
+                      count(*) filter (where status = 'rejected') as rejected
+               from quality.isas_missing_entries group by 1 order by 2"""
+        ).fetchall()
+        isas_oldest = conn.execute(
+            """select aid_id, delivered_on, days_since_delivery, status, rejection_reason
+               from quality.isas_missing_entries order by days_since_delivery desc, aid_id limit 15"""
+        ).fetchall()
+    if _has_table(conn, "quality.publications"):
+        publication = conn.execute(
+            """select run_id, decided_at, status, critical_failures, warnings, failed_suites
+               from quality.publications order by publication_id desc limit 1"""
+        ).fetchone()
+    return {"budget": budget, "yearly_budget": yearly_budget, "by_institution": by_institution, "risks": risks,
+            "sanctions": sanctions, "targeting": targeting, "isas_ages": isas_ages, "isas_oldest": isas_oldest,
+            "publication": publication, "halves": halves}
 
 
 def _has_table(conn, name: str) -> bool:
@@ -141,7 +245,10 @@ def render(period: str, out_dir: Path) -> dict[str, str]:
         target_achievement=data["target"]["weighted_achievement_pct"] if data["target"] else None,
         charts=_charts(data["history"], names), quality={"summary": quality_summary},
         definitions=DEFINITIONS, generated_at=datetime.now().strftime("%d.%m.%Y %H:%M"),
-        warehouse_state=warehouse_state,
+        warehouse_state=warehouse_state, budget=data["budget"], yearly_budget=data["yearly_budget"],
+        by_institution=data["by_institution"], risks=data["risks"], sanctions=data["sanctions"],
+        targeting=data["targeting"][:15], targeting_rows=len(data["targeting"]), isas_ages=data["isas_ages"],
+        isas_oldest=data["isas_oldest"], publication=data["publication"], institution_names=INSTITUTION_NAMES,
     )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -152,11 +259,14 @@ def render(period: str, out_dir: Path) -> dict[str, str]:
 
     HTML(string=html, base_url=str(out_dir)).write_pdf(paths["pdf"])
     _write_xlsx(paths["xlsx"], period, data)
+    publication = data["publication"]
     manifest = {"period": period, "kind": kind, "generated_at": datetime.now().isoformat(timespec="seconds"),
-                "warehouse_state": {k: str(v) for k, v in (state or {}).items()},
+                "warehouse_state": {**{k: str(v) for k, v in (state or {}).items()},
+                                    "publication_run_id": publication["run_id"] if publication else None,
+                                    "published_at": str(publication["decided_at"]) if publication else None},
                 "files": {k: p.name for k, p in paths.items()}}
     (out_dir / f"{stem}.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-    return {k: str(v) for k, v in paths.items()}
+    return {k: str(v) for k, v in paths.items()} | {"manifest": manifest}
 
 
 def _write_xlsx(path: Path, period: str, data: dict) -> None:
@@ -191,7 +301,39 @@ def _write_xlsx(path: Path, period: str, data: dict) -> None:
     trend.append(["Kod", "Dönem", "Gerçekleşme", "Hedef"])
     for row in data["history"]:
         trend.append([row["indicator_code"], row["period"], _num(row["actual_value"]), _num(row["target_value"])])
+    _sheet(book, "Kurumlar", ["Kurum", "Teslimat", "Aile", "Tutar (TL)", "Eşleşmeyen (%)"],
+           [[INSTITUTION_NAMES.get(r["institution"], r["institution"]), r["deliveries"], r["families"],
+             _num(r["amount_try"]), _num(r["unlinked_pct"])] for r in data["by_institution"]])
+    _sheet(book, "Hedefleme", ["Mahalle kodu", "Mahalle", "Aktif aile", "İhtiyaç sahibi (4–5)",
+                               "Yardım almayan ihtiyaç sahibi", "İhtiyaç sahibi sayılmayıp yardım alan",
+                               "Aynı ihtiyaç için birden çok kurum", "Yardım + sosyal hizmet (%)"],
+           [[r["mahalle_code"], r["mahalle_name"], r["families"], r["needy"], r["needy_without_aid"],
+             r["aided_not_needy"], r["overlap"], _num(r["bridge_pct"])] for r in data["targeting"]])
+    _sheet(book, "ISAS eksik kayıtlar", ["Yardım no", "Teslim tarihi", "Gün", "Durum", "Ret nedeni"],
+           [[r["aid_id"], r["delivered_on"], r["days_since_delivery"],
+             "Girilmedi" if r["status"] == "not_entered" else "Reddedildi", r["rejection_reason"]]
+            for r in data["isas_oldest"]])
     book.save(path)
+
+
+def _sheet(book, title: str, header: list[str], rows: list[list]) -> None:
+    from openpyxl.styles import Font, PatternFill
+
+    sheet = book.create_sheet(title)
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = PatternFill("solid", fgColor="0B4F6C")
+    for row in rows:
+        sheet.append(row)
+    for index, _ in enumerate(header, start=1):
+        sheet.column_dimensions[sheet.cell(1, index).column_letter].width = 18
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            if isinstance(cell.value, float):
+                cell.number_format = "#,##0.00"
+            elif hasattr(cell.value, "year"):
+                cell.number_format = "DD.MM.YYYY"
 
 
 def _num(value):

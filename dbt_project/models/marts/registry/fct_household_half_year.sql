@@ -7,7 +7,7 @@ with periods as (
 
 families_then as (
     select periods.*, versions.household_key, versions.mahalle_code, versions.household_status,
-           versions.household_size
+           versions.household_size, versions.protection_status
     from periods
     join {{ ref('int_household_versions') }} as versions
       on versions.valid_from <= periods.period_end
@@ -78,6 +78,7 @@ select
     families_then.mahalle_code::text as mahalle_code,
     families_then.household_status::text as household_status,
     families_then.household_size::integer as household_size,
+    families_then.protection_status::text as protection_status,
     need_then.need_level::integer as need_level,
     coalesce(need_then.next_visit_due < families_then.period_end, false)::boolean as assessment_overdue,
     coalesce(aid.municipal_deliveries, 0)::integer as municipal_deliveries,
