@@ -8,7 +8,7 @@ export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 INBOX ?= $(KOPRU_HOME)/inbox
 
-.PHONY: install demo test lint airflow lock clean warehouse-stop bench-ingest
+.PHONY: install demo test lint airflow lock clean warehouse-stop bench-ingest bench
 
 $(BIN)/kopru: requirements.in constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ test: install
 ## Our load of the district-scale aid feed against psql \copy of the same file: rows/s and the ratio.
 bench-ingest: install
 	$(BIN)/kopru bench ingest
+
+## Every stage at district scale (50k households, 2019-07..2026-06) through Airflow, then a one-day delivery.
+bench: install
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/kopru bench pipeline
 
 lint: install
 	$(BIN)/ruff check dags plugins tests

@@ -138,3 +138,70 @@ def run_ingest_bench(district: str, households: int, start: date, end: date, see
     for line in result.lines():
         print(line)
     return result
+
+
+def _one_day_delivery(inbox: Path, out: Path) -> Path:
+    """A one-day municipal aid delivery after the sample's end: the latest monthly file's last day of deliveries,
+    re-issued under new ids for the first day after it, as the next day's file (daily cadence from then on)."""
+    from datetime import timedelta
+
+    latest = max(inbox.glob("belediye_aid_*.csv"))
+    with open(latest, encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    last_day = max(row["delivered_on"] for row in rows)
+    day_rows = [row for row in rows if row["delivered_on"] == last_day]
+    digits = latest.name.rsplit("_", 1)[1][:8]
+    next_day = date(int(digits[:4]), int(digits[4:6]), int(digits[6:8])) + timedelta(days=1)
+    shifted = next_day - timedelta(days=1)  # the file of day D holds the deliveries of D − 1
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"belediye_aid_{next_day:%Y%m%d}.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        for row in day_rows:
+            writer.writerow(row | {"aid_id": "N" + row["aid_id"][1:], "delivered_on": shifted.isoformat(),
+                                   "isas_ref": "", "isas_entered_on": ""})
+    return path
+
+
+def run_pipeline_bench(district: str, households: int, start: date, end: date, seed: int) -> dict[str, float]:
+    """Every stage of the pipeline at scale, through Airflow DAG runs, then a one-day delivery end to end."""
+    from kopru import warehouse
+    from kopru.generate.sample import generate
+    from kopru.orchestration import PIPELINE, ensure_airflow_db, load_dagbag, run_dag
+
+    timings: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="kopru-bench-") as folder, scratch_database(warehouse.start()) as url:
+        inbox = Path(folder) / "inbox"
+        started = time.perf_counter()
+        generate(district, households, start, end, seed, inbox)
+        timings["generate"] = time.perf_counter() - started
+        previous = os.environ.get("KOPRU_WAREHOUSE_URL")
+        os.environ["KOPRU_WAREHOUSE_URL"] = url
+        try:
+            warehouse.bootstrap()
+            ensure_airflow_db()
+            bag = load_dagbag()
+            conf = {"inbox": str(inbox), "out": str(Path(folder) / "reports")}
+            for dag_id in PIPELINE:
+                started = time.perf_counter()
+                run_dag(dag_id, conf, bag)
+                timings[dag_id] = time.perf_counter() - started
+            timings["pipeline through Airflow"] = sum(v for k, v in timings.items() if k != "generate")
+            daily = Path(folder) / "daily"
+            _one_day_delivery(inbox, daily)
+            started = time.perf_counter()
+            for dag_id in PIPELINE:
+                run_dag(dag_id, {"inbox": str(daily), "out": str(Path(folder) / "reports")}, bag)
+            timings["one-day delivery, end to end"] = time.perf_counter() - started
+        finally:
+            if previous is None:
+                os.environ.pop("KOPRU_WAREHOUSE_URL", None)
+            else:
+                os.environ["KOPRU_WAREHOUSE_URL"] = previous
+    ratio = timings["one-day delivery, end to end"] / timings["pipeline through Airflow"]
+    print(f"district: {district}, {households:,} households, {start}..{end}")
+    for stage, seconds in timings.items():
+        print(f"{stage:<32} {seconds:>9.1f} s")
+    print(f"{'ratio incremental / full':<32} {ratio:>11.3f}")
+    return timings | {"ratio": ratio}

@@ -124,8 +124,12 @@ def cmd_linkage(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from kopru.bench import run_ingest_bench
+    from kopru.bench import run_ingest_bench, run_pipeline_bench
 
+    if args.what == "pipeline":
+        run_pipeline_bench(args.district, args.households, date.fromisoformat(args.start),
+                           date.fromisoformat(args.end), args.seed)
+        return 0
     run_ingest_bench(args.district, args.households, date.fromisoformat(args.start), date.fromisoformat(args.end),
                      args.seed, Path(args.file) if args.file else None)
     return 0
@@ -209,8 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--truth", required=True, help="stk_rows.csv written by `kopru generate` beside the inbox")
     p.set_defaults(func=cmd_linkage)
 
-    p = sub.add_parser("bench", help="benchmarks that print ratios: `bench ingest` = our load vs psql \\copy")
-    p.add_argument("what", choices=["ingest"])
+    p = sub.add_parser("bench", help="benchmarks that print ratios: `bench ingest` = our load vs psql \\copy, "
+                                     "`bench pipeline` = every stage at district scale, then a one-day delivery")
+    p.add_argument("what", choices=["ingest", "pipeline"])
     p.add_argument("--district", default="İstanbul/Sultangazi")
     p.add_argument("--households", type=int, default=50000, help="district scale by default")
     p.add_argument("--start", default="2019-07-01")

@@ -248,20 +248,32 @@ def _feed_expectations(spec, levels: dict, gxe) -> list:
 
 
 def _volume_query(feeds: tuple[tuple[str, str], ...]) -> str:
-    """For each volume-checked feed, its latest loaded delivery's rows against the previous three's average."""
+    """For each volume-checked feed, its latest loaded delivery against the previous three: a snapshot by its
+    rows, an append feed by rows per day since the delivery before it (so a daily file after monthly ones is not
+    a collapse)."""
+    from kopru.ingest.contract import FEEDS
+
     pairs = ", ".join(f"('{source}', '{feed}')" for source, feed in feeds)
+    snapshots = ", ".join(f"('{s.source}', '{s.feed}')" for s in FEEDS.values() if s.kind == "snapshot")
     return f"""
         select * from (with deliveries as (
-            select source, feed, delivered_on, rows_in,
-                   avg(rows_in) over (partition by source, feed order by delivered_on, file_id
-                                      rows between 3 preceding and 1 preceding) as previous_average,
-                   row_number() over (partition by source, feed order by delivered_on desc, file_id desc) as recency
+            select source, feed, file_id, delivered_on, rows_in,
+                   case when (source, feed) in ({snapshots}) then rows_in::numeric
+                        else rows_in::numeric / greatest(delivered_on - lag(delivered_on) over (
+                            partition by source, feed order by delivered_on, file_id), 1) end as volume
             from ingest.files
             where status = 'loaded' and (source, feed) in ({pairs})
+        ), compared as (
+            select deliveries.*,
+                   avg(volume) over (partition by source, feed order by delivered_on, file_id
+                                     rows between 3 preceding and 1 preceding) as previous_average,
+                   row_number() over (partition by source, feed order by delivered_on desc, file_id desc) as recency
+            from deliveries
         )
-        select source, feed, delivered_on, rows_in, previous_average,
-               rows_in / nullif(previous_average, 0) as ratio_to_previous
-        from deliveries where recency = 1 and previous_average > 0) latest"""
+        select source, feed, delivered_on, rows_in, volume, previous_average,
+               volume / nullif(previous_average, 0) as ratio_to_previous
+        from compared where recency = 1 and previous_average > 0) latest"""
+
 
 
 def run_checkpoint(name: str = CHECKPOINT, schema: str = "marts") -> CheckResult:

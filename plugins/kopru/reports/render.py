@@ -124,23 +124,13 @@ def _sections(conn, period: str, start, end) -> dict:
         (start, end),
     ).fetchall()
     risks = conn.execute(
-        """with families as (select * from marts.fct_household_half_year where half_year = any(%(halves)s)),
-                previous as (select * from marts.fct_household_half_year)
-           select
-             round(100.0 * count(*) filter (where f.municipal_deliveries > 0 and exists (
-                 select 1 from previous p where p.household_key = f.household_key and p.municipal_deliveries > 0
-                   and p.half_year < f.half_year and p.half_year >= (extract(year from %(start)s::date)::int - 1)
-                       || '-H' || (case when f.half_year like '%%H1' then 1 else 2 end)))
-               / nullif(count(*) filter (where f.municipal_deliveries > 0), 0), 1) as continuous_aid_pct,
-             count(*) filter (where f.need_level >= 4 and f.aiding_institutions = 0) as needy_without_aid,
-             round(100.0 * count(*) filter (where f.aiding_institutions > 0 and f.services_opened > 0)
-               / nullif(count(*) filter (where f.aiding_institutions > 0), 0), 1) as bridge_rate_pct,
-             round(100.0 * count(*) filter (where f.aiding_institutions > 0 and f.protection_status <> 'none')
-               / nullif(count(*) filter (where f.aiding_institutions > 0), 0), 1) as refugee_share_pct,
-             round(100.0 * count(*) filter (where f.school_age_children_in_school < f.school_age_children)
-               / nullif(count(*) filter (where f.school_age_children > 0), 0), 1) as families_child_out_of_school_pct
-           from families f""",
-        {"halves": halves, "start": start},
+        "select * from marts.fct_risk_monitor_half_year where half_year = any(%s) order by half_year", (halves,)
+    ).fetchall()
+    children = conn.execute(
+        """select round(100.0 * count(*) filter (where school_age_children_in_school < school_age_children)
+                        / nullif(count(*) filter (where school_age_children > 0), 0), 1) as out_of_school_pct
+           from marts.fct_household_half_year where half_year = any(%s) and municipal_deliveries > 0""",
+        (halves,),
     ).fetchone()
     sanctions = conn.execute(
         """select count(distinct person_key) as persons, count(distinct household_key) as families,
@@ -181,6 +171,7 @@ def _sections(conn, period: str, start, end) -> dict:
                from quality.publications order by publication_id desc limit 1"""
         ).fetchone()
     return {"budget": budget, "yearly_budget": yearly_budget, "by_institution": by_institution, "risks": risks,
+            "children": children,
             "sanctions": sanctions, "targeting": targeting, "isas_ages": isas_ages, "isas_oldest": isas_oldest,
             "publication": publication, "halves": halves}
 
@@ -246,7 +237,8 @@ def render(period: str, out_dir: Path) -> dict[str, str]:
         charts=_charts(data["history"], names), quality={"summary": quality_summary},
         definitions=DEFINITIONS, generated_at=datetime.now().strftime("%d.%m.%Y %H:%M"),
         warehouse_state=warehouse_state, budget=data["budget"], yearly_budget=data["yearly_budget"],
-        by_institution=data["by_institution"], risks=data["risks"], sanctions=data["sanctions"],
+        by_institution=data["by_institution"], risks=data["risks"], children=data["children"],
+        sanctions=data["sanctions"],
         targeting=data["targeting"][:15], targeting_rows=len(data["targeting"]), isas_ages=data["isas_ages"],
         isas_oldest=data["isas_oldest"], publication=data["publication"], institution_names=INSTITUTION_NAMES,
     )
@@ -304,6 +296,13 @@ def _write_xlsx(path: Path, period: str, data: dict) -> None:
     _sheet(book, "Kurumlar", ["Kurum", "Teslimat", "Aile", "Tutar (TL)", "Eşleşmeyen (%)"],
            [[INSTITUTION_NAMES.get(r["institution"], r["institution"]), r["deliveries"], r["families"],
              _num(r["amount_try"]), _num(r["unlinked_pct"])] for r in data["by_institution"]])
+    _sheet(book, "Risk izleme", ["Dönem", "Yardım alan aile", "Bağımlılık (%)", "Harcama (TL)",
+                                 "Bütçe kullanımı (%)", "Aile başına harcama (TL)", "Yardım almayan ihtiyaç sahibi",
+                                 "Yardım + hizmet (%)", "Koruma altındaki aileler (%)", "İyileşmeyen (%)"],
+           [[r["half_year"], r["aided_families"], _num(r["dependency_pct"]), _num(r["municipal_spend_try"]),
+             _num(r["budget_used_pct"]), _num(r["spend_per_aided_family_try"]), r["needy_families_without_aid"],
+             _num(r["aid_service_link_pct"]), _num(r["refugee_share_pct"]), _num(r["no_improvement_pct"])]
+            for r in data["risks"]])
     _sheet(book, "Hedefleme", ["Mahalle kodu", "Mahalle", "Aktif aile", "İhtiyaç sahibi (4–5)",
                                "Yardım almayan ihtiyaç sahibi", "İhtiyaç sahibi sayılmayıp yardım alan",
                                "Aynı ihtiyaç için birden çok kurum", "Yardım + sosyal hizmet (%)"],

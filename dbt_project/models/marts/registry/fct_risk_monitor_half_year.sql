@@ -1,0 +1,97 @@
+-- The plan card's risks, watched per half-year (risk monitors):
+--   1 aid as income: families aided by the municipality in every one of the last six half-years (dependency);
+--   2 needs beyond the budget: municipal spend against the plan's yearly budget, spend per aided family, and
+--     needy families no institution aided;
+--   3 weak aid ↔ service link: the share of aided families that also received a social service;
+--   4 no lasting improvement: aided families whose need level did not fall within two years;
+--   5 refugee growth: the share of aided families under temporary or international protection.
+with families as (
+    select * from {{ ref('fct_household_half_year') }}
+),
+
+half_years as (
+    select half_year, row_number() over (order by half_year) as half_year_number
+    from (select distinct half_year from families) periods
+),
+
+numbered as (
+    select families.*, half_years.half_year_number
+    from families join half_years using (half_year)
+),
+
+aided_streak as (
+    -- half-years in a row (up to this one) with municipal aid
+    select
+        household_key,
+        half_year,
+        half_year_number,
+        municipal_deliveries > 0 as aided,
+        half_year_number - row_number() over (
+            partition by household_key, municipal_deliveries > 0 order by half_year_number
+        ) as streak_group
+    from numbered
+),
+
+streaks as (
+    select household_key, half_year, aided,
+           count(*) over (partition by household_key, aided, streak_group order by half_year_number) as streak_length
+    from aided_streak
+),
+
+need_two_years_before as (
+    select now_.household_key, now_.half_year, before_.need_level as need_level_two_years_before
+    from numbered now_
+    join numbered before_
+      on before_.household_key = now_.household_key and before_.half_year_number = now_.half_year_number - 4
+),
+
+plan as (
+    select cost_estimate_try / (plan_end_year - plan_start_year + 1) / 2.0 as half_year_budget_try
+    from {{ ref('plan_card') }}
+),
+
+per_half_year as (
+    select
+        numbered.half_year,
+        count(*) filter (where numbered.municipal_deliveries > 0) as municipally_aided_families,
+        count(*) filter (where numbered.aiding_institutions > 0) as aided_families,
+        count(*) filter (where streaks.aided and streaks.streak_length >= 6) as families_aided_six_half_years,
+        sum(numbered.municipal_aid_try) as municipal_spend_try,
+        count(*) filter (where numbered.need_level >= 4 and numbered.aiding_institutions = 0)
+            as needy_families_without_aid,
+        count(*) filter (where numbered.aiding_institutions > 0 and numbered.services_opened > 0)
+            as aided_families_with_service,
+        count(*) filter (where numbered.aiding_institutions > 0 and numbered.protection_status <> 'none')
+            as aided_families_under_protection,
+        count(*) filter (where numbered.municipal_deliveries > 0
+                           and before_.need_level_two_years_before is not null) as aided_families_assessed_2y_ago,
+        count(*) filter (where numbered.municipal_deliveries > 0
+                           and numbered.need_level >= before_.need_level_two_years_before) as aided_families_not_improved
+    from numbered
+    left join streaks using (household_key, half_year)
+    left join need_two_years_before before_ using (household_key, half_year)
+    group by numbered.half_year
+)
+
+select
+    per_half_year.half_year::text as half_year,
+    per_half_year.aided_families::integer as aided_families,
+    per_half_year.municipally_aided_families::integer as municipally_aided_families,
+    per_half_year.families_aided_six_half_years::integer as families_aided_six_half_years,
+    round(100.0 * per_half_year.families_aided_six_half_years
+          / nullif(per_half_year.municipally_aided_families, 0), 2)::numeric(6,2) as dependency_pct,
+    per_half_year.municipal_spend_try::numeric(16,2) as municipal_spend_try,
+    plan.half_year_budget_try::numeric(16,2) as half_year_budget_try,
+    round(100.0 * per_half_year.municipal_spend_try / nullif(plan.half_year_budget_try, 0), 2)::numeric(8,2)
+        as budget_used_pct,
+    round(per_half_year.municipal_spend_try / nullif(per_half_year.municipally_aided_families, 0), 2)::numeric(14,2)
+        as spend_per_aided_family_try,
+    per_half_year.needy_families_without_aid::integer as needy_families_without_aid,
+    round(100.0 * per_half_year.aided_families_with_service / nullif(per_half_year.aided_families, 0), 2)::numeric(6,2)
+        as aid_service_link_pct,
+    round(100.0 * per_half_year.aided_families_under_protection / nullif(per_half_year.aided_families, 0), 2)
+        ::numeric(6,2) as refugee_share_pct,
+    round(100.0 * per_half_year.aided_families_not_improved / nullif(per_half_year.aided_families_assessed_2y_ago, 0),
+          2)::numeric(6,2) as no_improvement_pct
+from per_half_year
+cross join plan
