@@ -141,15 +141,15 @@ def run_ingest_bench(district: str, households: int, start: date, end: date, see
 
 
 def _one_day_delivery(inbox: Path, out: Path) -> Path:
-    """A one-day municipal aid delivery after the sample's end: the latest monthly file's last day of deliveries,
+    """A one-day municipal aid delivery after the sample's end: an average day's share of the latest monthly file,
     re-issued under new ids for the first day after it, as the next day's file (daily cadence from then on)."""
     from datetime import timedelta
 
     latest = max(inbox.glob("belediye_aid_*.csv"))
     with open(latest, encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    last_day = max(row["delivered_on"] for row in rows)
-    day_rows = [row for row in rows if row["delivered_on"] == last_day]
+    # an average day's worth of the month's deliveries
+    day_rows = rows[: max(1, round(len(rows) / 30))]
     digits = latest.name.rsplit("_", 1)[1][:8]
     next_day = date(int(digits[:4]), int(digits[4:6]), int(digits[6:8])) + timedelta(days=1)
     shifted = next_day - timedelta(days=1)  # the file of day D holds the deliveries of D − 1

@@ -58,9 +58,14 @@ def _fetch(period: str) -> dict:
     with warehouse.connect() as conn:
         conn.row_factory = dict_row
         indicators = conn.execute(
-            """select f.*, p.name_tr, p.unit_tr
+            """select f.*, p.name_tr, p.unit_tr, year_to_date.actual_value as year_to_date_value,
+                      year_to_date.achievement_pct as year_to_date_achievement_pct
                from marts.fct_indicator_period f
                join seeds.plan_indicators p using (indicator_code)
+               -- the year-to-date picture: on a second-half report, the whole year; on a first-half one, H1 itself
+               left join marts.fct_indicator_period year_to_date
+                 on year_to_date.indicator_code = f.indicator_code
+                and year_to_date.period = case when f.period like '%%-H2' then left(f.period, 4) else f.period end
                where f.period = %s order by f.indicator_code""",
             (period,),
         ).fetchall()
@@ -68,6 +73,9 @@ def _fetch(period: str) -> dict:
             raise LookupError(f"no indicator values for period {period} in marts.fct_indicator_period")
         target = conn.execute(
             "select weighted_achievement_pct from marts.fct_target_period where period = %s", (period,)
+        ).fetchone()
+        target_year = conn.execute(
+            "select weighted_achievement_pct from marts.fct_target_period where period = %s", (period[:4],)
         ).fetchone()
         plan = conn.execute("select * from seeds.plan_card limit 1").fetchone()
         history = conn.execute(
@@ -92,7 +100,7 @@ def _fetch(period: str) -> dict:
             (period,),
         ).fetchone()
         sections = _sections(conn, period, bounds["start"], bounds["end"])
-    return {"indicators": indicators, "target": target, "plan": plan, "history": history, "quality": quality,
+    return {"indicators": indicators, "target": target, "target_year": target_year, "plan": plan, "history": history, "quality": quality,
             "state": state, **sections}
 
 
@@ -232,8 +240,9 @@ def render(period: str, out_dir: Path) -> dict[str, str]:
                       autoescape=select_autoescape(["html", "j2"]))
     env.filters["tr_number"] = tr_number
     html = env.get_template("izleme.html.j2").render(
-        title=title, period=period, year=year, plan=data["plan"], indicators=data["indicators"],
+        title=title, period=period, year=year, show_year_to_date=period.endswith("-H2"), plan=data["plan"], indicators=data["indicators"],
         target_achievement=data["target"]["weighted_achievement_pct"] if data["target"] else None,
+        target_year_achievement=data["target_year"]["weighted_achievement_pct"] if data["target_year"] else None,
         charts=_charts(data["history"], names), quality={"summary": quality_summary},
         definitions=DEFINITIONS, generated_at=datetime.now().strftime("%d.%m.%Y %H:%M"),
         warehouse_state=warehouse_state, budget=data["budget"], yearly_budget=data["yearly_budget"],
