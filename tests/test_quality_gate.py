@@ -134,3 +134,19 @@ def test_a_collapsed_feed_blocks_publication(gate_db, tmp_path):
     with pytest.raises(QualityGateBlocked, match="feeds__delivery_volume"):
         run_gate()
     assert published_indicators(gate_db["url"]) == before
+
+
+def test_the_committed_suites_are_generated_from_the_current_contract_and_levels():
+    """Suites are files in git, written by `kopru check --define`; a change to the contract, the levels or the
+    queries must come with the regenerated files."""
+    import yaml
+    from kopru import config
+    from kopru.ingest.contract import FEEDS
+    from kopru.quality.gx import _feed_query, _volume_query, quality_levels
+
+    document = yaml.safe_load((config.EXPECTATIONS_DIR / "gx" / "great_expectations.yml").read_text())
+    assets = {name: asset for name, asset in document["fluent_datasources"]["warehouse"]["assets"].items()}
+    feeds = tuple(tuple(f.split("/")) for f in quality_levels()["feeds"]["volume_checked_feeds"])
+    assert assets["delivery_volume"]["query"] == " ".join(_volume_query(feeds).split())
+    for spec in FEEDS.values():
+        assert assets[f"raw_{spec.source}__{spec.feed}"]["query"] == " ".join(_feed_query(spec).split())
