@@ -19,13 +19,19 @@ isas as (
     select * from {{ ref('int_aid_isas_status') }}
 ),
 
--- PG4.1.1: distinct families with at least one municipal aid delivery in the period.
+families as (
+    select household_id, family_key from {{ ref('int_household_families') }}
+),
+
+-- PG4.1.1: distinct families with at least one municipal aid delivery in the period (household records with the
+-- same valid head ID are one family).
 families_aided as (
     select periods.period, 'PG4.1.1' as indicator_code,
-           count(distinct aid.household_id)::numeric as actual_value,
+           count(distinct coalesce(families.family_key, aid.household_id))::numeric as actual_value,
            null::numeric as numerator, null::numeric as denominator
     from periods
     left join aid on aid.delivered_on between periods.period_start and periods.period_end
+    left join families using (household_id)
     group by periods.period
 ),
 

@@ -6,10 +6,15 @@ with households as (
 
 need as (
     select * from {{ ref('int_household_need_latest') }}
+),
+
+families as (
+    select household_key, family_key from {{ ref('int_household_families') }}
 )
 
 select
     households.household_key::text as household_key,
+    families.family_key::text as family_key,
     households.mahalle_code::text as mahalle_code,
     households.mahalle_name::text as mahalle_name,
     households.household_size::integer as household_size,
@@ -25,3 +30,4 @@ select
     (need.household_key is null)::boolean as never_assessed
 from households
 left join need using (household_key)
+left join families using (household_key)
