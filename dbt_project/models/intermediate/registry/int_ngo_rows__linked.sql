@@ -4,8 +4,8 @@
 --
 -- 1. A valid TCKN/YKN that a registry member carries → link_method `tckn`, score 1.
 --    A valid ID the registry does not know stays unlinked (`id_not_in_registry`): a name match would only guess.
--- 2. No usable ID (missing, mistyped) → candidates born the same year who share the mahalle, the phone or a
---    similar surname; each is scored as a sum of agreement weights (Fellegi–Sunter style, hand-set log-odds):
+-- 2. No usable ID (missing, mistyped) → candidates born the same year who share the mahalle, the phone or the
+--    surname's soundex; each is scored as a sum of agreement weights (Fellegi–Sunter style, hand-set log-odds):
 --      surname   exact +4 · similar (trigram ≥ 0.5 or one edit) +2 · different −3
 --      name      exact or first given name +3 · similar +1.5 · different −3
 --      birth     full date equal +3 · differs −2 · year only (already equal by the block) +0.5
@@ -34,7 +34,8 @@ persons as (
         persons.birth_date,
         extract(year from persons.birth_date)::integer as birth_year,
         households.mahalle_core,
-        households.phone_digits
+        households.phone_digits,
+        soundex(persons.last_name_folded) as surname_sound
     from {{ ref('stg_belediye__persons') }} as persons
     join households using (household_id)
 ),
@@ -47,7 +48,23 @@ by_id as (
 ),
 
 to_match as (
-    select * from ngo_rows where tckn_status <> 'valid'
+    select ngo_rows.*, soundex(last_name_folded) as surname_sound from ngo_rows where tckn_status <> 'valid'
+),
+
+-- Blocking: pairs born the same year that share the mahalle, the phone or the sound of the surname (soundex keeps
+-- most typos together). Three equality joins the planner can hash, instead of a similarity test on every pair.
+pairs as (
+    select to_match.ngo_row_id, persons.person_key
+    from to_match join persons
+      on persons.birth_year = to_match.birth_year and persons.mahalle_core = to_match.mahalle_core
+    union
+    select to_match.ngo_row_id, persons.person_key
+    from to_match join persons
+      on persons.birth_year = to_match.birth_year and persons.phone_digits = to_match.phone_digits
+    union
+    select to_match.ngo_row_id, persons.person_key
+    from to_match join persons
+      on persons.birth_year = to_match.birth_year and persons.surname_sound = to_match.surname_sound
 ),
 
 candidates as (
@@ -83,12 +100,9 @@ candidates as (
             when persons.phone_digits = to_match.phone_digits then 3.0
             else -0.5
         end as score
-    from to_match
-    join persons
-      on persons.birth_year = to_match.birth_year
-     and (persons.mahalle_core = to_match.mahalle_core
-          or persons.phone_digits = to_match.phone_digits
-          or similarity(persons.last_name_folded, to_match.last_name_folded) >= 0.4)
+    from pairs
+    join to_match using (ngo_row_id)
+    join persons using (person_key)
 ),
 
 ranked as (
