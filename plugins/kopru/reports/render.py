@@ -100,7 +100,8 @@ def _fetch(period: str) -> dict:
             (period,),
         ).fetchone()
         sections = _sections(conn, period, bounds["start"], bounds["end"])
-    return {"indicators": indicators, "target": target, "target_year": target_year, "plan": plan, "history": history, "quality": quality,
+    return {"indicators": indicators, "target": target, "target_year": target_year, "plan": plan,
+            "history": history, "quality": quality,
             "state": state, **sections}
 
 
@@ -240,7 +241,8 @@ def render(period: str, out_dir: Path) -> dict[str, str]:
                       autoescape=select_autoescape(["html", "j2"]))
     env.filters["tr_number"] = tr_number
     html = env.get_template("izleme.html.j2").render(
-        title=title, period=period, year=year, show_year_to_date=period.endswith("-H2"), plan=data["plan"], indicators=data["indicators"],
+        title=title, period=period, year=year, show_year_to_date=period.endswith("-H2"), plan=data["plan"],
+        indicators=data["indicators"],
         target_achievement=data["target"]["weighted_achievement_pct"] if data["target"] else None,
         target_year_achievement=data["target_year"]["weighted_achievement_pct"] if data["target_year"] else None,
         charts=_charts(data["history"], names), quality={"summary": quality_summary},
