@@ -145,9 +145,18 @@ def cmd_run(args) -> int:
     outputs = config.outputs_dir()
     print("\nKöprü outputs")
     print(f"  warehouse       {warehouse.redacted_url()}")
-    print("  marts           schema `marts` (fct_indicator_period, fct_target_period, fct_aid)")
-    print("  quality         table quality.validation_results; Data Docs: " + str(outputs / "data_docs/index.html"))
-    print(f"  reports         {Path(args.out) if args.out else outputs / 'reports'}")
+    with warehouse.connect() as conn:
+        marts = [name for (name,) in conn.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall()]
+        decision = conn.execute(
+            "select status, critical_failures, warnings from quality.publications order by publication_id desc limit 1"
+        ).fetchone()
+    print(f"  marts           schema `marts` ({', '.join(marts)})")
+    if decision:
+        print(f"  publication     {decision[0]} ({decision[1]} critical, {decision[2]} warnings; quality.publications)")
+    print("  quality         quality.validation_results, quality.isas_missing_entries; Data Docs: "
+          + str(outputs / "data_docs/index.html"))
+    print(f"  reports         {Path(args.out) if args.out else outputs / 'reports'} (archived in {config.archive_dir()})")
     print(f"  airflow home    {config.airflow_home()}")
     return 0
 
