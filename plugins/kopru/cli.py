@@ -156,7 +156,8 @@ def cmd_run(args) -> int:
         print(f"  publication     {decision[0]} ({decision[1]} critical, {decision[2]} warnings; quality.publications)")
     print("  quality         quality.validation_results, quality.isas_missing_entries; Data Docs: "
           + str(outputs / "data_docs/index.html"))
-    print(f"  reports         {Path(args.out) if args.out else outputs / 'reports'} (archived in {config.archive_dir()})")
+    reports = Path(args.out) if args.out else outputs / "reports"
+    print(f"  reports         {reports} (archived in {config.archive_dir()})")
     print(f"  airflow home    {config.airflow_home()}")
     return 0
 
