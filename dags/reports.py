@@ -21,19 +21,22 @@ from kopru.orchestration import DEFAULT_ARGS
     },
     doc_md="""
 ### reports
-Writes the izleme (half-year) or değerlendirme (year) report of indicators PG4.1.1–PG4.1.5 from the marts,
-as HTML, PDF and XLSX, under `$KOPRU_HOME/outputs/reports/<period>/` unless `params.out` says otherwise.
+Writes the izleme report of the latest closed half-year and, when that closes a year, the year's değerlendirme
+report and the public transparency report (`params.period` writes just that period), from the published marts,
+as HTML, PDF and XLSX under `$KOPRU_HOME/outputs/reports/` unless `params.out` says otherwise. Each report is
+archived with the warehouse state it came from, and mailed (PDF and XLSX) to KOPRU_REPORT_RECIPIENTS through the
+`kopru_smtp` connection when both are configured.
 """,
 )
 def reports():
     @task
-    def write_report(params=None) -> dict:
-        from kopru.orchestration import write_report as write
+    def write_reports(params=None) -> list[dict]:
+        from kopru.orchestration import write_due_reports
 
         params = params or {}
-        return write(params.get("period"), params.get("out"))
+        return write_due_reports(params.get("period"), params.get("out"))
 
-    write_report()
+    write_reports()
 
 
 reports()

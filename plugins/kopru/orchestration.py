@@ -259,6 +259,23 @@ def latest_reportable_period() -> str:
     return row[0] if row and row[0] else last_closed_half_year()
 
 
+def write_due_reports(period: str | None, out: str | None) -> list[dict]:
+    """What the scheduled run owes the directorate: the half-year's izleme report and, once a year closes, the
+    year's değerlendirme report and the public transparency report. An explicit period writes just that one."""
+    if period:
+        return [write_report(period, out)]
+    latest = latest_reportable_period()
+    written = [write_report(latest, out)]
+    if latest.endswith("-H2"):
+        from kopru.reports.transparency import render as render_public
+
+        year = latest[:4]
+        written.append(write_report(year, out))
+        folder = Path(out) if out else config.outputs_dir() / "reports" / f"kamuoyu_{year}"
+        written.append({"period": year, "public": render_public(int(year), folder)})
+    return written
+
+
 def write_report(period: str | None, out: str | None) -> dict:
     """Render the period's report, archive it, and mail it when recipients and SMTP are configured."""
     from kopru.reports.deliver import deliver
