@@ -259,3 +259,12 @@ def test_public_report_hides_small_cells_and_no_total_gives_one_back(pipeline, e
             unknown = [p for p in equation if p not in known]
             assert len(unknown) != 1, f"{sheet.title}: cell {unknown} is recoverable from its total"
     assert hidden_cells > 0  # the sample has small cells: the protection was exercised
+
+
+def test_the_scheduled_run_writes_what_is_due_when_a_year_closes(pipeline, tmp_path):
+    from kopru.orchestration import write_due_reports
+
+    written = write_due_reports(None, str(tmp_path))
+    assert [w["period"] for w in written] == ["2024-H2", "2024", "2024"]
+    for name in ("izleme_raporu_2024-H2.pdf", "degerlendirme_raporu_2024.pdf", "kamuoyu_raporu_2024.pdf"):
+        assert (tmp_path / name).read_bytes().startswith(b"%PDF"), name
