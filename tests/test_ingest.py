@@ -7,7 +7,8 @@ import shutil
 
 import pytest
 from kopru import config
-from kopru.ingest.loader import ingest_file, ingest_inbox
+from kopru.ingest.loader import ingest_inbox
+from support import land_file
 
 
 @pytest.fixture(scope="module")
@@ -63,17 +64,7 @@ def test_rerun_loads_nothing_new(landed, sample_inbox, db):
 
 
 def _land(tmp_path, name: str, data: bytes):
-    import psycopg
-
-    path = tmp_path / name
-    path.write_bytes(data)
-    with psycopg.connect(config.warehouse_url(), autocommit=True) as conn:
-        result = ingest_file(conn, path, b"test-key")
-        reasons = dict(conn.execute(
-            "select row_number, reason_code from ingest.quarantine where file_id = %s", (result.file_id,)
-        ).fetchall())
-    if result.rows_in is not None:
-        assert result.rows_in == result.rows_loaded + result.rows_quarantined + result.rows_duplicate
+    result, reasons, _ = land_file(tmp_path, name, data)
     return result, reasons
 
 

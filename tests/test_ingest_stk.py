@@ -10,30 +10,19 @@ from decimal import Decimal
 import openpyxl
 import pytest
 from kopru import config
-from kopru.ingest.loader import ingest_file
+from support import land_file
 
 KIZILAY_HEADER = "Sıra No;T.C. Kimlik No;Adı;Soyadı;Doğum Tarihi;Mahalle;Yardım Türü;Miktar;Tutar (TL);Teslim Tarihi\n"
 VALID_TCKN = "10000000146"
 
 
-def land(folder, name: str, data: bytes):
-    import psycopg
+STK_ROWS = """select row_in_file, tckn, tckn_status, first_name, last_name, birth_date, birth_year,
+                     mahalle_as_written, aid_word, aid_type, quantity, amount_try, delivered_on
+              from raw.stk__aid_rows where _file_id = %s order by row_in_file"""
 
-    path = folder / name
-    path.write_bytes(data)
-    with psycopg.connect(config.warehouse_url(), autocommit=True) as conn:
-        result = ingest_file(conn, path, b"test-key")
-        reasons = dict(conn.execute(
-            "select row_number, reason_code from ingest.quarantine where file_id = %s", (result.file_id,)
-        ).fetchall())
-        rows = conn.execute(
-            """select row_in_file, tckn, tckn_status, first_name, last_name, birth_date, birth_year,
-                      mahalle_as_written, aid_word, aid_type, quantity, amount_try, delivered_on
-               from raw.stk__aid_rows where _file_id = %s order by row_in_file""", (result.file_id,)
-        ).fetchall() if result.status == "loaded" else []
-    if result.rows_in is not None:
-        assert result.rows_in == result.rows_loaded + result.rows_quarantined + result.rows_duplicate
-    return result, reasons, rows
+
+def land(folder, name: str, data: bytes):
+    return land_file(folder, name, data, STK_ROWS)
 
 
 def xlsx(rows: list[list]) -> bytes:

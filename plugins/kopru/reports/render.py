@@ -219,10 +219,37 @@ def _charts(history: list[dict], names: dict[str, str]) -> list[str]:
     return charts
 
 
-def render(period: str, out_dir: Path) -> dict[str, str]:
-    """Write the period's report as HTML, PDF and XLSX into out_dir; return the paths."""
+def templates():
+    """The Jinja2 environment of the report templates, with Turkish number formatting."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+    env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
+                      autoescape=select_autoescape(["html", "j2"]))
+    env.filters["tr_number"] = tr_number
+    return env
+
+
+def write_html_and_pdf(html: str, out_dir: Path, stem: str) -> dict[str, Path]:
+    """Write the HTML and the PDF made from it; return the paths, with the XLSX's beside them."""
+    from weasyprint import HTML
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"html": out_dir / f"{stem}.html", "pdf": out_dir / f"{stem}.pdf", "xlsx": out_dir / f"{stem}.xlsx"}
+    paths["html"].write_text(html, encoding="utf-8")
+    HTML(string=html, base_url=str(out_dir)).write_pdf(paths["pdf"])
+    return paths
+
+
+def header_row(sheet) -> None:
+    from openpyxl.styles import Font, PatternFill
+
+    for cell in sheet[1]:
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = PatternFill("solid", fgColor="0B4F6C")
+
+
+def render(period: str, out_dir: Path) -> dict[str, str]:
+    """Write the period's report as HTML, PDF and XLSX into out_dir; return the paths."""
     kind = report_kind(period)
     data = _fetch(period)
     year = int(period[:4])
@@ -237,10 +264,7 @@ def render(period: str, out_dir: Path) -> dict[str, str]:
     state = data["state"]
     warehouse_state = f"son dosya #{state['last_file']}, {state['last_received']:%d.%m.%Y %H:%M}" if state and \
         state["last_file"] else "veri yok"
-    env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
-                      autoescape=select_autoescape(["html", "j2"]))
-    env.filters["tr_number"] = tr_number
-    html = env.get_template("izleme.html.j2").render(
+    html = templates().get_template("izleme.html.j2").render(
         title=title, period=period, year=year, show_year_to_date=period.endswith("-H2"), plan=data["plan"],
         indicators=data["indicators"],
         target_achievement=data["target"]["weighted_achievement_pct"] if data["target"] else None,
@@ -254,13 +278,8 @@ def render(period: str, out_dir: Path) -> dict[str, str]:
         isas_oldest=data["isas_oldest"], publication=data["publication"], institution_names=INSTITUTION_NAMES,
     )
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"{'izleme_raporu' if kind == 'izleme' else 'degerlendirme_raporu'}_{period}"
-    paths = {"html": out_dir / f"{stem}.html", "pdf": out_dir / f"{stem}.pdf", "xlsx": out_dir / f"{stem}.xlsx"}
-    paths["html"].write_text(html, encoding="utf-8")
-    from weasyprint import HTML
-
-    HTML(string=html, base_url=str(out_dir)).write_pdf(paths["pdf"])
+    paths = write_html_and_pdf(html, out_dir, stem)
     _write_xlsx(paths["xlsx"], period, data)
     publication = data["publication"]
     manifest = {"period": period, "kind": kind, "generated_at": datetime.now().isoformat(timespec="seconds"),
@@ -274,7 +293,6 @@ def render(period: str, out_dir: Path) -> dict[str, str]:
 
 def _write_xlsx(path: Path, period: str, data: dict) -> None:
     from openpyxl import Workbook
-    from openpyxl.styles import Font, PatternFill
 
     book = Workbook()
     sheet = book.active
@@ -282,9 +300,7 @@ def _write_xlsx(path: Path, period: str, data: dict) -> None:
     header = ["Kod", "Gösterge", "Birim", "Etki (%)", "Başlangıç (2019)", "Hedef", "Gerçekleşme", "Pay", "Payda",
               "Gerçekleşme oranı (%)"]
     sheet.append(header)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True, color="FFFFFF")
-        cell.fill = PatternFill("solid", fgColor="0B4F6C")
+    header_row(sheet)
     for row in data["indicators"]:
         sheet.append([
             row["indicator_code"], row["name_tr"], row["unit_tr"], _num(row["weight_pct"]),
@@ -327,13 +343,10 @@ def _write_xlsx(path: Path, period: str, data: dict) -> None:
 
 
 def _sheet(book, title: str, header: list[str], rows: list[list]) -> None:
-    from openpyxl.styles import Font, PatternFill
 
     sheet = book.create_sheet(title)
     sheet.append(header)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True, color="FFFFFF")
-        cell.fill = PatternFill("solid", fgColor="0B4F6C")
+    header_row(sheet)
     for row in rows:
         sheet.append(row)
     for index, _ in enumerate(header, start=1):

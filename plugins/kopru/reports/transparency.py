@@ -106,40 +106,29 @@ def fetch(year: int) -> dict[str, Table]:
 
 
 def render(year: int, out_dir: Path) -> dict[str, str]:
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
-    from weasyprint import HTML
-
-    from kopru.reports.render import tr_number
+    from kopru.reports.render import templates, write_html_and_pdf
 
     tables = fetch(year)
-    env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
-                      autoescape=select_autoescape(["html", "j2"]))
-    env.filters["tr_number"] = tr_number
-    html = env.get_template("kamuoyu.html.j2").render(
+    html = templates().get_template("kamuoyu.html.j2").render(
         year=year, tables=tables, process=PROCESS_TR, suppressed_mark=SUPPRESSED, min_shown=MIN_SHOWN,
         generated_at=datetime.now().strftime("%d.%m.%Y"),
     )
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"kamuoyu_raporu_{year}"
-    paths = {"html": out_dir / f"{stem}.html", "pdf": out_dir / f"{stem}.pdf", "xlsx": out_dir / f"{stem}.xlsx"}
-    paths["html"].write_text(html, encoding="utf-8")
-    HTML(string=html, base_url=str(out_dir)).write_pdf(paths["pdf"])
+    paths = write_html_and_pdf(html, Path(out_dir), f"kamuoyu_raporu_{year}")
     _write_xlsx(paths["xlsx"], tables)
     return {k: str(v) for k, v in paths.items()}
 
 
 def _write_xlsx(path: Path, tables: dict[str, Table]) -> None:
     from openpyxl import Workbook
-    from openpyxl.styles import Font
+
+    from kopru.reports.render import header_row
 
     book = Workbook()
     book.remove(book.active)
     for half_year, table in tables.items():
         sheet = book.create_sheet(half_year)
         sheet.append(["Mahalle", *table.columns, "Toplam"])
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
+        header_row(sheet)
         for row in table.rows:
             sheet.append([row, *(table.shown(row, c) for c in table.columns), table.shown(row, None)])
         sheet.append(["Toplam", *(table.shown(None, c) for c in table.columns), table.shown(None, None)])

@@ -1,0 +1,15 @@
+{#- Type-2 history from the delivered snapshots: every version the loader kept of a snapshot feed's rows, valid
+    from the day its snapshot describes (a snapshot delivered on day D is the registry at the end of D − 1) until
+    the next version of the same key. `columns` are select expressions over the raw row. -#}
+{% macro snapshot_versions(source_relation, key, columns) -%}
+    select
+        {% for column in columns %}{{ column }},
+        {% endfor %}valid_from,
+        lead(valid_from) over (partition by {{ key }} order by valid_from, _file_id, _row_number) as valid_to
+    from (
+        select raw_rows.*, files.delivered_on - 1 as valid_from
+        from {{ source_relation }} as raw_rows
+        join {{ source('ingest', 'files') }} as files
+          on files.file_id = raw_rows._file_id and files.status = 'loaded'
+    ) versions
+{%- endmacro %}
