@@ -7,7 +7,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from kopru.identity import check_digits, is_foreign_id, is_valid_id, pseudonym
-from kopru.ingest.parsers import ParseError, parse_date, parse_decimal, parse_identity_text, parse_timestamp
+from kopru.ingest.parsers import (
+    ParseError,
+    format_date,
+    format_decimal,
+    parse_date,
+    parse_decimal,
+    parse_identity_text,
+    parse_timestamp,
+)
 
 
 def make_id(first_nine: str) -> str:
@@ -41,12 +49,10 @@ def test_pseudonym_is_keyed_and_namespaced():
     assert "10000000146" not in pseudonym("10000000146", b"a")
 
 
-@given(st.decimals(min_value=0, max_value=10**9, places=2, allow_nan=False, allow_infinity=False))
+@given(st.decimals(min_value=-(10**9), max_value=10**9, places=2, allow_nan=False, allow_infinity=False))
 def test_turkish_numbers_round_trip_exactly(value):
-    whole, frac = f"{value:.2f}".split(".")
-    grouped = f"{int(whole):,}".replace(",", ".")
-    assert parse_decimal(f"{grouped},{frac}", "tr") == value
-    assert parse_decimal(f"{value:.2f}", "dot") == value
+    assert parse_decimal(format_decimal(value, "tr"), "tr") == value
+    assert parse_decimal(format_decimal(value, "dot"), "dot") == value
 
 
 @pytest.mark.parametrize("text", ["1.25", "12.5", "1.2345,00", "1,250.50", "abc", "", "1.250.5"])
@@ -68,6 +74,8 @@ def test_dates_parse_only_in_their_declared_format(day):
     assert parse_date(day.isoformat(), "iso") == day
     assert parse_date(day.strftime("%d.%m.%Y"), "dmy_dot") == day
     assert parse_date(day.strftime("%d/%m/%Y"), "dmy_slash") == day
+    for fmt in ("iso", "dmy_dot", "dmy_slash"):
+        assert parse_date(format_date(day, fmt), fmt) == day
     with pytest.raises(ParseError):
         parse_date(day.strftime("%d.%m.%Y"), "iso")
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from kopru.ingest.parsers import format_date, format_decimal
 from kopru.ingest.stk import NgoMapping
 
 # Who each NGO helps and with what. An NGO mapping without a profile here is simply not generated.
@@ -123,21 +124,6 @@ def _mahalle_as_written(row: NgoRow, rng) -> str:
                        ascii_tr(bare)))
 
 
-def _date_text(day: date, date_format: str) -> str:
-    return {"dmy_dot": day.strftime("%d.%m.%Y"), "dmy_slash": day.strftime("%d/%m/%Y")}.get(
-        date_format, day.isoformat()
-    )
-
-
-def _amount_text(amount: Decimal | None, decimal_style: str) -> str:
-    if amount is None:
-        return ""
-    if decimal_style == "dot":
-        return f"{amount:.2f}"
-    whole, fraction = f"{amount:.2f}".split(".")
-    return f"{int(whole):,}".replace(",", ".") + "," + fraction
-
-
 def _cells(row: NgoRow, mapping: NgoMapping, xlsx: bool) -> list[object]:
     formats = mapping.formats
     values: list[object] = []
@@ -155,7 +141,7 @@ def _cells(row: NgoRow, mapping: NgoMapping, xlsx: bool) -> list[object]:
         elif column == "full_name":
             value = f"{row.first_name} {row.last_name}"
         elif column == "birth_date":
-            value = row.birth_date if xlsx else _date_text(row.birth_date, formats.date_format)
+            value = row.birth_date if xlsx else format_date(row.birth_date, formats.date_format)
         elif column == "birth_year":
             value = row.birth_date.year
         elif column == "mahalle_as_written":
@@ -167,10 +153,12 @@ def _cells(row: NgoRow, mapping: NgoMapping, xlsx: bool) -> list[object]:
         elif column == "quantity":
             value = row.quantity
         elif column == "amount_try":
-            value = (float(row.amount) if row.amount is not None else None) if xlsx else _amount_text(
-                row.amount, formats.decimal_style)
+            if xlsx:
+                value = float(row.amount) if row.amount is not None else None
+            else:
+                value = "" if row.amount is None else format_decimal(row.amount, formats.decimal_style)
         elif column == "delivered_on":
-            value = row.delivered_on if xlsx else _date_text(row.delivered_on, formats.date_format)
+            value = row.delivered_on if xlsx else format_date(row.delivered_on, formats.date_format)
         else:
             value = ""
         values.append(value)

@@ -26,6 +26,7 @@ from pathlib import Path
 from kopru.config import PACKAGE_DATA
 from kopru.generate.ngo import NGO_PROFILES, NgoRow, apply_dirt, file_bytes
 from kopru.identity import check_digits
+from kopru.ingest.parsers import format_decimal
 from kopru.ingest.stk import all_mappings
 
 FEMALE = ["Ayşe", "Fatma", "Emine", "Hatice", "Zeynep", "Elif", "Meryem", "Şerife", "Zehra", "Sultan", "Hanife",
@@ -477,16 +478,6 @@ def _school_level(age: int) -> tuple[bool, str]:
     return False, "none"
 
 
-def _tr_amount(value: Decimal) -> str:
-    whole, frac = f"{value:.2f}".split(".")
-    groups = []
-    while len(whole) > 3:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    groups.insert(0, whole)
-    return ".".join(groups) + "," + frac
-
-
 def _by_month(events: list[tuple[date, object]]) -> dict[tuple[int, int], list]:
     buckets: dict[tuple[int, int], list] = {}
     for day, row in events:
@@ -592,7 +583,7 @@ def _render(jobs: list, out: Path) -> dict[str, int]:
 def _card_bytes(rows: list[dict]) -> bytes:
     cards = sorted(rows, key=lambda r: r["islem_zamani"])
     card_rows = [{**r, "islem_zamani": r["islem_zamani"].strftime("%d.%m.%Y %H:%M:%S"),
-                  "tutar": _tr_amount(r["tutar"])} for r in cards]
+                  "tutar": format_decimal(r["tutar"], "tr")} for r in cards]
     return _csv_bytes(["islem_no", "kart_no", "hane_no", "islem_zamani", "isyeri_kategorisi", "tutar", "islem_tipi"],
                       card_rows, delimiter=";", encoding="utf-8-sig")
 

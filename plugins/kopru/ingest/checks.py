@@ -52,7 +52,8 @@ def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
     return bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
 
 
-def _lit(text: str) -> str:
+def sql_literal(text: str) -> str:
+    """A text as an SQL string literal (generated SQL only names our own columns, codes and delimiters)."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -97,7 +98,7 @@ def column_check(column: Column, formats: Formats) -> ColumnCheck:
     problems: list[tuple[str, str]] = []
     kind = column.kind
     if kind == "enum":
-        problems.append((f"{v} not in ({', '.join(map(_lit, column.values))})", "bad_enum"))
+        problems.append((f"{v} not in ({', '.join(map(sql_literal, column.values))})", "bad_enum"))
     elif kind == "integer":
         tests += [(f"s_{n}", f"{v} ~ '{_INTEGER}'"), (f"f_{n}", f"pg_input_is_valid({v}, 'integer')")]
         value = f"case when s_{n} and f_{n} then {v}::integer end"
@@ -151,10 +152,10 @@ def checked_select(spec: FeedSpec, source: str = "incoming_text") -> str:
     per distinct value (see `pseudonymised`). `offset 0` keeps each step from being folded into the next, where
     its tests would run again for every use."""
     checks = {c.name: column_check(c, spec.formats) for c in spec.columns}
-    trimmed = ", ".join(f"nullif(btrim(t.{c.name}, {_lit(TRIMMED)}), '') as t_{c.name}" for c in spec.columns)
+    trimmed = ", ".join(f"nullif(btrim(t.{c.name}, {sql_literal(TRIMMED)}), '') as t_{c.name}" for c in spec.columns)
     tests = "".join(f", {expr} as {alias}" for check in checks.values() for alias, expr in check.tests)
     values = "".join(f", {check.value} as x_{name}" for name, check in checks.items() if check.value)
-    cases = [f"when {cond} then {_lit(name + ':' + code)}"
+    cases = [f"when {cond} then {sql_literal(name + ':' + code)}"
              for name, check in checks.items() for cond, code in check.problems]
     problem = f"case {' '.join(cases)} end" if cases else "null::text"
     typed = [f"{checks[c.name].typed} as {c.name}" for c in spec.columns]

@@ -26,9 +26,10 @@ import psycopg
 
 from kopru import config
 from kopru.ingest import contract
-from kopru.ingest.checks import checked_select, hmac_pads, pseudonymised
+from kopru.ingest.checks import checked_select, hmac_pads, pseudonymised, sql_literal
 from kopru.ingest.contract import Column, FeedSpec, Formats
 from kopru.ingest.manifest import seed_reason_codes
+from kopru.ingest.parsers import format_date
 from kopru.ingest.readers import (
     FileRejected,
     RawRecord,
@@ -56,6 +57,7 @@ class FileResult:
     rows_duplicate: int = 0
     reason_code: str | None = None
     reason: str | None = None
+    raw_table: str | None = None  # where a loaded file's rows went
 
     def as_xcom(self) -> dict:
         """Counts and ids only: nothing personal goes through XCom."""
@@ -208,6 +210,7 @@ def ingest_file(conn, path: Path, key: bytes) -> FileResult:
             rows_loaded=rows_loaded,
             rows_quarantined=rows_quarantined,
             rows_duplicate=rows_in - rows_loaded - rows_quarantined,
+            raw_table=spec.raw_table,
         )
         conn.execute(
             """update ingest.files set rows_in = %s, rows_loaded = %s, rows_quarantined = %s, rows_duplicate = %s
@@ -225,9 +228,7 @@ def _value_text(value: object, column: Column, formats: Formats) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime | date):
-        day = value.date() if isinstance(value, datetime) else value
-        return {"dmy_dot": day.strftime("%d.%m.%Y"), "dmy_slash": day.strftime("%d/%m/%Y")}.get(
-            formats.date_format, day.isoformat())
+        return format_date(value.date() if isinstance(value, datetime) else value, formats.date_format)
     if isinstance(value, float):
         text = repr(value)
         return text.replace(".", ",") if column.kind == "decimal" and formats.decimal_style == "tr" else text
@@ -253,7 +254,7 @@ def _frame(conn, spec: FeedSpec, records: Iterator[RawRecord], stream: Stream | 
         try:
             with conn.transaction(), cursor.copy(
                 f"copy incoming_text ({', '.join(stream.columns)}) from stdin "
-                f"with (format csv, header true, delimiter {_literal(stream.delimiter)})"
+                f"with (format csv, header true, delimiter {sql_literal(stream.delimiter)})"
             ) as copy:
                 for start in range(0, len(stream.text), 1 << 20):
                     copy.write(stream.text[start:start + (1 << 20)])
@@ -270,26 +271,23 @@ def _frame(conn, spec: FeedSpec, records: Iterator[RawRecord], stream: Stream | 
                 problems.append((record.row_number, record.raw, *record.problem))
                 continue
             fields = record.fields or {}
-            copy.write_row((record.row_number, record.raw.replace("\x00", ""),
+            copy.write_row((record.row_number, _clean(record.raw),
                             *(_clean(_value_text(fields.get(c.name), c, spec.formats)) for c in spec.columns)))
     return rows_in, problems
 
 
 def _clean(text: str | None) -> str | None:
+    """PostgreSQL text cannot hold NUL bytes; a delivered NUL is dropped, the rest of the value kept."""
     return None if text is None else text.replace("\x00", "")
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _as_delivered_sql(columns: list[str], delimiter: str) -> str:
     """SQL that re-joins a record of `incoming_text t` as a CSV line in the file's delimiter, quoting as needed:
     what the quarantine shows for a record that went through COPY."""
-    special = _literal("[" + re.escape(delimiter) + '"\r\n]')
+    special = sql_literal("[" + re.escape(delimiter) + '"\r\n]')
     fields = [f"""coalesce(case when t.{n} ~ {special} then '"' || replace(t.{n}, '"', '""') || '"'
                                 else t.{n} end, '')""" for n in columns]
-    return (" || " + _literal(delimiter) + " || ").join(fields)
+    return (" || " + sql_literal(delimiter) + " || ").join(fields)
 
 
 def _land(conn, spec: FeedSpec, file_id: int, key: bytes, read_problems, stream: Stream | None) -> tuple[int, int]:
@@ -309,7 +307,8 @@ def _land(conn, spec: FeedSpec, file_id: int, key: bytes, read_problems, stream:
     conn.execute("analyze repeated_keys")
     inner_pad, outer_pad = hmac_pads(key)
     values = " union ".join(
-        f"select distinct {_literal(namespace)}, {column} from checked where _problem is null and {column} is not null"
+        f"select distinct {sql_literal(namespace)}, {column} from checked"
+        f" where _problem is null and {column} is not null"
         + (f" and {column}_status = 'valid'" if namespace == "person" else "")
         for column, namespace, _ in pseudonymised(spec)
     )
@@ -326,7 +325,7 @@ def _land(conn, spec: FeedSpec, file_id: int, key: bytes, read_problems, stream:
             "copy ingest.quarantine (file_id, row_number, raw_record, reason_code, reason) from stdin"
         ) as copy:
             for row_number, raw, code, reason in read_problems:
-                copy.write_row((file_id, row_number, raw.replace("\x00", ""), code, reason))
+                copy.write_row((file_id, row_number, _clean(raw), code, reason))
     as_delivered = _as_delivered_sql(stream.columns if stream else [c.name for c in spec.columns],
                                      stream.delimiter if stream else ",")
     quarantined = conn.execute(
@@ -351,7 +350,7 @@ def _land(conn, spec: FeedSpec, file_id: int, key: bytes, read_problems, stream:
     ).rowcount
     pseudonym_joins, pseudonym_of = "", {}
     for index, (column, namespace, target) in enumerate(pseudonymised(spec)):
-        pseudonym_joins += (f" left join pseudonyms p{index} on p{index}.namespace = {_literal(namespace)}"
+        pseudonym_joins += (f" left join pseudonyms p{index} on p{index}.namespace = {sql_literal(namespace)}"
                             f" and p{index}.value = c.{column}"
                             + (f" and c.{column}_status = 'valid'" if namespace == "person" else ""))
         pseudonym_of[target] = f"p{index}.pseudonym"
@@ -406,16 +405,6 @@ def inbox_files(inbox: Path) -> list[Path]:
     return files
 
 
-def _raw_table_of(result: FileResult) -> str | None:
-    """The raw table a file added rows to, if it added any."""
-    if result.status != "loaded" or not result.rows_loaded:
-        return None
-    if result.source == "stk":
-        return contract.STK_AID_ROWS.raw_table
-    spec = contract.FEEDS.get((result.source, result.feed))
-    return spec.raw_table if spec else None
-
-
 def ingest_inbox(inbox: Path, sources: tuple[str, ...] | None = None) -> list[FileResult]:
     """Every file of the inbox (of the given sources), oldest delivery first, each in its own transaction."""
     from kopru import warehouse
@@ -439,7 +428,7 @@ def ingest_inbox(inbox: Path, sources: tuple[str, ...] | None = None) -> list[Fi
                 results.append(FileResult(path.name, -1, "error", reason_code="loader_error"))
         # Fresh statistics for what changed, so the dbt build that follows plans with them rather than with
         # autovacuum's guesses (a build right after a large first load otherwise chooses nested loops).
-        touched = {table for table in map(_raw_table_of, results) if table}
+        touched = {r.raw_table for r in results if r.rows_loaded}
         for table in sorted(touched | {"ingest.files"}):
             conn.execute(f"analyze {table}")
     return results

@@ -136,6 +136,21 @@ def parse_identity_text(text: str) -> str:
     return value
 
 
+
+def format_decimal(value: Decimal, style: str) -> str:
+    """The text `parse_decimal` reads back in `style`: `tr` 1.250,50 (dot-grouped thousands), `dot` 1250.50."""
+    text = f"{value:.2f}"
+    if style == "dot":
+        return text
+    sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
+    whole, fraction = digits.split(".")
+    return f"{sign}{int(whole):,}".replace(",", ".") + "," + fraction
+
+
+def format_date(day: date, fmt: str) -> str:
+    """The text `parse_date` reads back in `fmt`."""
+    return {"dmy_dot": day.strftime("%d.%m.%Y"), "dmy_slash": day.strftime("%d/%m/%Y")}.get(fmt, day.isoformat())
+
 # The reference validation of one value, value by value (see convert).
 
 def _as_text(value: object) -> str | None:

@@ -11,7 +11,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from functools import cache, cached_property
 from pathlib import Path
 
@@ -145,8 +145,6 @@ def _xlsx_cell(value: object, column: str) -> object:
             return excel_serial_to_date(value)
         except ParseError:
             return str(value)
-    if isinstance(value, datetime | date):
-        return value
     return value
 
 
