@@ -66,16 +66,27 @@ def _with_database(url: str, database: str) -> str:
 
 @contextmanager
 def scratch_database(url: str):
-    """A database of its own on the warehouse's server, dropped afterwards."""
+    """A database of its own on the warehouse's server, bootstrapped and made the one warehouse URL every component
+    reads (KOPRU_WAREHOUSE_URL, see kopru.config) while in use; dropped and the setting restored afterwards."""
     import psycopg
+
+    from kopru import warehouse
 
     admin = _with_database(url, "postgres")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'drop database if exists "{BENCH_DATABASE}" with (force)')
         conn.execute(f'create database "{BENCH_DATABASE}"')
+    scratch = _with_database(url, BENCH_DATABASE)
+    previous = os.environ.get("KOPRU_WAREHOUSE_URL")
+    os.environ["KOPRU_WAREHOUSE_URL"] = scratch
     try:
-        yield _with_database(url, BENCH_DATABASE)
+        warehouse.bootstrap()
+        yield scratch
     finally:
+        if previous is None:
+            os.environ.pop("KOPRU_WAREHOUSE_URL", None)
+        else:
+            os.environ["KOPRU_WAREHOUSE_URL"] = previous
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'drop database if exists "{BENCH_DATABASE}" with (force)')
 
@@ -106,20 +117,11 @@ def bench_ingest(feed: Path) -> IngestBench:
         )
         psql_seconds = time.perf_counter() - started
 
-        previous = os.environ.get("KOPRU_WAREHOUSE_URL")
-        os.environ["KOPRU_WAREHOUSE_URL"] = url  # the one setting every component reads (kopru.config)
-        try:
-            warehouse.bootstrap()
-            with psycopg.connect(url, autocommit=True) as conn:
-                started = time.perf_counter()
-                result = ingest_file(conn, feed, config.pseudonym_key())
-                our_seconds = time.perf_counter() - started
-                copied = conn.execute("select count(*) from copy_text").fetchone()[0]
-        finally:
-            if previous is None:
-                os.environ.pop("KOPRU_WAREHOUSE_URL", None)
-            else:
-                os.environ["KOPRU_WAREHOUSE_URL"] = previous
+        with psycopg.connect(url, autocommit=True) as conn:
+            started = time.perf_counter()
+            result = ingest_file(conn, feed, config.pseudonym_key())
+            our_seconds = time.perf_counter() - started
+            copied = conn.execute("select count(*) from copy_text").fetchone()[0]
     if result.rows_in != copied:
         raise RuntimeError(f"psql copied {copied} rows but the loader read {result.rows_in}")
     return IngestBench(copied, psql_seconds, our_seconds)
@@ -171,34 +173,25 @@ def run_pipeline_bench(district: str, households: int, start: date, end: date, s
     from kopru.orchestration import PIPELINE, ensure_airflow_db, load_dagbag, run_dag
 
     timings: dict[str, float] = {}
-    with tempfile.TemporaryDirectory(prefix="kopru-bench-") as folder, scratch_database(warehouse.start()) as url:
+    with tempfile.TemporaryDirectory(prefix="kopru-bench-") as folder, scratch_database(warehouse.start()):
         inbox = Path(folder) / "inbox"
         started = time.perf_counter()
         generate(district, households, start, end, seed, inbox)
         timings["generate"] = time.perf_counter() - started
-        previous = os.environ.get("KOPRU_WAREHOUSE_URL")
-        os.environ["KOPRU_WAREHOUSE_URL"] = url
-        try:
-            warehouse.bootstrap()
-            ensure_airflow_db()
-            bag = load_dagbag()
-            conf = {"inbox": str(inbox), "out": str(Path(folder) / "reports")}
-            for dag_id in PIPELINE:
-                started = time.perf_counter()
-                run_dag(dag_id, conf, bag)
-                timings[dag_id] = time.perf_counter() - started
-            timings["pipeline through Airflow"] = sum(v for k, v in timings.items() if k != "generate")
-            daily = Path(folder) / "daily"
-            _one_day_delivery(inbox, daily)
+        ensure_airflow_db()
+        bag = load_dagbag()
+        conf = {"inbox": str(inbox), "out": str(Path(folder) / "reports")}
+        for dag_id in PIPELINE:
             started = time.perf_counter()
-            for dag_id in PIPELINE:
-                run_dag(dag_id, {"inbox": str(daily), "out": str(Path(folder) / "reports")}, bag)
-            timings["one-day delivery, end to end"] = time.perf_counter() - started
-        finally:
-            if previous is None:
-                os.environ.pop("KOPRU_WAREHOUSE_URL", None)
-            else:
-                os.environ["KOPRU_WAREHOUSE_URL"] = previous
+            run_dag(dag_id, conf, bag)
+            timings[dag_id] = time.perf_counter() - started
+        timings["pipeline through Airflow"] = sum(v for k, v in timings.items() if k != "generate")
+        daily = Path(folder) / "daily"
+        _one_day_delivery(inbox, daily)
+        started = time.perf_counter()
+        for dag_id in PIPELINE:
+            run_dag(dag_id, {"inbox": str(daily), "out": str(Path(folder) / "reports")}, bag)
+        timings["one-day delivery, end to end"] = time.perf_counter() - started
     ratio = timings["one-day delivery, end to end"] / timings["pipeline through Airflow"]
     print(f"district: {district}, {households:,} households, {start}..{end}")
     for stage, seconds in timings.items():
