@@ -165,6 +165,44 @@ def test_corrected_file_supersedes_and_duplicate_rows_are_counted(tmp_path, ware
     assert same_bytes.status == "duplicate_file"
 
 
+def test_the_loader_keeps_one_current_version_per_key(tmp_path, warehouse_url, db):
+    """`_is_current` (what dbt's staging reads): the latest delivery wins; a corrected file's keys fall back to
+    their earlier versions; a key only a superseded file carried has none; a late older delivery does not win."""
+
+    def current() -> dict[str, str]:
+        return dict(db.execute(
+            """select aid_id, amount_try::text from raw.belediye__aid
+               where aid_id like 'V%' and _is_current"""
+        ).fetchall())
+
+    def versions() -> int:
+        return db.execute("select count(*) from raw.belediye__aid where aid_id like 'V%'").fetchone()[0]
+
+    row = "{},H1,,gida,ayni,{},1,2024-01-02,,\n"
+    _land(tmp_path, "belediye_aid_20300301.csv", (AID_HEADER + row.format("V1", "10.00")).encode())
+    _land(tmp_path, "belediye_aid_20300305.csv",
+          (AID_HEADER + row.format("V1", "11.00") + row.format("V2", "20.00")).encode())
+    assert current() == {"V1": "11.00", "V2": "20.00"}
+    # Corrected day-5 file: V1 is no longer in it (back to day 1's version), V2 changes, V3 is new.
+    resent = tmp_path / "resent"
+    resent.mkdir()
+    _land(resent, "belediye_aid_20300305.csv", (AID_HEADER + row.format("V2", "21.00") + row.format("V3", "30.00")).encode())
+    assert current() == {"V1": "10.00", "V2": "21.00", "V3": "30.00"}
+    # A correction of that correction that drops V3 altogether: V3 has no current version left.
+    again = tmp_path / "resent2"
+    again.mkdir()
+    _land(again, "belediye_aid_20300305.csv", (AID_HEADER + row.format("V2", "21.00")).encode())
+    assert current() == {"V1": "10.00", "V2": "21.00"}
+    # A file delivered earlier but arriving late keeps its versions in history without becoming current.
+    late, _ = _land(tmp_path, "belediye_aid_20300303.csv", (AID_HEADER + row.format("V2", "19.00")).encode())
+    assert late.rows_loaded == 1 and current() == {"V1": "10.00", "V2": "21.00"}
+    assert versions() == 7
+    assert db.execute(
+        """select count(*) from (select aid_id from raw.belediye__aid where _is_current
+           group by aid_id having count(*) > 1) twice"""
+    ).fetchone()[0] == 0
+
+
 def test_empty_and_header_only_files_are_recorded_with_zero_rows(tmp_path, warehouse_url):
     result, _ = _land(tmp_path, "belediye_surveys_20300111.csv", b"")
     assert (result.status, result.rows_in) == ("loaded", 0)

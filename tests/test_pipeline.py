@@ -128,6 +128,11 @@ def test_marts_carry_no_personal_identifiers_and_bi_reader_sees_only_marts(pipel
         for table in ("raw.belediye__persons", "staging.stg_belediye__households", "ingest.files"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(f"select 1 from {table} limit 1")
+        # nor the next build's schema, which the gate has not passed (it holds the previous marts after a swap)
+        assert not conn.execute(
+            """select coalesce(bool_or(has_schema_privilege('bi_reader', nspname, 'usage')), false)
+               from pg_namespace where nspname = 'marts_build'"""
+        ).fetchone()[0]
 
 
 def test_report_files_are_written(pipeline):

@@ -66,7 +66,7 @@ def cmd_build(args) -> int:
     from kopru.quality.gate import BUILD_SCHEMA
 
     warehouse.start()
-    _print(transform.build(args.select, marts_schema=BUILD_SCHEMA))
+    _print(transform.build(args.select, marts_schema=BUILD_SCHEMA, full_refresh=args.full_refresh))
     print(f"built into {BUILD_SCHEMA}; `kopru publish` runs the quality gate and publishes it as marts")
     return 0
 
@@ -198,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("build", help="dbt build: seeds, staging, intermediate, marts and their tests")
     p.add_argument("--select", help="dbt selector, e.g. marts.indicators+")
+    p.add_argument("--full-refresh", action="store_true",
+                   help="rebuild incremental models from all current rows (after changing their logic)")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("check", help="run a Great Expectations checkpoint; exit 1 on a critical failure")

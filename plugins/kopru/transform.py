@@ -59,11 +59,15 @@ def run_dbt(args: list[str]) -> dict:
     return summary
 
 
-def build(select: str | None = None, marts_schema: str = "marts") -> dict:
-    """`dbt seed` + models + snapshots + tests, in dependency order, with the marts built into `marts_schema`."""
+def build(select: str | None = None, marts_schema: str = "marts", full_refresh: bool = False) -> dict:
+    """`dbt seed` + models + snapshots + tests, in dependency order, with the marts built into `marts_schema`.
+    Incremental models take only what changed since their last build; `full_refresh` rebuilds them from all
+    current rows (after a change of their logic, or of raw rows made other than through the loader)."""
     import json
 
     args = ["build", "--vars", json.dumps({"marts_schema": marts_schema})]
     if select:
         args += ["--select", select]
+    if full_refresh:
+        args.append("--full-refresh")
     return run_dbt(args)

@@ -17,6 +17,7 @@ import json
 import multiprocessing
 import os
 import random
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -469,6 +470,10 @@ def _csv_bytes(columns: list[str], rows: list[dict], delimiter: str = ",", encod
     return buffer.getvalue().encode(encoding)
 
 
+# the ages at which a person's schooling state can change (see _school_level)
+SCHOOL_LEVEL_STARTS = (3, 6, 10, 14, 18, 23)
+
+
 def _school_level(age: int) -> tuple[bool, str]:
     if age < 3:
         return False, "none"
@@ -647,25 +652,34 @@ def _snapshot_households(households: list[Household], day: date) -> bytes:
         closed = h.closed_on is not None and h.closed_on <= day
         rows.append((h.household_id, h.persons[0].tckn, h.mahalle_code, h.mahalle_name, h.address_line, h.phone,
                      len(h.persons), h.registered_on.isoformat(), "closed" if closed else "active",
-                     "ihtiyac_kalmadi" if closed else "", h.protection_status, f"{day.isoformat()}T18:00:00"))
+                     "ihtiyac_kalmadi" if closed else "", h.protection_status,
+                     f"{(h.closed_on if closed else h.registered_on).isoformat()}T18:00:00"))
     return _csv_rows(HOUSEHOLD_COLUMNS, rows)
+
+
+def _school_state(person: Person, day: date, seed: int) -> tuple[bool, str, date]:
+    """(in school, level, the day this state began) on `day`. A child out of school stays out for the whole
+    level (one draw per person and level), so a snapshot row changes only when the person's state does."""
+    age = (day - person.birth_date).days // 365
+    student, level = _school_level(age)
+    began_at_age = max((limit for limit in SCHOOL_LEVEL_STARTS if limit <= age), default=0)
+    if student and zlib.crc32(f"{seed}:{person.person_id}:{level}".encode()) % 100 < 6:
+        student = False  # children out of school: the A4 link is about finding them
+    return student, level if student else "none", person.birth_date + timedelta(days=365 * began_at_age)
 
 
 def _snapshot_persons(households: list[Household], day: date, seed: int) -> bytes:
     rows = []
-    draw = random.Random(f"{seed}:{day}").random  # its own stream: snapshots render in parallel
-    updated_at = f"{day.isoformat()}T18:00:00"
     for h in households:
         if h.registered_on > day:
             continue
         for p in h.persons:
-            student, level = _school_level((day - p.birth_date).days // 365)
-            if student and draw() < 0.06:
-                student = False  # children out of school: the A4 link is about finding them
+            student, level, since = _school_state(p, day, seed)
+            # updated_at: when the record last changed, as the case-management system stamps it
+            updated_at = f"{max(since, h.registered_on).isoformat()}T18:00:00"
             rows.append((p.person_id, p.household_id, p.tckn, p.first_name, p.last_name, p.birth_date.isoformat(),
-                         p.sex, p.relation, p.disability_pct, "true" if student else "false",
-                         level if student else "none", "true" if p.employable else "false", p.employment_status,
-                         updated_at))
+                         p.sex, p.relation, p.disability_pct, "true" if student else "false", level,
+                         "true" if p.employable else "false", p.employment_status, updated_at))
     return _csv_rows(PERSON_COLUMNS, rows)
 
 

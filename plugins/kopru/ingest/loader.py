@@ -7,7 +7,8 @@ delivery date supersedes the earlier one, whose rows stay in raw history but lea
 
 Every raw table keeps versions: a row is loaded when its business key is new or its content changed, and
 counted as a duplicate when the same key with the same content is already current. "Current" for a key is its
-latest version among files that are not superseded.
+latest version among files that are not superseded; the loader keeps it in each raw table's `_is_current` flag,
+in the same transaction as the rows, and dbt's staging models read that flag (the one definition of "current").
 """
 
 from __future__ import annotations
@@ -79,15 +80,48 @@ def ensure_raw_table(conn, spec: FeedSpec) -> None:
     column_sql = ",\n    ".join(f"{name} {pg_type}" for name, pg_type in raw_columns(spec))
     key_sql = ", ".join(spec.key)
     index = table.replace(".", "_").replace("raw_", "")
+    schema, name = table.split(".")
+    had_current_flag = conn.execute(
+        """select 1 from information_schema.columns
+           where table_schema = %s and table_name = %s and column_name = '_is_current'""",
+        (schema, name),
+    ).fetchone()
     conn.execute(
         f"""
         create table if not exists {table} (
             {column_sql},
             _loaded_at timestamptz not null default now(),
+            _is_current boolean not null default false,
             primary key (_file_id, _row_number)
         );
         create index if not exists {index}_key on {table} ({key_sql});
         """
+    )
+    if not had_current_flag:
+        # A table from before the loader kept the flag: add it and elect each key's current version once.
+        conn.execute(f"alter table {table} add column if not exists _is_current boolean not null default false")
+        _elect_current(conn, spec, f"select {key_sql} from {table}")
+    conn.execute(f"create index if not exists {index}_current on {table} ({key_sql}) where _is_current")
+
+
+def _elect_current(conn, spec: FeedSpec, keys_query: str) -> None:
+    """Mark, for each business key `keys_query` returns, its latest version among loaded files as the current one:
+    latest delivery first, then the later file, then the later row of that file."""
+    raw_keys = ", ".join("r." + k for k in spec.key)
+    conn.execute(
+        f"""update {spec.raw_table} r set _is_current = false
+            where r._is_current and ({raw_keys}) in ({keys_query})"""
+    )
+    conn.execute(
+        f"""update {spec.raw_table} r set _is_current = true
+            from (
+                select distinct on ({raw_keys}) r._file_id, r._row_number
+                from {spec.raw_table} r
+                join ingest.files f on f.file_id = r._file_id and f.status = 'loaded'
+                where ({raw_keys}) in ({keys_query})
+                order by {raw_keys}, f.delivered_on desc, r._file_id desc, r._row_number desc
+            ) latest
+            where (r._file_id, r._row_number) = (latest._file_id, latest._row_number)"""
     )
 
 
@@ -197,13 +231,20 @@ def ingest_file(conn, path: Path, key: bytes) -> FileResult:
                               reason_code=rejected.reason_code, reason=rejected.reason)
 
         file_id = record("loaded")
-        conn.execute(
+        superseded = [row[0] for row in conn.execute(
             """update ingest.files set status = 'superseded', superseded_by = %s
-               where source = %s and feed = %s and delivered_on = %s and status = 'loaded' and file_id <> %s""",
+               where source = %s and feed = %s and delivered_on = %s and status = 'loaded' and file_id <> %s
+               returning file_id""",
             (file_id, source, feed, delivered, file_id),
-        )
+        )]
+        if superseded:
+            # The keys the superseded file made current fall back to their previous versions (if any), before
+            # the correcting file's rows are compared with what is current.
+            ensure_raw_table(conn, spec)
+            ids = ", ".join(str(int(i)) for i in superseded)
+            _elect_current(conn, spec, f"select {', '.join(spec.key)} from {spec.raw_table} where _file_id in ({ids})")
         rows_in, read_problems = _frame(conn, spec, records, stream)
-        rows_loaded, rows_quarantined = _land(conn, spec, file_id, key, read_problems, stream)
+        rows_loaded, rows_quarantined = _land(conn, spec, file_id, delivered, key, read_problems, stream)
         result = FileResult(
             path.name, file_id, "loaded", source, feed,
             rows_in=rows_in,
@@ -290,7 +331,8 @@ def _as_delivered_sql(columns: list[str], delimiter: str) -> str:
     return (" || " + sql_literal(delimiter) + " || ").join(fields)
 
 
-def _land(conn, spec: FeedSpec, file_id: int, key: bytes, read_problems, stream: Stream | None) -> tuple[int, int]:
+def _land(conn, spec: FeedSpec, file_id: int, delivered: date, key: bytes, read_problems,
+          stream: Stream | None) -> tuple[int, int]:
     """Type and check `incoming_text` in SQL, quarantine what fails with its reason, and insert the rows whose
     business key is new or whose content changed. Returns (rows loaded, rows quarantined)."""
     ensure_raw_table(conn, spec)
@@ -357,30 +399,38 @@ def _land(conn, spec: FeedSpec, file_id: int, key: bytes, read_problems, stream:
     columns = [name for name, _ in raw_columns(spec)]
     selected = [("%(file_id)s" if name == "_file_id" else pseudonym_of.get(name, f"c.{name}")) for name in columns]
     raw_keys = ", ".join("r." + k for k in spec.key)
-    # The current version of each key the file brings: its latest among loaded files (not superseded ones).
+    # The current version of each key the file brings, as the loader keeps it (`_is_current`, see _elect_current).
     conn.execute(
         f"""create temporary table current_rows on commit drop as
-            select distinct on ({raw_keys}) {raw_keys}, r._row_hash
+            select {raw_keys}, r._row_hash, f.delivered_on
             from {spec.raw_table} r
-            join ingest.files f on f.file_id = r._file_id and f.status = 'loaded'
-            where r._file_id <> %s and ({raw_keys}) in (select {keys} from checked)
-            order by {raw_keys}, f.delivered_on desc, r._file_id desc, r._row_number desc""",
-        (file_id,),
+            join ingest.files f on f.file_id = r._file_id
+            where r._is_current and ({raw_keys}) in (select {keys} from checked)""",
     )
     conn.execute("analyze current_rows")
+    # A new version becomes current unless the current one came with a later delivery (a file delivered out of
+    # order); on the same delivery day the later file wins, as in _elect_current.
     inserted = conn.execute(
         f"""
-        insert into {spec.raw_table} ({', '.join(columns)})
-        select {', '.join(selected)}
+        insert into {spec.raw_table} ({', '.join(columns)}, _is_current)
+        select {', '.join(selected)}, coalesce(current.delivered_on <= %(delivered_on)s, true)
         from checked c
         left join repeated_keys r using ({keys})
-        left join current_rows same using ({keys}, _row_hash){pseudonym_joins}
+        left join current_rows current using ({keys}){pseudonym_joins}
         where c._problem is null
           and (r.first_row is null or (not r.conflicting and c._row_number = r.first_row))
-          and same._row_hash is null
+          and current._row_hash is distinct from c._row_hash
         """,
-        {"file_id": file_id},
+        {"file_id": file_id, "delivered_on": delivered},
     ).rowcount
+    conn.execute(
+        f"""update {spec.raw_table} r set _is_current = false
+            from {spec.raw_table} new
+            where new._file_id = %(file_id)s and new._is_current
+              and r._is_current and r._file_id <> %(file_id)s
+              and {' and '.join(f"r.{k} = new.{k}" for k in spec.key)}""",
+        {"file_id": file_id},
+    )
     return inserted, len(read_problems) + quarantined
 
 

@@ -73,12 +73,18 @@ def write_isas_missing_entries(conn, schema: str, run_id: str) -> int:
 
 
 def swap_in(conn) -> None:
-    """Publish the build: `marts_build` becomes `marts`, atomically, and the old marts are dropped."""
+    """Publish the build: `marts_build` and `marts` trade names, atomically. The schema that was published becomes
+    the next build's starting point, so incremental marts carry on from it (their watermark, not the schema's
+    name, says what they hold) rather than being rebuilt from nothing each day. BI tools can read `marts` only."""
     conn.execute(f"drop schema if exists {PREVIOUS_SCHEMA} cascade")
-    if conn.execute("select 1 from pg_namespace where nspname = %s", (PUBLISHED_SCHEMA,)).fetchone():
+    published = conn.execute("select 1 from pg_namespace where nspname = %s", (PUBLISHED_SCHEMA,)).fetchone()
+    if published:
         conn.execute(f"alter schema {PUBLISHED_SCHEMA} rename to {PREVIOUS_SCHEMA}")
     conn.execute(f"alter schema {BUILD_SCHEMA} rename to {PUBLISHED_SCHEMA}")
-    conn.execute(f"drop schema if exists {PREVIOUS_SCHEMA} cascade")
+    if published:
+        conn.execute(f"alter schema {PREVIOUS_SCHEMA} rename to {BUILD_SCHEMA}")
+        conn.execute(f"revoke all on schema {BUILD_SCHEMA} from bi_reader")
+    conn.execute(f"grant usage on schema {PUBLISHED_SCHEMA} to bi_reader")
 
 
 def run_gate() -> GateDecision:

@@ -12,10 +12,25 @@
 --      mahalle   same +2 · different −1 · phone same +3 · different −0.5 · not given 0
 --    The best candidate links (`name_match`) when its score ≥ var('linkage_threshold') and beats the runner-up by
 --    var('linkage_margin'); otherwise the row stays unlinked (`below_threshold`, `ambiguous`, `no_candidate`).
-{{ config(materialized='table') }}
+--
+-- Incremental (macros/incremental_current.sql): a build links the rows of files delivered since the previous one,
+-- and gives every row still unlinked another chance when the registry changed. A link once made is kept; a full
+-- refresh (`dbt build --full-refresh`) links every row against today's registry.
+{{ config(
+    materialized='incremental',
+    unique_key='ngo_row_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    post_hook=["{{ drop_rows_no_longer_current('fact.ngo_row_id', 'stk', 'stk__aid_rows', ngo_row_key()) }}"],
+) }}
 
 with ngo_rows as (
     select * from {{ ref('stg_stk__aid_rows') }}
+    {% if is_incremental() %}
+    where {{ changed_since_last_build('file_id', 'ngo_row_id', source('stk', 'stk__aid_rows'), ngo_row_key()) }}
+       or ({{ registry_changed_since_last_build() }}
+           and ngo_row_id in (select ngo_row_id from {{ this }} where link_method = 'unlinked'))
+    {% endif %}
 ),
 
 households as (
@@ -35,7 +50,8 @@ persons as (
         extract(year from persons.birth_date)::integer as birth_year,
         households.mahalle_core,
         households.phone_digits,
-        soundex(persons.last_name_folded) as surname_sound
+        soundex(persons.last_name_folded) as surname_sound,
+        soundex(split_part(persons.first_name_folded, ' ', 1)) as given_name_sound
     from {{ ref('stg_belediye__persons') }} as persons
     join households using (household_id)
 ),
@@ -48,15 +64,19 @@ by_id as (
 ),
 
 to_match as (
-    select ngo_rows.*, soundex(last_name_folded) as surname_sound from ngo_rows where tckn_status <> 'valid'
+    select ngo_rows.*, soundex(last_name_folded) as surname_sound,
+           soundex(split_part(first_name_folded, ' ', 1)) as given_name_sound
+    from ngo_rows where tckn_status <> 'valid'
 ),
 
--- Blocking: pairs born the same year that share the mahalle, the phone or the sound of the surname (soundex keeps
--- most typos together). Three equality joins the planner can hash, instead of a similarity test on every pair.
+-- Blocking: pairs born the same year that share the phone, the sound of the surname (soundex keeps most typos
+-- together), or the mahalle and the sound of the first given name (a surname typo that changes its sound). Three
+-- equality joins the planner can hash, instead of a similarity test on every pair.
 pairs as (
     select to_match.ngo_row_id, persons.person_key
     from to_match join persons
       on persons.birth_year = to_match.birth_year and persons.mahalle_core = to_match.mahalle_core
+     and persons.given_name_sound = to_match.given_name_sound
     union
     select to_match.ngo_row_id, persons.person_key
     from to_match join persons
@@ -172,5 +192,6 @@ select
         when best_person_key is null then 'no_candidate'
         when link_score < {{ var('linkage_threshold') }} then 'below_threshold'
         else 'ambiguous'
-    end as unlinked_reason
+    end as unlinked_reason,
+    {{ built_through_file_id() }} as built_through_file_id
 from linked

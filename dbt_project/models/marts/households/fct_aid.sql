@@ -1,7 +1,32 @@
 -- One row per aid delivery from any institution — the municipality, each partner NGO, the state (SYDV) — in the
 -- warehouse's aid-type catalogue, attached to a family where the registry could tell whose it was.
+--
+-- Incremental (macros/incremental_current.sql). A build re-does the deliveries its inputs changed since the
+-- previous one: municipal records of new files or with a new ISAS receipt, NGO rows the linkage re-did, state
+-- payments of new files, and state payments still unlinked when the registry changed.
+{{ config(
+    materialized='incremental',
+    unique_key='aid_key',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    post_hook=[
+        "{{ drop_rows_no_longer_current('fact.aid_key', 'belediye', 'belediye__aid', 'aid_id', 'belediye:') }}",
+        "{{ drop_rows_no_longer_current('fact.aid_key', 'stk', 'stk__aid_rows', ngo_row_key(), 'stk:') }}",
+        "{{ drop_rows_no_longer_current('fact.aid_key', 'devlet', 'devlet__sydv_yardim', 'kayit_no', 'sydv:') }}",
+    ],
+) }}
+
 with municipal as (
     select * from {{ ref('stg_belediye__aid') }}
+    {% if is_incremental() %}
+    where {{ changed_since_last_build('file_id', 'aid_id', source('belediye', 'belediye__aid'), 'aid_id') }}
+       or aid_id in (
+            select belediye_yardim_no from {{ source('devlet', 'devlet__isas_alindi') }}
+            where _file_id > {{ last_built_file_id() }}
+            union all
+            {{ keys_superseded_since_last_build(source('devlet', 'devlet__isas_alindi'), 'belediye_yardim_no') }}
+       )
+    {% endif %}
 ),
 
 isas as (
@@ -10,10 +35,19 @@ isas as (
 
 ngo as (
     select * from {{ ref('int_ngo_rows__linked') }}
+    {% if is_incremental() %}
+    where built_through_file_id > {{ last_built_file_id() }}
+    {% endif %}
 ),
 
 state_aid as (
     select * from {{ ref('stg_devlet__sydv_yardim') }}
+    {% if is_incremental() %}
+    where {{ changed_since_last_build('file_id', 'sydv_record_id', source('devlet', 'devlet__sydv_yardim'),
+                                      'kayit_no') }}
+       or ({{ registry_changed_since_last_build() }}
+           and 'sydv:' || sydv_record_id in (select aid_key from {{ this }} where link_method = 'unlinked'))
+    {% endif %}
 ),
 
 state_programs as (
@@ -106,6 +140,7 @@ select
     deliveries.isas_status::text as isas_status,
     deliveries.isas_accepted_on::date as isas_accepted_on,
     (deliveries.isas_accepted_on - deliveries.delivered_on)::integer as days_to_isas_entry,
-    deliveries.isas_rejection_reason::text as isas_rejection_reason
+    deliveries.isas_rejection_reason::text as isas_rejection_reason,
+    {{ built_through_file_id() }} as built_through_file_id
 from deliveries
 left join catalogue using (aid_type)

@@ -1,5 +1,5 @@
 with source as (
-    {{ current_rows(source('belediye', 'belediye__aid'), 'aid_id') }}
+    {{ current_rows(source('belediye', 'belediye__aid')) }}
 ),
 
 renamed as (

@@ -1,5 +1,5 @@
 with source as (
-    {{ current_rows(source('belediye', 'belediye__assessments'), 'assessment_id') }}
+    {{ current_rows(source('belediye', 'belediye__assessments')) }}
 ),
 
 renamed as (

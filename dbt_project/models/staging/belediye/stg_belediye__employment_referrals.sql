@@ -1,5 +1,5 @@
 with source as (
-    {{ current_rows(source('belediye', 'belediye__employment_referrals'), 'referral_id') }}
+    {{ current_rows(source('belediye', 'belediye__employment_referrals')) }}
 ),
 
 renamed as (

@@ -1,5 +1,5 @@
 with source as (
-    {{ current_rows(source('belediye', 'belediye__households'), 'household_id') }}
+    {{ current_rows(source('belediye', 'belediye__households')) }}
 ),
 
 renamed as (

@@ -1,5 +1,5 @@
 with source as (
-    {{ current_rows(source('belediye', 'belediye__persons'), 'person_id') }}
+    {{ current_rows(source('belediye', 'belediye__persons')) }}
 ),
 
 renamed as (

@@ -1,5 +1,5 @@
 with source as (
-    {{ current_rows(source('belediye', 'belediye__services'), 'service_id') }}
+    {{ current_rows(source('belediye', 'belediye__services')) }}
 ),
 
 renamed as (

@@ -1,5 +1,5 @@
 with source as (
-    {{ current_rows(source('belediye', 'belediye__surveys'), 'response_id') }}
+    {{ current_rows(source('belediye', 'belediye__surveys')) }}
 ),
 
 renamed as (

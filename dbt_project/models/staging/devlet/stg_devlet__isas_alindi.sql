@@ -1,5 +1,5 @@
 with source as (
-    {{ current_rows(source('devlet', 'devlet__isas_alindi'), 'isas_ref') }}
+    {{ current_rows(source('devlet', 'devlet__isas_alindi')) }}
 ),
 
 renamed as (

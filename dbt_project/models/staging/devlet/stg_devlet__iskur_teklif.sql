@@ -1,5 +1,5 @@
 with source as (
-    {{ current_rows(source('devlet', 'devlet__iskur_teklif'), 'teklif_no') }}
+    {{ current_rows(source('devlet', 'devlet__iskur_teklif')) }}
 ),
 
 renamed as (

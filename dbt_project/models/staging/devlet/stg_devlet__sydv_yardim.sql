@@ -1,5 +1,5 @@
 with source as (
-    {{ current_rows(source('devlet', 'devlet__sydv_yardim'), 'kayit_no') }}
+    {{ current_rows(source('devlet', 'devlet__sydv_yardim')) }}
 ),
 
 renamed as (
@@ -12,7 +12,8 @@ renamed as (
         program_adi as program_name,
         tutar as amount_try,
         odeme_tarihi as paid_on,
-        donem as payment_month
+        donem as payment_month,
+        _file_id as file_id
     from source
 )
 

@@ -1,5 +1,5 @@
 with source as (
-    {{ current_rows(source('stk', 'stk__aid_rows'), 'ngo_code, delivery_month, row_in_file') }}
+    {{ current_rows(source('stk', 'stk__aid_rows')) }}
 ),
 
 renamed as (
@@ -24,7 +24,8 @@ renamed as (
         aid_type,
         quantity,
         amount_try,
-        delivered_on
+        delivered_on,
+        _file_id as file_id
     from source
 )
 
