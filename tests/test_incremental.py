@@ -18,6 +18,8 @@ INCREMENTAL_MODELS = {
     "marts_build.fct_aid": "aid_key",
     "marts_build.fct_card_transaction": "transaction_id",
     "staging.int_ngo_rows__linked": "ngo_row_id",
+    "intermediate.int_aid_isas_status": "aid_id",
+    "marts_build.fct_household_half_year": "household_key, half_year",
 }
 
 
@@ -34,7 +36,7 @@ def incremental_db(warehouse_url, tmp_path_factory):
     os.environ["KOPRU_WAREHOUSE_URL"] = url
     folder = tmp_path_factory.mktemp("incremental")
     delivered = folder / "inbox"
-    generate("İstanbul/Sultangazi", 150, date(2024, 1, 1), date(2024, 12, 31), 11, delivered)
+    generate("İstanbul/Sultangazi", 150, date(2023, 7, 1), date(2024, 12, 31), 11, delivered)
     first, later = folder / "first", folder / "later"
     cut = date(2024, 11, 1)
     for path in delivered.rglob("*"):
@@ -80,8 +82,16 @@ def test_the_later_deliveries_change_existing_keys(incremental_db):
         watermarks = conn.execute(
             "select count(distinct built_through_file_id) from marts_build.fct_aid").fetchone()[0]
         total = conn.execute("select count(*) from marts_build.fct_aid").fetchone()[0]
+        # the half-years before the earliest change were kept, the later ones redone
+        kept, redone = conn.execute(
+            """select count(distinct half_year) filter (where built_through_file_id < max_id),
+                      count(distinct half_year) filter (where built_through_file_id = max_id)
+               from marts_build.fct_household_half_year,
+                    (select max(built_through_file_id) max_id from marts_build.fct_household_half_year) m"""
+        ).fetchone()
     assert superseded_late >= 1
     assert watermarks == 2 and incremental_db["first_rows"] < total
+    assert kept >= 1 and redone >= 1
 
 
 @pytest.mark.parametrize("table, key", sorted(INCREMENTAL_MODELS.items()))

@@ -10,8 +10,14 @@
     (select coalesce(max(file_id), 0) from {{ source('ingest', 'files') }})::bigint
 {%- endmacro %}
 
+{#- The watermark of `this`, read once per use when the model runs and written into the SQL as a number (the
+    planner then uses it as a constant; the incremental models index built_through_file_id for it). -#}
 {% macro last_built_file_id() -%}
-    (select coalesce(max(built_through_file_id), 0) from {{ this }})
+    {%- if execute and is_incremental() -%}
+        {{ run_query("select coalesce(max(built_through_file_id), 0) from " ~ this).columns[0].values()[0] }}
+    {%- else -%}
+        0
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Keys, as the raw table names them, that a file superseded after the last build carried. -#}
@@ -57,4 +63,65 @@
         where source = 'belediye' and feed in ('persons', 'households') and status = 'loaded'
           and rows_loaded > 0 and file_id > {{ last_built_file_id() }}
     )
+{%- endmacro %}
+
+{#- The earliest day the rows of files loaded since the last build, or of files superseded since, speak of. -#}
+{% macro earliest_day_in_files_since_last_build(source_relation, day_column) -%}
+    select min({{ day_column }}) from {{ source_relation }}
+    where _file_id > {{ last_built_file_id() }}
+       or _file_id in (select file_id from {{ source('ingest', 'files') }}
+                       where superseded_by > {{ last_built_file_id() }})
+{%- endmacro %}
+
+{#- For the per-family half-year marts: the earliest day a change since the last build can touch — new or
+    re-linked aid (fct_aid rows this build wrote), services, referrals, assessments (a need level holds until the
+    next one), İŞKUR offers (a sanction runs 12 months on) and registry snapshots that changed something. Every
+    half-year ending on or after it is rebuilt; NULL when nothing changed. -#}
+{% macro earliest_day_changed_for_families() -%}
+    least(
+        (select min(delivered_on) from {{ ref('fct_aid') }} where built_through_file_id > {{ last_built_file_id() }}),
+        ({{ earliest_day_in_files_since_last_build(source('belediye', 'belediye__services'), 'opened_on') }}),
+        ({{ earliest_day_in_files_since_last_build(source('belediye', 'belediye__employment_referrals'),
+                                                   'referred_on') }}),
+        ({{ earliest_day_in_files_since_last_build(source('belediye', 'belediye__assessments'), 'visit_date') }}),
+        ({{ earliest_day_in_files_since_last_build(source('devlet', 'devlet__iskur_teklif'), 'teklif_tarihi') }}),
+        (select min(delivered_on) - 1 from {{ source('ingest', 'files') }}
+         where source = 'belediye' and feed in ('persons', 'households')
+           and ((status = 'loaded' and rows_loaded > 0 and file_id > {{ last_built_file_id() }})
+                or superseded_by > {{ last_built_file_id() }}))
+    )
+{%- endmacro %}
+
+{#- Pre-hook of a per-family half-year mart: drop the half-years the build will redo (all of them on a full build,
+    when the table is created anew). Pass it as a string so that it renders when the model runs. -#}
+{% macro delete_half_years_to_rebuild() -%}
+    {% if is_incremental() %}
+    delete from {{ this }}
+    where half_year in (
+        select period from {{ ref('int_periods') }}
+        where period_kind = 'half_year' and period_end >= {{ earliest_day_changed_for_families() }}
+    )
+    {% else %}
+    select 1
+    {% endif %}
+{%- endmacro %}
+
+{#- The final select of an incremental model over the CTE `final_cte`, adding `built_through_file_id`: a row the
+    build re-did but found unchanged keeps the watermark of the build that last changed it, so models downstream
+    that look for changed rows (earliest_day_changed_for_families) see only real changes. -#}
+{% macro with_build_watermark(final_cte, key) -%}
+    {% if is_incremental() %}
+    {% set columns = adapter.get_columns_in_relation(this) | map(attribute='name')
+                     | reject('equalto', 'built_through_file_id') | list %}
+    select {{ final_cte }}.*,
+           coalesce(previous.built_through_file_id, {{ built_through_file_id() }}) as built_through_file_id
+    from {{ final_cte }}
+    left join {{ this }} as previous
+      on previous.{{ key }} = {{ final_cte }}.{{ key }}
+     and ({% for column in columns %}previous.{{ column }}{{ ", " if not loop.last }}{% endfor %})
+         is not distinct from
+         ({% for column in columns %}{{ final_cte }}.{{ column }}{{ ", " if not loop.last }}{% endfor %})
+    {% else %}
+    select {{ final_cte }}.*, {{ built_through_file_id() }} as built_through_file_id from {{ final_cte }}
+    {% endif %}
 {%- endmacro %}

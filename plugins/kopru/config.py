@@ -84,3 +84,8 @@ def development_secret(name: str, nbytes: int = 32) -> str:
 def pseudonym_key() -> bytes:
     key = os.environ.get("KOPRU_PSEUDONYM_KEY") or development_secret("pseudonym_key")
     return key.encode()
+
+
+def ingest_workers() -> int:
+    """Feeds the loader lands side by side (one connection each): KOPRU_INGEST_WORKERS, else the machine's cores."""
+    return max(1, int(os.environ.get("KOPRU_INGEST_WORKERS") or os.cpu_count() or 1))

@@ -70,4 +70,19 @@ def build(select: str | None = None, marts_schema: str = "marts", full_refresh: 
         args += ["--select", select]
     if full_refresh:
         args.append("--full-refresh")
-    return run_dbt(args)
+    summary = run_dbt(args)
+    if full_refresh:
+        _record_full_refresh(marts_schema)
+    return summary
+
+
+def _record_full_refresh(marts_schema: str) -> None:
+    """The publication gate hands the published schema back to the next build; after a full refresh it must not
+    hand back incremental marts the old logic made (kopru.quality.gate)."""
+    from kopru import warehouse
+    from kopru.quality.gate import DDL
+
+    with warehouse.connect() as conn:
+        conn.execute(DDL)
+        conn.execute("insert into quality.full_refreshes (marts_schema) values (%s)", (marts_schema,))
+        conn.commit()

@@ -245,6 +245,10 @@ def bootstrap() -> None:
 
         for spec in FEEDS.values():
             ensure_raw_table(conn, spec)
+        # The quality suites read the publication record (which deliveries are already checked).
+        from kopru.quality.gate import DDL as QUALITY_DDL
+
+        conn.execute(QUALITY_DDL)
 
 
 def start() -> str:

@@ -86,6 +86,8 @@ def ensure_raw_table(conn, spec: FeedSpec) -> None:
            where table_schema = %s and table_name = %s and column_name = '_is_current'""",
         (schema, name),
     ).fetchone()
+    if had_current_flag and conn.execute("select to_regclass(%s)", (f"{schema}.{index}_current",)).fetchone()[0]:
+        return  # as it should be; DDL here would lock the table against the loaders of other feeds
     conn.execute(
         f"""
         create table if not exists {table} (
@@ -194,8 +196,9 @@ def ingest_file(conn, path: Path, key: bytes) -> FileResult:
     feed = name.feed if name else None
     delivered = delivered_on(name) if name else None
     with conn.transaction():
-        # One loader at a time: superseding and de-duplication compare against what is current.
-        conn.execute("select pg_advisory_xact_lock(hashtext('kopru.ingest'))")
+        # One loader at a time per feed: superseding and de-duplication compare against what is current.
+        conn.execute("select pg_advisory_xact_lock(hashtext('kopru.ingest:' || %s || '/' || %s))",
+                     (source, feed or ""))
 
         def record(status: str, **fields) -> int:
             columns = ["source", "feed", "file_name", "sha256", "size_bytes", "delivered_on", "status", *fields]
@@ -347,21 +350,6 @@ def _land(conn, spec: FeedSpec, file_id: int, delivered: date, key: bytes, read_
             from checked where _problem is null group by {keys} having count(*) > 1"""
     )
     conn.execute("analyze repeated_keys")
-    inner_pad, outer_pad = hmac_pads(key)
-    values = " union ".join(
-        f"select distinct {sql_literal(namespace)}, {column} from checked"
-        f" where _problem is null and {column} is not null"
-        + (f" and {column}_status = 'valid'" if namespace == "person" else "")
-        for column, namespace, _ in pseudonymised(spec)
-    )
-    if values:
-        conn.execute(
-            f"""create temporary table pseudonyms on commit drop as
-                select namespace, value, ingest.pseudonym(value, namespace, %s, %s) as pseudonym
-                from ({values}) v (namespace, value)""",
-            (inner_pad, outer_pad),
-        )
-        conn.execute("analyze pseudonyms")
     if read_problems:
         with conn.cursor().copy(
             "copy ingest.quarantine (file_id, row_number, raw_record, reason_code, reason) from stdin"
@@ -390,14 +378,6 @@ def _land(conn, spec: FeedSpec, file_id: int, delivered: date, key: bytes, read_
             where c._problem is null and r.conflicting""",
         {"file_id": file_id},
     ).rowcount
-    pseudonym_joins, pseudonym_of = "", {}
-    for index, (column, namespace, target) in enumerate(pseudonymised(spec)):
-        pseudonym_joins += (f" left join pseudonyms p{index} on p{index}.namespace = {sql_literal(namespace)}"
-                            f" and p{index}.value = c.{column}"
-                            + (f" and c.{column}_status = 'valid'" if namespace == "person" else ""))
-        pseudonym_of[target] = f"p{index}.pseudonym"
-    columns = [name for name, _ in raw_columns(spec)]
-    selected = [("%(file_id)s" if name == "_file_id" else pseudonym_of.get(name, f"c.{name}")) for name in columns]
     raw_keys = ", ".join("r." + k for k in spec.key)
     # The current version of each key the file brings, as the loader keeps it (`_is_current`, see _elect_current).
     conn.execute(
@@ -408,20 +388,52 @@ def _land(conn, spec: FeedSpec, file_id: int, delivered: date, key: bytes, read_
             where r._is_current and ({raw_keys}) in (select {keys} from checked)""",
     )
     conn.execute("analyze current_rows")
-    # A new version becomes current unless the current one came with a later delivery (a file delivered out of
-    # order); on the same delivery day the later file wins, as in _elect_current.
+    # The rows to load: a new key, or a key whose content changed. A new version becomes current unless the current
+    # one came with a later delivery (a file delivered out of order); on the same day the later file wins, as in
+    # _elect_current.
+    conn.execute(
+        f"""create temporary table new_versions on commit drop as
+            select c.*, coalesce(current.delivered_on <= %(delivered_on)s, true) as _becomes_current
+            from checked c
+            left join repeated_keys r using ({keys})
+            left join current_rows current using ({keys})
+            where c._problem is null
+              and (r.first_row is null or (not r.conflicting and c._row_number = r.first_row))
+              and current._row_hash is distinct from c._row_hash""",
+        {"delivered_on": delivered},
+    )
+    conn.execute("analyze new_versions")
+    # Keyed pseudonyms of the values the new versions carry (a snapshot re-delivers mostly unchanged rows, whose
+    # pseudonyms the raw table already holds): each distinct value once, HMAC in SQL (checks.pseudonymised).
+    inner_pad, outer_pad = hmac_pads(key)
+    values = " union ".join(
+        f"select distinct {sql_literal(namespace)}, {column} from new_versions where {column} is not null"
+        + (f" and {column}_status = 'valid'" if namespace == "person" else "")
+        for column, namespace, _ in pseudonymised(spec)
+    )
+    if values:
+        conn.execute(
+            f"""create temporary table pseudonyms on commit drop as
+                select namespace, value, ingest.pseudonym(value, namespace, %s, %s) as pseudonym
+                from ({values}) v (namespace, value)""",
+            (inner_pad, outer_pad),
+        )
+        conn.execute("analyze pseudonyms")
+    pseudonym_joins, pseudonym_of = "", {}
+    for index, (column, namespace, target) in enumerate(pseudonymised(spec)):
+        pseudonym_joins += (f" left join pseudonyms p{index} on p{index}.namespace = {sql_literal(namespace)}"
+                            f" and p{index}.value = c.{column}"
+                            + (f" and c.{column}_status = 'valid'" if namespace == "person" else ""))
+        pseudonym_of[target] = f"p{index}.pseudonym"
+    columns = [name for name, _ in raw_columns(spec)]
+    selected = [("%(file_id)s" if name == "_file_id" else pseudonym_of.get(name, f"c.{name}")) for name in columns]
     inserted = conn.execute(
         f"""
         insert into {spec.raw_table} ({', '.join(columns)}, _is_current)
-        select {', '.join(selected)}, coalesce(current.delivered_on <= %(delivered_on)s, true)
-        from checked c
-        left join repeated_keys r using ({keys})
-        left join current_rows current using ({keys}){pseudonym_joins}
-        where c._problem is null
-          and (r.first_row is null or (not r.conflicting and c._row_number = r.first_row))
-          and current._row_hash is distinct from c._row_hash
+        select {', '.join(selected)}, c._becomes_current
+        from new_versions c{pseudonym_joins}
         """,
-        {"file_id": file_id, "delivered_on": delivered},
+        {"file_id": file_id},
     ).rowcount
     conn.execute(
         f"""update {spec.raw_table} r set _is_current = false
@@ -455,27 +467,50 @@ def inbox_files(inbox: Path) -> list[Path]:
     return files
 
 
-def ingest_inbox(inbox: Path, sources: tuple[str, ...] | None = None) -> list[FileResult]:
-    """Every file of the inbox (of the given sources), oldest delivery first, each in its own transaction."""
+def _feed_of(path: Path) -> tuple[str, str]:
+    name = contract.parse_file_name(path.name)
+    return (name.source, name.feed) if name else ("unknown", path.name)
+
+
+def ingest_inbox(inbox: Path, sources: tuple[str, ...] | None = None, workers: int | None = None) -> list[FileResult]:
+    """Every file of the inbox (of the given sources), each in its own transaction. A feed's files load in
+    arrival order, one after another (a snapshot or a correction is compared with what came before it); different
+    feeds share nothing, so they load side by side on `workers` connections (config.ingest_workers()), the
+    largest feeds first. Results come back in arrival order."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from kopru import warehouse
 
     files = inbox_files(Path(inbox))
     if sources:
         files = [p for p in files if p.name.split("_", 1)[0] in sources]
     key = config.pseudonym_key()
-    results = []
+    feeds: dict[tuple[str, str], list[Path]] = {}
+    for path in files:
+        feeds.setdefault(_feed_of(path), []).append(path)
+    queue = sorted(feeds.values(), key=lambda paths: -sum(p.stat().st_size for p in paths))
+
+    def land_feed(paths: list[Path]) -> list[tuple[Path, FileResult]]:
+        results = []
+        with warehouse.connect(autocommit=True) as conn:
+            for path in paths:
+                try:
+                    results.append((path, ingest_file(conn, path, key)))
+                except Exception as error:
+                    # A file that breaks the loader itself must not stop the others; its transaction rolled
+                    # back, so it will be retried on the next run. Only the error's type is logged: database
+                    # errors quote row values, which may be personal.
+                    log.error("loading %s failed (%s); it will be retried on the next run", path.name,
+                              type(error).__name__)
+                    results.append((path, FileResult(path.name, -1, "error", reason_code="loader_error")))
+        return results
+
     with warehouse.connect(autocommit=True) as conn:
         seed_reason_codes(conn)
-        for path in files:
-            try:
-                results.append(ingest_file(conn, path, key))
-            except Exception as error:
-                # A file that breaks the loader itself must not stop the others; its transaction rolled back,
-                # so it will be retried on the next run. Only the error's type is logged: database errors
-                # quote row values, which may be personal.
-                log.error("loading %s failed (%s); it will be retried on the next run", path.name,
-                          type(error).__name__)
-                results.append(FileResult(path.name, -1, "error", reason_code="loader_error"))
+    with ThreadPoolExecutor(max_workers=workers or config.ingest_workers()) as pool:
+        landed = dict(pair for batch in pool.map(land_feed, queue) for pair in batch)
+    results = [landed[path] for path in files]
+    with warehouse.connect(autocommit=True) as conn:
         # Fresh statistics for what changed, so the dbt build that follows plans with them rather than with
         # autovacuum's guesses (a build right after a large first load otherwise chooses nested loops).
         touched = {r.raw_table for r in results if r.rows_loaded}

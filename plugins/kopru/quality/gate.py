@@ -25,6 +25,12 @@ create table if not exists quality.publications (
     warnings           integer not null,
     failed_suites      text
 );
+-- the newest manifest file the checked deliveries reached: the feed suites read only files after it
+alter table quality.publications add column if not exists checked_through_file_id bigint;
+create table if not exists quality.full_refreshes (
+    built_at      timestamptz not null default now(),
+    marts_schema  text not null
+);
 create table if not exists quality.isas_missing_entries (
     run_id               text not null,
     aid_id               text not null,
@@ -83,8 +89,41 @@ def swap_in(conn) -> None:
     conn.execute(f"alter schema {BUILD_SCHEMA} rename to {PUBLISHED_SCHEMA}")
     if published:
         conn.execute(f"alter schema {PREVIOUS_SCHEMA} rename to {BUILD_SCHEMA}")
-        conn.execute(f"revoke all on schema {BUILD_SCHEMA} from bi_reader")
+    else:
+        conn.execute(f"create schema {BUILD_SCHEMA}")
+    _carry_incremental_marts_over(conn)
+    conn.execute(f"revoke all on schema {BUILD_SCHEMA} from bi_reader")
     conn.execute(f"grant usage on schema {PUBLISHED_SCHEMA} to bi_reader")
+
+
+def _columns(conn, schema: str, table: str) -> list[tuple[str, str]]:
+    return conn.execute(
+        """select column_name, data_type from information_schema.columns
+           where table_schema = %s and table_name = %s order by ordinal_position""", (schema, table)
+    ).fetchall()
+
+
+def _carry_incremental_marts_over(conn) -> None:
+    """The next build continues each incremental mart (a table that carries a build watermark) from the schema
+    handed back, which holds the previous publication. It gets a copy of the published table instead where it has
+    none or one of another shape, and after a full refresh (a model's logic changed: the previous publication's
+    rows were made by the old logic, which an incremental build would carry on from)."""
+    conn.execute(DDL)
+    full_refresh = conn.execute(
+        """select exists (select 1 from quality.full_refreshes where marts_schema = %s
+                          and built_at > coalesce((select max(decided_at) from quality.publications
+                                                   where status = 'published'), '-infinity'))""", (BUILD_SCHEMA,)
+    ).fetchone()[0]
+    tables = [name for (name,) in conn.execute(
+        """select table_name from information_schema.columns
+           where table_schema = %s and column_name = 'built_through_file_id' order by 1""", (PUBLISHED_SCHEMA,)
+    ).fetchall()]
+    for table in tables:
+        if not full_refresh and _columns(conn, BUILD_SCHEMA, table) == _columns(conn, PUBLISHED_SCHEMA, table):
+            continue
+        conn.execute(f"drop table if exists {BUILD_SCHEMA}.{table} cascade")
+        conn.execute(f"create table {BUILD_SCHEMA}.{table} (like {PUBLISHED_SCHEMA}.{table} including all)")
+        conn.execute(f"insert into {BUILD_SCHEMA}.{table} select * from {PUBLISHED_SCHEMA}.{table}")
 
 
 def run_gate() -> GateDecision:
@@ -92,9 +131,12 @@ def run_gate() -> GateDecision:
     from kopru import warehouse
     from kopru.quality.gx import run_checkpoint
 
-    check = run_checkpoint(schema=BUILD_SCHEMA)
     with warehouse.connect() as conn:
         conn.execute(DDL)
+        checked_through = conn.execute("select coalesce(max(file_id), 0) from ingest.files").fetchone()[0]
+        conn.commit()
+    check = run_checkpoint(schema=BUILD_SCHEMA)
+    with warehouse.connect() as conn:
         missing = write_isas_missing_entries(conn, BUILD_SCHEMA, check.run_id)
         failed = [row[0] for row in conn.execute(
             """select distinct suite from quality.validation_results
@@ -104,9 +146,11 @@ def run_gate() -> GateDecision:
         if check.success:
             swap_in(conn)
         conn.execute(
-            """insert into quality.publications (run_id, status, critical_failures, warnings, failed_suites)
-               values (%s, %s, %s, %s, %s)""",
-            (check.run_id, status, check.critical_failures, check.warnings, ", ".join(failed) or None),
+            """insert into quality.publications (run_id, status, critical_failures, warnings, failed_suites,
+                                                 checked_through_file_id)
+               values (%s, %s, %s, %s, %s, %s)""",
+            (check.run_id, status, check.critical_failures, check.warnings, ", ".join(failed) or None,
+             checked_through),
         )
         conn.commit()
     decision = GateDecision(check.run_id, status, check.critical_failures, check.warnings, failed, missing,

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from kopru import config
 
@@ -59,6 +61,7 @@ def _gx_environment(schema: str = "marts") -> None:
     separator = "&" if "?" in url else "?"
     os.environ["KOPRU_GX_CONNECTION_STRING"] = f"{url}{separator}options=-csearch_path%3D{schema},public"
     os.environ["KOPRU_DATA_DOCS_DIR"] = str(config.outputs_dir() / "data_docs")
+    os.environ["KOPRU_GX_VALIDATIONS_DIR"] = str(config.kopru_home() / "gx_validations")
 
 
 def get_context(schema: str = "marts"):
@@ -197,7 +200,7 @@ def define(context=None, schema: str = "marts") -> None:
     suite("feeds__stk__ids", query("raw_stk__ids", f"""
         select raw_rows.ngo_code, raw_rows.tckn_status from raw.stk__aid_rows raw_rows
         join ingest.files files on files.file_id = raw_rows._file_id and files.status = 'loaded'
-        where raw_rows.ngo_code in ({with_ids or "''"})"""),
+        where raw_rows.ngo_code in ({with_ids or "''"}) and {NOT_YET_PUBLISHED}"""),
         [gxe.ExpectColumnValuesToBeInSet(column="tckn_status", value_set=["valid"],
                                          mostly=float(feeds["ngo_min_valid_id_share"]))], severity="warning")
     checked = tuple(tuple(f.split("/")) for f in feeds["volume_checked_feeds"])
@@ -221,12 +224,20 @@ MART_KEYS = {
 }
 
 
+# The feed suites judge the deliveries that no publication has passed yet: each delivery once (a daily run reads
+# one day's rows, not the whole history again), and again after a blocked publication.
+NOT_YET_PUBLISHED = """raw_rows._file_id > (
+        select coalesce(max(checked_through_file_id), 0) from quality.publications where status = 'published')"""
+
+
 def _feed_query(spec) -> str:
-    """The current rows of a raw feed, with each date's distance from its file's delivery day."""
+    """The rows of a raw feed's loaded files not yet checked by a publication, with each date's distance from its
+    file's delivery day."""
     dates = [c.name for c in spec.columns if c.kind in ("date", "timestamp")]
     distances = "".join(f", files.delivered_on - raw_rows.{d}::date as {d}__days_before_delivery" for d in dates)
     return (f"select raw_rows.*{distances} from {spec.raw_table} raw_rows "
-            f"join ingest.files files on files.file_id = raw_rows._file_id and files.status = 'loaded'")
+            f"join ingest.files files on files.file_id = raw_rows._file_id and files.status = 'loaded' "
+            f"where {NOT_YET_PUBLISHED}")
 
 
 def _feed_expectations(spec, levels: dict, gxe) -> list:
@@ -318,8 +329,23 @@ def run_checkpoint(name: str = CHECKPOINT, schema: str = "marts") -> CheckResult
                    values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
                 rows,
             )
+    _prune_validation_store()
     docs = _build_data_docs(context)
     return CheckResult(run_id, critical == 0, critical, warnings, len(rows), docs)
+
+
+# Data Docs show the latest runs; the full history of results is kept in quality.validation_results.
+KEPT_RUNS_PER_SUITE = 10
+
+
+def _prune_validation_store() -> None:
+    """GX's file store keeps every run, and Data Docs render them all (seconds more each week): keep the latest
+    KEPT_RUNS_PER_SUITE runs of each suite (run folders are named by their UTC time, so names sort by age)."""
+    store = Path(os.environ["KOPRU_GX_VALIDATIONS_DIR"])
+    for runs in store.glob("*/*"):  # <suite>/<run name>/<run time>/
+        if runs.is_dir():
+            for old in sorted(p for p in runs.iterdir() if p.is_dir())[:-KEPT_RUNS_PER_SUITE]:
+                shutil.rmtree(old)
 
 
 def _suite_severity(context, suite_name: str) -> str:

@@ -1,19 +1,49 @@
 -- One row per municipal aid record with its latest ISAS receipt (PG4.1.5 counts a record as entered when
 -- ISAS accepted it, not when the municipal file claims an isas_ref).
+--
+-- Incremental (macros/incremental_current.sql): a build redoes the records of new aid files and the records a new
+-- (or superseded) ISAS receipt speaks of; fct_aid takes the municipal records from here.
+{{ config(
+    materialized='incremental',
+    unique_key='aid_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    indexes=[{'columns': ['built_through_file_id']}, {'columns': ['aid_id']}],
+    post_hook=["{{ drop_rows_no_longer_current('fact.aid_id', 'belediye', 'belediye__aid', 'aid_id') }}"],
+) }}
+
 with aid as (
     select * from {{ ref('stg_belediye__aid') }}
+    {% if is_incremental() %}
+    where {{ changed_since_last_build('file_id', 'aid_id', source('belediye', 'belediye__aid'), 'aid_id') }}
+       or aid_id in (
+            select belediye_yardim_no from {{ source('devlet', 'devlet__isas_alindi') }}
+            where _file_id > {{ last_built_file_id() }}
+            union all
+            {{ keys_superseded_since_last_build(source('devlet', 'devlet__isas_alindi'), 'belediye_yardim_no') }}
+       )
+    {% endif %}
 ),
 
 receipts as (
     select distinct on (aid_id) aid_id, receipt_status, received_at, rejection_reason
     from {{ ref('stg_devlet__isas_alindi') }}
+    {% if is_incremental() %}
+    where aid_id in (select aid_id from aid)
+    {% endif %}
     order by aid_id, received_at desc
 ),
 
-joined as (
+final as (
     select
         aid.aid_id,
+        aid.household_id,
         aid.household_key,
+        aid.person_key,
+        aid.aid_type,
+        aid.channel,
+        aid.amount_try,
+        aid.quantity,
         aid.delivered_on,
         aid.isas_ref is not null as municipality_claims_entry,
         receipts.receipt_status as latest_receipt_status,
@@ -29,4 +59,4 @@ joined as (
     left join receipts using (aid_id)
 )
 
-select * from joined
+{{ with_build_watermark('final', 'aid_id') }}

@@ -24,14 +24,28 @@ families as (
 ),
 
 -- PG4.1.1: distinct families with at least one municipal aid delivery in the period (household records with the
--- same valid head ID are one family).
+-- same valid head ID are one family). Each family's half-years first (a year is its two half-years), so that a
+-- million deliveries are reduced once rather than once per period.
+family_half_years as (
+    select distinct
+        coalesce(families.family_key, aid.household_id) as family,
+        {{ half_year('aid.delivered_on') }} as period
+    from aid
+    left join families using (household_id)
+),
+
+family_periods as (
+    select family, period from family_half_years
+    union all
+    select family, left(period, 4) from family_half_years
+),
+
 families_aided as (
     select periods.period, 'PG4.1.1' as indicator_code,
-           count(distinct coalesce(families.family_key, aid.household_id))::numeric as actual_value,
+           count(distinct family_periods.family)::numeric as actual_value,
            null::numeric as numerator, null::numeric as denominator
     from periods
-    left join aid on aid.delivered_on between periods.period_start and periods.period_end
-    left join families using (household_id)
+    left join family_periods using (period)
     group by periods.period
 ),
 
@@ -62,14 +76,29 @@ persons_referred as (
     group by periods.period
 ),
 
--- PG4.1.5: share of the period's municipal aid records whose latest ISAS receipt is `kabul`.
+-- PG4.1.5: share of the period's municipal aid records whose latest ISAS receipt is `kabul` (counted per
+-- half-year first, a year being the sum of its two).
+isas_half_years as (
+    select {{ half_year('delivered_on') }} as period,
+           count(*) filter (where is_entered_in_isas) as entered,
+           count(*) as records
+    from isas
+    group by 1
+),
+
+isas_periods as (
+    select period, entered, records from isas_half_years
+    union all
+    select left(period, 4), entered, records from isas_half_years
+),
+
 isas_entry as (
     select periods.period, 'PG4.1.5',
-           round(100.0 * count(*) filter (where isas.is_entered_in_isas) / nullif(count(isas.aid_id), 0), 2),
-           count(*) filter (where isas.is_entered_in_isas)::numeric,
-           count(isas.aid_id)::numeric
+           round(100.0 * sum(isas_periods.entered) / nullif(sum(isas_periods.records), 0), 2),
+           coalesce(sum(isas_periods.entered), 0)::numeric,
+           coalesce(sum(isas_periods.records), 0)::numeric
     from periods
-    left join isas on isas.delivered_on between periods.period_start and periods.period_end
+    left join isas_periods using (period)
     group by periods.period
 ),
 

@@ -21,6 +21,7 @@
     unique_key='ngo_row_id',
     incremental_strategy='delete+insert',
     on_schema_change='fail',
+    indexes=[{'columns': ['built_through_file_id']}],
     post_hook=["{{ drop_rows_no_longer_current('fact.ngo_row_id', 'stk', 'stk__aid_rows', ngo_row_key()) }}"],
 ) }}
 
@@ -170,28 +171,31 @@ linked as (
     from ngo_rows
     left join by_id using (ngo_row_id)
     left join best using (ngo_row_id)
+),
+
+final as (
+    select
+        ngo_row_id,
+        ngo_code,
+        delivery_month,
+        row_in_file,
+        aid_type,
+        quantity,
+        amount_try,
+        delivered_on,
+        link_method,
+        link_score::numeric(6,2) as link_score,
+        case link_method when 'tckn' then id_person_key when 'name_match' then best_person_key end as person_key,
+        case link_method when 'tckn' then id_household_key when 'name_match' then best_household_key end
+            as household_key,
+        case
+            when link_method <> 'unlinked' then null
+            when tckn_status = 'valid' then 'id_not_in_registry'
+            when best_person_key is null then 'no_candidate'
+            when link_score < {{ var('linkage_threshold') }} then 'below_threshold'
+            else 'ambiguous'
+        end as unlinked_reason
+    from linked
 )
 
-select
-    ngo_row_id,
-    ngo_code,
-    delivery_month,
-    row_in_file,
-    aid_type,
-    quantity,
-    amount_try,
-    delivered_on,
-    link_method,
-    link_score::numeric(6,2) as link_score,
-    case link_method when 'tckn' then id_person_key when 'name_match' then best_person_key end as person_key,
-    case link_method when 'tckn' then id_household_key when 'name_match' then best_household_key end
-        as household_key,
-    case
-        when link_method <> 'unlinked' then null
-        when tckn_status = 'valid' then 'id_not_in_registry'
-        when best_person_key is null then 'no_candidate'
-        when link_score < {{ var('linkage_threshold') }} then 'below_threshold'
-        else 'ambiguous'
-    end as unlinked_reason,
-    {{ built_through_file_id() }} as built_through_file_id
-from linked
+{{ with_build_watermark('final', 'ngo_row_id') }}

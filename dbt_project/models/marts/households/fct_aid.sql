@@ -2,13 +2,14 @@
 -- warehouse's aid-type catalogue, attached to a family where the registry could tell whose it was.
 --
 -- Incremental (macros/incremental_current.sql). A build re-does the deliveries its inputs changed since the
--- previous one: municipal records of new files or with a new ISAS receipt, NGO rows the linkage re-did, state
--- payments of new files, and state payments still unlinked when the registry changed.
+-- previous one: municipal records int_aid_isas_status re-did (new files, new ISAS receipts), NGO rows the linkage
+-- re-did, state payments of new files, and state payments still unlinked when the registry changed.
 {{ config(
     materialized='incremental',
     unique_key='aid_key',
     incremental_strategy='delete+insert',
     on_schema_change='fail',
+    indexes=[{'columns': ['built_through_file_id']}],
     post_hook=[
         "{{ drop_rows_no_longer_current('fact.aid_key', 'belediye', 'belediye__aid', 'aid_id', 'belediye:') }}",
         "{{ drop_rows_no_longer_current('fact.aid_key', 'stk', 'stk__aid_rows', ngo_row_key(), 'stk:') }}",
@@ -17,20 +18,10 @@
 ) }}
 
 with municipal as (
-    select * from {{ ref('stg_belediye__aid') }}
-    {% if is_incremental() %}
-    where {{ changed_since_last_build('file_id', 'aid_id', source('belediye', 'belediye__aid'), 'aid_id') }}
-       or aid_id in (
-            select belediye_yardim_no from {{ source('devlet', 'devlet__isas_alindi') }}
-            where _file_id > {{ last_built_file_id() }}
-            union all
-            {{ keys_superseded_since_last_build(source('devlet', 'devlet__isas_alindi'), 'belediye_yardim_no') }}
-       )
-    {% endif %}
-),
-
-isas as (
     select * from {{ ref('int_aid_isas_status') }}
+    {% if is_incremental() %}
+    where built_through_file_id > {{ last_built_file_id() }}
+    {% endif %}
 ),
 
 ngo as (
@@ -76,11 +67,10 @@ deliveries as (
         municipal.delivered_on,
         'municipal_id'::text as link_method,
         null::numeric as link_score,
-        isas.isas_status,
-        case when isas.isas_status = 'entered' then isas.latest_receipt_at::date end as isas_accepted_on,
-        isas.rejection_reason as isas_rejection_reason
+        municipal.isas_status,
+        case when municipal.isas_status = 'entered' then municipal.latest_receipt_at::date end as isas_accepted_on,
+        municipal.rejection_reason as isas_rejection_reason
     from municipal
-    left join isas using (aid_id)
 
     union all
 
@@ -121,26 +111,29 @@ deliveries as (
     from state_aid
     left join state_programs using (program_code)
     left join persons on persons.tckn_pseudonym = state_aid.tc_kimlik_no_pseudonym
+),
+
+final as (
+    select
+        deliveries.aid_key::text as aid_key,
+        deliveries.institution::text as institution,
+        deliveries.household_key::text as household_key,
+        deliveries.person_key::text as person_key,
+        deliveries.aid_type::text as aid_type,
+        catalogue.need_category::text as need_category,
+        deliveries.channel::text as channel,
+        deliveries.amount_try::numeric(14,2) as amount_try,
+        deliveries.quantity::integer as quantity,
+        deliveries.delivered_on::date as delivered_on,
+        {{ half_year('deliveries.delivered_on') }}::text as half_year,
+        deliveries.link_method::text as link_method,
+        deliveries.link_score::numeric(6,2) as link_score,
+        deliveries.isas_status::text as isas_status,
+        deliveries.isas_accepted_on::date as isas_accepted_on,
+        (deliveries.isas_accepted_on - deliveries.delivered_on)::integer as days_to_isas_entry,
+        deliveries.isas_rejection_reason::text as isas_rejection_reason
+    from deliveries
+    left join catalogue using (aid_type)
 )
 
-select
-    deliveries.aid_key::text as aid_key,
-    deliveries.institution::text as institution,
-    deliveries.household_key::text as household_key,
-    deliveries.person_key::text as person_key,
-    deliveries.aid_type::text as aid_type,
-    catalogue.need_category::text as need_category,
-    deliveries.channel::text as channel,
-    deliveries.amount_try::numeric(14,2) as amount_try,
-    deliveries.quantity::integer as quantity,
-    deliveries.delivered_on::date as delivered_on,
-    {{ half_year('deliveries.delivered_on') }}::text as half_year,
-    deliveries.link_method::text as link_method,
-    deliveries.link_score::numeric(6,2) as link_score,
-    deliveries.isas_status::text as isas_status,
-    deliveries.isas_accepted_on::date as isas_accepted_on,
-    (deliveries.isas_accepted_on - deliveries.delivered_on)::integer as days_to_isas_entry,
-    deliveries.isas_rejection_reason::text as isas_rejection_reason,
-    {{ built_through_file_id() }} as built_through_file_id
-from deliveries
-left join catalogue using (aid_type)
+{{ with_build_watermark('final', 'aid_key') }}

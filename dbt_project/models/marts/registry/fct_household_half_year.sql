@@ -1,8 +1,28 @@
 -- One row per family and half-year: the family as it was at the half-year's end (status, mahalle, need level from
 -- the latest assessment by then), the aid it received from each institution, services, school-age children in
 -- school, employment referrals, and the three-refusal sanction with the municipal aid delivered during it.
+--
+-- Incremental by half-year (macros/incremental_current.sql): a build redoes the half-years from the earliest day its
+-- new deliveries touch onwards (a daily delivery: the current half-year) and keeps the others.
+{{ config(
+    materialized='incremental',
+    unique_key=['household_key', 'half_year'],
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    indexes=[{'columns': ['built_through_file_id']}],
+    pre_hook=["{{ delete_half_years_to_rebuild() }}"],
+) }}
+
 with periods as (
-    select period as half_year, period_start, period_end from {{ ref('int_periods') }} where period_kind = 'half_year'
+    select period as half_year, period_start, period_end from {{ ref('int_periods') }}
+    where period_kind = 'half_year'
+    {% if is_incremental() %}
+      and period_end >= {{ earliest_day_changed_for_families() }}
+    {% endif %}
+),
+
+rebuilt_from as (
+    select coalesce(min(half_year), '9999') as half_year from periods
 ),
 
 families_then as (
@@ -34,7 +54,7 @@ aid as (
         coalesce(sum(amount_try) filter (where institution = 'devlet:sydv'), 0) as state_aid_try,
         count(distinct institution) as institutions
     from {{ ref('fct_aid') }}
-    where household_key is not null
+    where household_key is not null and half_year >= (select half_year from rebuilt_from)
     group by household_key, half_year
 ),
 
@@ -43,7 +63,7 @@ overlap as (
     from (
         select household_key, half_year, need_category
         from {{ ref('fct_aid') }}
-        where household_key is not null
+        where household_key is not null and half_year >= (select half_year from rebuilt_from)
         group by household_key, half_year, need_category
         having count(distinct institution) > 1
     ) categories
@@ -52,12 +72,15 @@ overlap as (
 
 services as (
     select household_key, half_year, count(*) as services_opened
-    from {{ ref('fct_social_service') }} group by household_key, half_year
+    from {{ ref('fct_social_service') }} where half_year >= (select half_year from rebuilt_from)
+    group by household_key, half_year
 ),
 
 referrals as (
     select household_key, half_year, count(*) as employment_referrals
-    from {{ ref('fct_employment_referral') }} where household_key is not null group by household_key, half_year
+    from {{ ref('fct_employment_referral') }}
+    where household_key is not null and half_year >= (select half_year from rebuilt_from)
+    group by household_key, half_year
 ),
 
 sanctions as (
@@ -95,12 +118,15 @@ select
     coalesce(referrals.employment_referrals, 0)::integer as employment_referrals,
     (sanctions.household_key is not null)::boolean as sanction_in_force,
     sanctions.max_reduction_pct::numeric(5,2) as sanction_reduction_pct,
-    coalesce(sanctions.municipal_aid_try_during_sanction, 0)::numeric(14,2) as municipal_aid_try_during_sanction
+    coalesce(sanctions.municipal_aid_try_during_sanction, 0)::numeric(14,2) as municipal_aid_try_during_sanction,
+    {{ built_through_file_id() }} as built_through_file_id
 from families_then
 left join need_then using (household_key, half_year)
 left join aid using (household_key, half_year)
 left join overlap using (household_key, half_year)
 left join services using (household_key, half_year)
-left join {{ ref('int_household_children_half_year') }} as children using (household_key, half_year)
+left join (
+    select * from {{ ref('int_household_children_half_year') }} where half_year >= (select half_year from rebuilt_from)
+) as children using (household_key, half_year)
 left join referrals using (household_key, half_year)
 left join sanctions using (household_key, half_year)
