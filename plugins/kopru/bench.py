@@ -188,9 +188,12 @@ def run_pipeline_bench(district: str, households: int, start: date, end: date, s
         timings["pipeline through Airflow"] = sum(v for k, v in timings.items() if k != "generate")
         daily = Path(folder) / "daily"
         _one_day_delivery(inbox, daily)
+        # A day runs what a day's delivery triggers: every ingest DAG (daily schedules) and, through their assets,
+        # the warehouse and the quality gate, up to published marts. The reports DAG runs twice a year (5 January,
+        # 5 July), not daily.
         started = time.perf_counter()
-        for dag_id in PIPELINE:
-            run_dag(dag_id, {"inbox": str(daily), "out": str(Path(folder) / "reports")}, bag)
+        for dag_id in (d for d in PIPELINE if d != "reports"):
+            run_dag(dag_id, {"inbox": str(daily)}, bag)
         timings["one-day delivery, end to end"] = time.perf_counter() - started
     ratio = timings["one-day delivery, end to end"] / timings["pipeline through Airflow"]
     print(f"district: {district}, {households:,} households, {start}..{end}")
