@@ -27,6 +27,16 @@ create table if not exists quality.publications (
 );
 -- the newest manifest file the checked deliveries reached: the feed suites read only files after it
 alter table quality.publications add column if not exists checked_through_file_id bigint;
+-- The loaded files no publication has passed yet. PL/pgSQL with a small row estimate, so that the planner reads
+-- a day's rows by the raw tables' (_file_id, _row_number) keys instead of scanning their whole history.
+create or replace function quality.unpublished_file_ids() returns setof bigint
+language plpgsql stable rows 10 as $$
+begin
+    return query
+    select file_id from ingest.files
+    where status = 'loaded' and file_id > (
+        select coalesce(max(checked_through_file_id), 0) from quality.publications where status = 'published');
+end $$;
 create table if not exists quality.full_refreshes (
     built_at      timestamptz not null default now(),
     marts_schema  text not null

@@ -217,8 +217,7 @@ def define(context=None, schema: str = "marts") -> None:
 
 # The feed suites judge the deliveries that no publication has passed yet: each delivery once (a daily run reads
 # one day's rows, not the whole history again), and again after a blocked publication.
-NOT_YET_PUBLISHED = """raw_rows._file_id > (
-        select coalesce(max(checked_through_file_id), 0) from quality.publications where status = 'published')"""
+NOT_YET_PUBLISHED = "raw_rows._file_id in (select quality.unpublished_file_ids())"
 
 
 def _feed_query(spec) -> str:
