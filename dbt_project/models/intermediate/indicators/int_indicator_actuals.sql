@@ -3,8 +3,9 @@ with periods as (
     select * from {{ ref('int_periods') }}
 ),
 
+-- municipal aid records with their ISAS status (a table the build keeps incrementally)
 aid as (
-    select * from {{ ref('stg_belediye__aid') }}
+    select * from {{ ref('int_aid_isas_status') }}
 ),
 
 surveys as (
@@ -13,10 +14,6 @@ surveys as (
 
 referrals as (
     select * from {{ ref('stg_belediye__employment_referrals') }}
-),
-
-isas as (
-    select * from {{ ref('int_aid_isas_status') }}
 ),
 
 families as (
@@ -36,17 +33,20 @@ family_half_years as (
 
 family_periods as (
     select family, period from family_half_years
-    union all
+    union
     select family, left(period, 4) from family_half_years
+),
+
+families_per_period as (
+    select period, count(*) as families from family_periods group by period
 ),
 
 families_aided as (
     select periods.period, 'PG4.1.1' as indicator_code,
-           count(distinct family_periods.family)::numeric as actual_value,
+           coalesce(families_per_period.families, 0)::numeric as actual_value,
            null::numeric as numerator, null::numeric as denominator
     from periods
-    left join family_periods using (period)
-    group by periods.period
+    left join families_per_period using (period)
 ),
 
 -- Survey responses belong to the period of their wave; a year pools both waves.
@@ -82,7 +82,7 @@ isas_half_years as (
     select {{ half_year('delivered_on') }} as period,
            count(*) filter (where is_entered_in_isas) as entered,
            count(*) as records
-    from isas
+    from aid
     group by 1
 ),
 

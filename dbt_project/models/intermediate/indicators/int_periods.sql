@@ -5,7 +5,7 @@ with years as (
         extract(year from min(delivered_on))::int,
         extract(year from max(delivered_on))::int
     ) as year
-    from {{ ref('stg_belediye__aid') }}
+    from {{ ref('int_aid_isas_status') }}
 ),
 
 periods as (
