@@ -19,30 +19,19 @@ numbered as (
     from families join half_years using (half_year)
 ),
 
-aided_streak as (
-    -- half-years in a row (up to this one) with municipal aid
+-- One pass over each family's half-years: aided in all of the six half-years up to this one (a missing half-year
+-- breaks the run), and the need level exactly four half-years (two years) earlier.
+history as (
     select
         household_key,
         half_year,
-        half_year_number,
-        municipal_deliveries > 0 as aided,
-        half_year_number - row_number() over (
-            partition by household_key, municipal_deliveries > 0 order by half_year_number
-        ) as streak_group
+        count(*) filter (where municipal_deliveries > 0) over (
+            partition by household_key order by half_year_number range between 5 preceding and current row
+        ) as aided_of_last_six,
+        first_value(need_level) over (
+            partition by household_key order by half_year_number range between 4 preceding and 4 preceding
+        ) as need_level_two_years_before
     from numbered
-),
-
-streaks as (
-    select household_key, half_year, aided,
-           count(*) over (partition by household_key, aided, streak_group order by half_year_number) as streak_length
-    from aided_streak
-),
-
-need_two_years_before as (
-    select now_.household_key, now_.half_year, before_.need_level as need_level_two_years_before
-    from numbered now_
-    join numbered before_
-      on before_.household_key = now_.household_key and before_.half_year_number = now_.half_year_number - 4
 ),
 
 plan as (
@@ -55,7 +44,8 @@ per_half_year as (
         numbered.half_year,
         count(*) filter (where numbered.municipal_deliveries > 0) as municipally_aided_families,
         count(*) filter (where numbered.aiding_institutions > 0) as aided_families,
-        count(*) filter (where streaks.aided and streaks.streak_length >= 6) as families_aided_six_half_years,
+        count(*) filter (where numbered.municipal_deliveries > 0 and history.aided_of_last_six = 6)
+            as families_aided_six_half_years,
         sum(numbered.municipal_aid_try) as municipal_spend_try,
         count(*) filter (where numbered.need_level >= 4 and numbered.aiding_institutions = 0)
             as needy_families_without_aid,
@@ -64,12 +54,11 @@ per_half_year as (
         count(*) filter (where numbered.aiding_institutions > 0 and numbered.protection_status <> 'none')
             as aided_families_under_protection,
         count(*) filter (where numbered.municipal_deliveries > 0
-                           and before_.need_level_two_years_before is not null) as aided_families_assessed_2y_ago,
+                           and history.need_level_two_years_before is not null) as aided_families_assessed_2y_ago,
         count(*) filter (where numbered.municipal_deliveries > 0
-                           and numbered.need_level >= before_.need_level_two_years_before) as aided_families_not_improved
+                           and numbered.need_level >= history.need_level_two_years_before) as aided_families_not_improved
     from numbered
-    left join streaks using (household_key, half_year)
-    left join need_two_years_before before_ using (household_key, half_year)
+    join history using (household_key, half_year)
     group by numbered.half_year
 )
 
