@@ -134,6 +134,7 @@ def _carry_incremental_marts_over(conn) -> None:
         conn.execute(f"drop table if exists {BUILD_SCHEMA}.{table} cascade")
         conn.execute(f"create table {BUILD_SCHEMA}.{table} (like {PUBLISHED_SCHEMA}.{table} including all)")
         conn.execute(f"insert into {BUILD_SCHEMA}.{table} select * from {PUBLISHED_SCHEMA}.{table}")
+        conn.execute(f"analyze {BUILD_SCHEMA}.{table}")
 
 
 def run_gate() -> GateDecision:
