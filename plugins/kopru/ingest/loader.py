@@ -86,7 +86,7 @@ def ensure_raw_table(conn, spec: FeedSpec) -> None:
            where table_schema = %s and table_name = %s and column_name = '_is_current'""",
         (schema, name),
     ).fetchone()
-    if had_current_flag and conn.execute("select to_regclass(%s)", (f"{schema}.{index}_current",)).fetchone()[0]:
+    if had_current_flag:
         return  # as it should be; DDL here would lock the table against the loaders of other feeds
     conn.execute(
         f"""
@@ -103,7 +103,6 @@ def ensure_raw_table(conn, spec: FeedSpec) -> None:
         # A table from before the loader kept the flag: add it and elect each key's current version once.
         conn.execute(f"alter table {table} add column if not exists _is_current boolean not null default false")
         _elect_current(conn, spec, f"select {key_sql} from {table}")
-    conn.execute(f"create index if not exists {index}_current on {table} ({key_sql}) where _is_current")
 
 
 def _elect_current(conn, spec: FeedSpec, keys_query: str) -> None:
@@ -435,12 +434,13 @@ def _land(conn, spec: FeedSpec, file_id: int, delivered: date, key: bytes, read_
         """,
         {"file_id": file_id},
     ).rowcount
+    # The versions the new ones replace as current (driven by current_rows: nothing to do for new keys).
     conn.execute(
         f"""update {spec.raw_table} r set _is_current = false
-            from {spec.raw_table} new
-            where new._file_id = %(file_id)s and new._is_current
-              and r._is_current and r._file_id <> %(file_id)s
-              and {' and '.join(f"r.{k} = new.{k}" for k in spec.key)}""",
+            from current_rows replaced
+            join new_versions n using ({keys})
+            where n._becomes_current and r._is_current and r._file_id <> %(file_id)s
+              and {' and '.join(f"r.{k} = replaced.{k}" for k in spec.key)}""",
         {"file_id": file_id},
     )
     return inserted, len(read_problems) + quarantined
