@@ -4,10 +4,8 @@ build, compared row for row with a full refresh of the same warehouse."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from datetime import date
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -23,18 +21,13 @@ INCREMENTAL_MODELS = {
 }
 
 
-@pytest.fixture(scope="module")
-def incremental_db(warehouse_url, tmp_path_factory):
-    from kopru import transform, warehouse
+def _load_in_two_parts(url: str, folder) -> dict:
+    """A year and a half of deliveries: up to November 2024, build; then the rest, corrected re-sends included,
+    build again (incremental); keep those tables, and build everything from scratch into `marts_full`."""
+    from kopru import transform
     from kopru.generate.sample import generate
     from kopru.ingest.loader import ingest_inbox
 
-    with psycopg.connect(warehouse_url, autocommit=True) as conn:
-        conn.execute("drop database if exists kopru_incremental with (force)")
-        conn.execute("create database kopru_incremental")
-    url = urlunsplit(urlsplit(warehouse_url)._replace(path="/kopru_incremental"))
-    os.environ["KOPRU_WAREHOUSE_URL"] = url
-    folder = tmp_path_factory.mktemp("incremental")
     delivered = folder / "inbox"
     generate("İstanbul/Sultangazi", 150, date(2023, 7, 1), date(2024, 12, 31), 11, delivered)
     first, later = folder / "first", folder / "later"
@@ -46,7 +39,6 @@ def incremental_db(warehouse_url, tmp_path_factory):
             target = (first if early else later) / path.relative_to(delivered)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
-    warehouse.bootstrap()
     ingest_inbox(first)
     transform.build(marts_schema="marts_build")
     with psycopg.connect(url) as conn:
@@ -57,8 +49,15 @@ def incremental_db(warehouse_url, tmp_path_factory):
         for table in INCREMENTAL_MODELS:
             conn.execute(f"create table public.{table.split('.')[1]} as select * from {table}")
     transform.build(marts_schema="marts_full", full_refresh=True)
-    yield {"url": url, "first_rows": first_rows, "later": results}
-    os.environ.pop("KOPRU_WAREHOUSE_URL")
+    return {"url": url, "first_rows": first_rows, "later": results}
+
+
+@pytest.fixture(scope="module")
+def incremental_db(warehouse_url, tmp_path_factory):
+    from kopru import warehouse
+
+    with warehouse.scratch_database("kopru_incremental", warehouse_url) as url:
+        yield _load_in_two_parts(url, tmp_path_factory.mktemp("incremental"))
 
 
 def _rows(conn, table: str, key: str) -> list[tuple]:

@@ -4,9 +4,7 @@ own reached through KOPRU_WAREHOUSE_URL (so the setting is honoured by loaders, 
 from __future__ import annotations
 
 import csv
-import os
 from decimal import Decimal
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -18,13 +16,10 @@ PERSONAL_COLUMNS = {"tckn", "head_tckn", "tc_kimlik_no", "first_name", "last_nam
 
 @pytest.fixture(scope="module")
 def external_url(warehouse_url):
-    with psycopg.connect(warehouse_url, autocommit=True) as conn:
-        conn.execute("drop database if exists kopru_e2e with (force)")
-        conn.execute("create database kopru_e2e")
-    url = urlunsplit(urlsplit(warehouse_url)._replace(path="/kopru_e2e"))
-    os.environ["KOPRU_WAREHOUSE_URL"] = url
-    yield url
-    os.environ.pop("KOPRU_WAREHOUSE_URL")
+    from kopru.warehouse import scratch_database
+
+    with scratch_database("kopru_e2e", warehouse_url) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

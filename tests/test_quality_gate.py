@@ -4,9 +4,7 @@ holds exactly the planted records. Runs on a database of its own, reached throug
 
 from __future__ import annotations
 
-import os
 from datetime import date
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -19,19 +17,13 @@ def gate_db(warehouse_url, tmp_path_factory):
     from kopru.generate.sample import generate
     from kopru.ingest.loader import ingest_inbox
 
-    with psycopg.connect(warehouse_url, autocommit=True) as conn:
-        conn.execute("drop database if exists kopru_gate with (force)")
-        conn.execute("create database kopru_gate")
-    url = urlunsplit(urlsplit(warehouse_url)._replace(path="/kopru_gate"))
-    os.environ["KOPRU_WAREHOUSE_URL"] = url
-    inbox = tmp_path_factory.mktemp("gate") / "inbox"
-    generate("İstanbul/Sultangazi", 120, date(2024, 1, 1), date(2024, 12, 31), 5, inbox)
-    warehouse.bootstrap()
-    ingest_inbox(inbox)
-    transform.build(marts_schema="marts_build")
-    first = run_gate()
-    yield {"url": url, "first": first, "inbox": inbox}
-    os.environ.pop("KOPRU_WAREHOUSE_URL")
+    with warehouse.scratch_database("kopru_gate", warehouse_url) as url:
+        inbox = tmp_path_factory.mktemp("gate") / "inbox"
+        generate("İstanbul/Sultangazi", 120, date(2024, 1, 1), date(2024, 12, 31), 5, inbox)
+        ingest_inbox(inbox)
+        transform.build(marts_schema="marts_build")
+        first = run_gate()
+        yield {"url": url, "first": first, "inbox": inbox}
 
 
 def rebuild():

@@ -11,15 +11,12 @@ and prints rows/s of both and the ratio.
 from __future__ import annotations
 
 import csv
-import os
 import subprocess
 import tempfile
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 BENCH_DATABASE = "kopru_bench"
 
@@ -59,38 +56,6 @@ def aid_feed(path: Path, district: str, households: int, start: date, end: date,
     return len(events["aid"])
 
 
-def _with_database(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{database}"))
-
-
-@contextmanager
-def scratch_database(url: str):
-    """A database of its own on the warehouse's server, bootstrapped and made the one warehouse URL every component
-    reads (KOPRU_WAREHOUSE_URL, see kopru.config) while in use; dropped and the setting restored afterwards."""
-    import psycopg
-
-    from kopru import warehouse
-
-    admin = _with_database(url, "postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{BENCH_DATABASE}" with (force)')
-        conn.execute(f'create database "{BENCH_DATABASE}"')
-    scratch = _with_database(url, BENCH_DATABASE)
-    previous = os.environ.get("KOPRU_WAREHOUSE_URL")
-    os.environ["KOPRU_WAREHOUSE_URL"] = scratch
-    try:
-        warehouse.bootstrap()
-        yield scratch
-    finally:
-        if previous is None:
-            os.environ.pop("KOPRU_WAREHOUSE_URL", None)
-        else:
-            os.environ["KOPRU_WAREHOUSE_URL"] = previous
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{BENCH_DATABASE}" with (force)')
-
-
 def _psql() -> str:
     from kopru.warehouse import _pg_bin
 
@@ -106,7 +71,7 @@ def bench_ingest(feed: Path) -> IngestBench:
     from kopru.ingest.loader import ingest_file
 
     spec = FEEDS[("belediye", "aid")]
-    with scratch_database(warehouse.start()) as url:
+    with warehouse.scratch_database(BENCH_DATABASE, warehouse.start()) as url:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f"create table copy_text ({', '.join(c.name + ' text' for c in spec.columns)})")
         started = time.perf_counter()
@@ -173,7 +138,8 @@ def run_pipeline_bench(district: str, households: int, start: date, end: date, s
     from kopru.orchestration import PIPELINE, ensure_airflow_db, load_dagbag, run_dag
 
     timings: dict[str, float] = {}
-    with tempfile.TemporaryDirectory(prefix="kopru-bench-") as folder, scratch_database(warehouse.start()):
+    with (tempfile.TemporaryDirectory(prefix="kopru-bench-") as folder,
+          warehouse.scratch_database(BENCH_DATABASE, warehouse.start())):
         inbox = Path(folder) / "inbox"
         started = time.perf_counter()
         generate(district, households, start, end, seed, inbox)

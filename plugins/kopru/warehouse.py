@@ -16,9 +16,10 @@ import socket
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from kopru import config
 
@@ -297,3 +298,34 @@ def redacted_url(url: str | None = None) -> str:
         netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
         parts = parts._replace(netloc=netloc)
     return urlunsplit(parts)
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server's URL for another database."""
+    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+
+
+@contextmanager
+def scratch_database(name: str, server_url: str):
+    """A database of its own on the warehouse's server (benchmarks, tests), bootstrapped and made the one warehouse
+    URL every component reads (KOPRU_WAREHOUSE_URL, see kopru.config) while in use; dropped and the setting
+    restored afterwards."""
+    import psycopg
+
+    admin = with_database(server_url, "postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+        conn.execute(f'create database "{name}"')
+    scratch = with_database(server_url, name)
+    previous = os.environ.get("KOPRU_WAREHOUSE_URL")
+    os.environ["KOPRU_WAREHOUSE_URL"] = scratch
+    try:
+        bootstrap()
+        yield scratch
+    finally:
+        if previous is None:
+            os.environ.pop("KOPRU_WAREHOUSE_URL", None)
+        else:
+            os.environ["KOPRU_WAREHOUSE_URL"] = previous
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')
