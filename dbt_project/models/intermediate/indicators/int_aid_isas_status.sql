@@ -6,8 +6,6 @@
 {{ config(
     materialized='incremental',
     unique_key='aid_id',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail',
     indexes=[{'columns': ['built_through_file_id']}, {'columns': ['aid_id']}],
     post_hook=["{{ drop_rows_no_longer_current('fact.aid_id', 'belediye', 'belediye__aid', 'aid_id') }}"],
 ) }}

@@ -19,8 +19,6 @@
 {{ config(
     materialized='incremental',
     unique_key='ngo_row_id',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail',
     indexes=[{'columns': ['built_through_file_id']}],
     post_hook=["{{ drop_rows_no_longer_current('fact.ngo_row_id', 'stk', 'stk__aid_rows', ngo_row_key()) }}"],
 ) }}

@@ -3,8 +3,6 @@
 {{ config(
     materialized='incremental',
     unique_key='transaction_id',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail',
     indexes=[{'columns': ['built_through_file_id']}],
     post_hook=["{{ drop_rows_no_longer_current('fact.transaction_id', 'sosyalkart', 'sosyalkart__transactions',
                                                'islem_no') }}"],

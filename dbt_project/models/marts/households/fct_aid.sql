@@ -7,8 +7,6 @@
 {{ config(
     materialized='incremental',
     unique_key='aid_key',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail',
     indexes=[{'columns': ['built_through_file_id']}],
     post_hook=[
         "{{ drop_rows_no_longer_current('fact.aid_key', 'belediye', 'belediye__aid', 'aid_id', 'belediye:') }}",

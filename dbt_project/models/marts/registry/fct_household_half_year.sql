@@ -7,8 +7,6 @@
 {{ config(
     materialized='incremental',
     unique_key=['household_key', 'half_year'],
-    incremental_strategy='delete+insert',
-    on_schema_change='fail',
     indexes=[{'columns': ['built_through_file_id']}],
     pre_hook=["{{ delete_half_years_to_rebuild() }}"],
 ) }}
