@@ -99,10 +99,10 @@ def ensure_raw_table(conn, spec: FeedSpec) -> None:
         create index if not exists {index}_key on {table} ({key_sql});
         """
     )
-    if not had_current_flag:
-        # A table from before the loader kept the flag: add it and elect each key's current version once.
-        conn.execute(f"alter table {table} add column if not exists _is_current boolean not null default false")
-        _elect_current(conn, spec, f"select {key_sql} from {table}")
+    # New, the table has the flag already (the election finds nothing); from before the loader kept the flag, it
+    # gets it here, and each key's current version is elected once.
+    conn.execute(f"alter table {table} add column if not exists _is_current boolean not null default false")
+    _elect_current(conn, spec, f"select {key_sql} from {table}")
 
 
 def _elect_current(conn, spec: FeedSpec, keys_query: str) -> None:
@@ -239,10 +239,10 @@ def ingest_file(conn, path: Path, key: bytes) -> FileResult:
                returning file_id""",
             (file_id, source, feed, delivered, file_id),
         )]
+        ensure_raw_table(conn, spec)
         if superseded:
             # The keys the superseded file made current fall back to their previous versions (if any), before
             # the correcting file's rows are compared with what is current.
-            ensure_raw_table(conn, spec)
             ids = ", ".join(str(int(i)) for i in superseded)
             _elect_current(conn, spec, f"select {', '.join(spec.key)} from {spec.raw_table} where _file_id in ({ids})")
         rows_in, read_problems = _frame(conn, spec, records, stream)
@@ -337,7 +337,6 @@ def _land(conn, spec: FeedSpec, file_id: int, delivered: date, key: bytes, read_
           stream: Stream | None) -> tuple[int, int]:
     """Type and check `incoming_text` in SQL, quarantine what fails with its reason, and insert the rows whose
     business key is new or whose content changed. Returns (rows loaded, rows quarantined)."""
-    ensure_raw_table(conn, spec)
     conn.execute(f"create temporary table checked on commit drop as {checked_select(spec)}")
     # Temporary tables have no statistics until analysed; without them the planner guesses nested loops.
     conn.execute("analyze checked")

@@ -118,7 +118,6 @@ def _carry_incremental_marts_over(conn) -> None:
     handed back, which holds the previous publication. It gets a copy of the published table instead where it has
     none or one of another shape, and after a full refresh (a model's logic changed: the previous publication's
     rows were made by the old logic, which an incremental build would carry on from)."""
-    conn.execute(DDL)
     full_refresh = conn.execute(
         """select exists (select 1 from quality.full_refreshes where marts_schema = %s
                           and built_at > coalesce((select max(decided_at) from quality.publications
