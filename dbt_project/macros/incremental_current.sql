@@ -36,23 +36,40 @@
 
 {#- Post-hook (pass it as a string, "{{ drop_rows_no_longer_current(...) }}", so that it renders when the model
     runs and `this` is the model's table): delete the rows of `this` whose key only superseded files carried and
-    so has no current version now. `raw_key` is an expression over the raw table (raw.<source_table>) that, after
-    `prefix`, gives the value `key_expression` has in `this`. -#}
-{% macro drop_rows_no_longer_current(key_expression, source_name, source_table, raw_key, prefix='') -%}
+    so has no current version now. `raw_key_columns` are the business key's columns in raw.<source_table>; after
+    `prefix`, their key_text is the value `key_expression` has in `this`. Only superseded rows are read, and each
+    is looked up by the raw table's key index. -#}
+{% macro drop_rows_no_longer_current(key_expression, source_name, source_table, raw_key_columns, prefix='') -%}
     delete from {{ this }} fact
     using (
-        select '{{ prefix }}' || {{ raw_key }} as raw_key from {{ source(source_name, source_table) }} raw_rows
-        join {{ source('ingest', 'files') }} as files on files.file_id = raw_rows._file_id
+        select '{{ prefix }}' || {{ key_text('superseded_rows', raw_key_columns) }} as raw_key
+        from {{ source(source_name, source_table) }} as superseded_rows
+        join {{ source('ingest', 'files') }} as files on files.file_id = superseded_rows._file_id
         where files.status = 'superseded'
-        except
-        select '{{ prefix }}' || {{ raw_key }} from {{ source(source_name, source_table) }} where _is_current
+          and not exists (
+              select 1 from {{ source(source_name, source_table) }} as current_rows
+              where current_rows._is_current
+                {% for column in raw_key_columns %}and current_rows.{{ column }} = superseded_rows.{{ column }}
+                {% endfor %}
+          )
     ) gone
     where {{ key_expression }} = gone.raw_key
 {%- endmacro %}
 
-{#- The business key of an NGO row (stg_stk__aid_rows.ngo_row_id), as an expression over raw.stk__aid_rows. -#}
+{#- A business key as one text: its columns (of `relation_alias`, when given) joined by ':'. -#}
+{% macro key_text(relation_alias, columns) -%}
+    {%- for column in columns -%}
+        {{ relation_alias ~ '.' if relation_alias }}{{ column }}{{ " || ':' || " if not loop.last }}
+    {%- endfor -%}
+{%- endmacro %}
+
+{#- The business key of an NGO row in raw.stk__aid_rows; as text (key_text), stg_stk__aid_rows.ngo_row_id. -#}
+{% macro ngo_row_key_columns() -%}
+    {{ return(['ngo_code', 'delivery_month', 'row_in_file']) }}
+{%- endmacro %}
+
 {% macro ngo_row_key() -%}
-    ngo_code || ':' || delivery_month || ':' || row_in_file
+    {{ key_text('', ngo_row_key_columns()) }}
 {%- endmacro %}
 
 {#- Did a delivery since the last build change the municipal registry (persons or households)? Rows left unlinked

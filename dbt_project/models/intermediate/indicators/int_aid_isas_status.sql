@@ -7,7 +7,7 @@
     materialized='incremental',
     unique_key='aid_id',
     indexes=[{'columns': ['built_through_file_id']}, {'columns': ['aid_id']}],
-    post_hook=["{{ drop_rows_no_longer_current('fact.aid_id', 'belediye', 'belediye__aid', 'aid_id') }}"],
+    post_hook=["{{ drop_rows_no_longer_current('fact.aid_id', 'belediye', 'belediye__aid', ['aid_id']) }}"],
 ) }}
 
 with aid as (

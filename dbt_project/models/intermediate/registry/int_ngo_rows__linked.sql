@@ -20,7 +20,9 @@
     materialized='incremental',
     unique_key='ngo_row_id',
     indexes=[{'columns': ['built_through_file_id']}],
-    post_hook=["{{ drop_rows_no_longer_current('fact.ngo_row_id', 'stk', 'stk__aid_rows', ngo_row_key()) }}"],
+    post_hook=[
+        "{{ drop_rows_no_longer_current('fact.ngo_row_id', 'stk', 'stk__aid_rows', ngo_row_key_columns()) }}",
+    ],
 ) }}
 
 with ngo_rows as (

@@ -4,8 +4,9 @@
     materialized='incremental',
     unique_key='transaction_id',
     indexes=[{'columns': ['built_through_file_id']}],
-    post_hook=["{{ drop_rows_no_longer_current('fact.transaction_id', 'sosyalkart', 'sosyalkart__transactions',
-                                               'islem_no') }}"],
+    post_hook=[
+        "{{ drop_rows_no_longer_current('fact.transaction_id', 'sosyalkart', 'sosyalkart__transactions', ['islem_no']) }}",
+    ],
 ) }}
 
 with transactions as (

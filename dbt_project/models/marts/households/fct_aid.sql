@@ -9,9 +9,9 @@
     unique_key='aid_key',
     indexes=[{'columns': ['built_through_file_id']}],
     post_hook=[
-        "{{ drop_rows_no_longer_current('fact.aid_key', 'belediye', 'belediye__aid', 'aid_id', 'belediye:') }}",
-        "{{ drop_rows_no_longer_current('fact.aid_key', 'stk', 'stk__aid_rows', ngo_row_key(), 'stk:') }}",
-        "{{ drop_rows_no_longer_current('fact.aid_key', 'devlet', 'devlet__sydv_yardim', 'kayit_no', 'sydv:') }}",
+        "{{ drop_rows_no_longer_current('fact.aid_key', 'belediye', 'belediye__aid', ['aid_id'], 'belediye:') }}",
+        "{{ drop_rows_no_longer_current('fact.aid_key', 'stk', 'stk__aid_rows', ngo_row_key_columns(), 'stk:') }}",
+        "{{ drop_rows_no_longer_current('fact.aid_key', 'devlet', 'devlet__sydv_yardim', ['kayit_no'], 'sydv:') }}",
     ],
 ) }}
 

@@ -4,7 +4,7 @@ with source as (
 
 renamed as (
     select
-        ngo_code || ':' || delivery_month || ':' || row_in_file as ngo_row_id,
+        {{ ngo_row_key() }} as ngo_row_id,
         ngo_code,
         delivery_month,
         row_in_file,
