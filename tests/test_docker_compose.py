@@ -65,3 +65,14 @@ def test_no_secret_is_hard_coded(compose):
     walk(compose)
     for url in re.findall(r"postgres(?:ql)?(?:\+\w+)?://[^\s\"']+", text):
         assert re.search(r"://\w+:\$\{", url) or "@" not in url, url
+
+
+def test_the_warehouse_runs_with_the_embedded_servers_settings(compose):
+    from kopru.warehouse import server_settings
+
+    command = compose["services"]["warehouse"]["command"]
+    assert command[0] == "postgres"
+    flags = command[1:]
+    assert flags[::2] == ["-c"] * (len(flags) // 2)
+    assert dict(flag.split("=", 1) for flag in flags[1::2]) == server_settings()
+    assert server_settings()["shared_buffers"] == "2GB"

@@ -44,3 +44,12 @@ def test_password_is_required(warehouse_url):
         assert "password" in str(error)
     else:
         raise AssertionError("a wrong password was accepted")
+
+
+def test_the_embedded_server_runs_with_the_warehouse_settings(warehouse_url):
+    from kopru.warehouse import server_settings
+
+    with psycopg.connect(warehouse_url) as conn:
+        for name, value in server_settings().items():
+            shown = conn.execute(f"show {name}").fetchone()[0]
+            assert shown == value, (name, shown, value)

@@ -24,6 +24,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from kopru import config
 
 SUPERUSER = "kopru"
+SERVER_SETTINGS_FILE = config.PACKAGE_DATA / "warehouse_server.conf"
 # Schemas owned by code outside dbt. dbt creates its own (staging, intermediate, marts, snapshots).
 BOOTSTRAP_SCHEMAS = ("ingest", "raw", "quality")
 BI_ROLE = "bi_reader"
@@ -31,6 +32,17 @@ BI_ROLE = "bi_reader"
 
 class WarehouseNotRunning(RuntimeError):
     pass
+
+
+def server_settings() -> dict[str, str]:
+    """The warehouse server's settings (SERVER_SETTINGS_FILE, in postgresql.conf syntax without quoting)."""
+    settings = {}
+    for line in SERVER_SETTINGS_FILE.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, value = (part.strip() for part in line.split("=", 1))
+            settings[name] = value
+    return settings
 
 
 def _pg_bin() -> Path:
@@ -166,7 +178,8 @@ class EmbeddedWarehouse:
             port = state.get("port")
             if not port or not _port_is_free(port):
                 port = _free_port()
-            options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''"
+            settings = "".join(f" -c {name}={value}" for name, value in server_settings().items())
+            options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''{settings}"
             try:
                 self._run(
                     "pg_ctl",
