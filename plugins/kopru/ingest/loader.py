@@ -30,7 +30,7 @@ from kopru.ingest import contract
 from kopru.ingest.checks import checked_select, hmac_pads, pseudonymised, sql_literal
 from kopru.ingest.contract import Column, FeedSpec, Formats
 from kopru.ingest.manifest import seed_reason_codes
-from kopru.ingest.parsers import format_date
+from kopru.ingest.parsers import TRIMMED, format_date
 from kopru.ingest.readers import (
     FileRejected,
     RawRecord,
@@ -75,34 +75,56 @@ def raw_columns(spec: FeedSpec) -> list[tuple[str, str]]:
     return columns
 
 
+def _text_hash_sql(spec: FeedSpec, alias: str = "t") -> str:
+    """The hash of a record as delivered (its text fields, in the contract's order): the same hash means the same
+    text, which the checks would type into the same values."""
+    return f"md5(row({', '.join(f'{alias}.{c.name}' for c in spec.columns)})::text)"
+
+
+def _skips_unchanged_records(spec: FeedSpec) -> bool:
+    """A snapshot re-delivers mostly what is current; a record delivered as the current version was (same key, same
+    text) is a duplicate without being typed again. Keys must be text, compared as the checks trim them."""
+    by_name = {c.name: c for c in spec.columns}
+    return spec.kind == "snapshot" and all(by_name[k].pg_type == "text" for k in spec.key)
+
+
 def ensure_raw_table(conn, spec: FeedSpec) -> None:
     table = spec.raw_table
     column_sql = ",\n    ".join(f"{name} {pg_type}" for name, pg_type in raw_columns(spec))
     key_sql = ", ".join(spec.key)
     index = table.replace(".", "_").replace("raw_", "")
     schema, name = table.split(".")
+    is_up_to_date = conn.execute(
+        """select 1 from information_schema.columns
+           where table_schema = %s and table_name = %s and column_name = '_delivered_text_hash'""",
+        (schema, name),
+    ).fetchone()
+    if is_up_to_date:
+        return  # as it should be; DDL here would lock the table against the loaders of other feeds
     had_current_flag = conn.execute(
         """select 1 from information_schema.columns
            where table_schema = %s and table_name = %s and column_name = '_is_current'""",
         (schema, name),
     ).fetchone()
-    if had_current_flag:
-        return  # as it should be; DDL here would lock the table against the loaders of other feeds
     conn.execute(
         f"""
         create table if not exists {table} (
             {column_sql},
             _loaded_at timestamptz not null default now(),
             _is_current boolean not null default false,
+            _delivered_text_hash text,
             primary key (_file_id, _row_number)
         );
         create index if not exists {index}_key on {table} ({key_sql});
         """
     )
-    # New, the table has the flag already (the election finds nothing); from before the loader kept the flag, it
-    # gets it here, and each key's current version is elected once.
-    conn.execute(f"alter table {table} add column if not exists _is_current boolean not null default false")
-    _elect_current(conn, spec, f"select {key_sql} from {table}")
+    # The text hash a snapshot's unchanged records are recognised by (_skips_unchanged_records); rows from before
+    # it get theirs the next time their key is delivered.
+    conn.execute(f"alter table {table} add column if not exists _delivered_text_hash text")
+    if not had_current_flag:
+        # From before the loader kept the flag: each key's current version is elected once.
+        conn.execute(f"alter table {table} add column if not exists _is_current boolean not null default false")
+        _elect_current(conn, spec, f"select {key_sql} from {table}")
 
 
 def _elect_current(conn, spec: FeedSpec, keys_query: str) -> None:
@@ -154,7 +176,7 @@ def read_file(data: bytes, name: contract.FileName) -> tuple[FeedSpec, Iterator[
         return spec, read_jsonl(text, spec), None
     csv_file = read_csv(text, spec.formats.delimiter, expected_headers(spec))
     # A line holding only a backslash and a dot would end COPY's input early: such a file takes the record path.
-    streamable = csv_file.names and not _END_OF_COPY.search(csv_file.text)
+    streamable = csv_file.names and not ("\\." in csv_file.text and _END_OF_COPY.search(csv_file.text))
     stream = Stream(csv_file.text, csv_file.names, spec.formats.delimiter) if streamable else None
     return spec, csv_file.records, stream
 
@@ -175,7 +197,9 @@ def delivered_on(name: contract.FileName) -> date | None:
 def _has_records(data: bytes) -> bool:
     if data[:2] == b"PK":  # XLSX: a zip, compared whole
         return True
-    return len([line for line in data.splitlines() if line.strip()]) > 1 or data.lstrip().startswith(b"{")
+    lines = (line for line in re.finditer(rb"[^\r\n]+", data) if line.group().strip())
+    has_two = next(lines, None) is not None and next(lines, None) is not None
+    return has_two or data.lstrip().startswith(b"{")
 
 
 def _archive(path: Path, sha256: str) -> str:
@@ -337,10 +361,38 @@ def _land(conn, spec: FeedSpec, file_id: int, delivered: date, key: bytes, read_
           stream: Stream | None) -> tuple[int, int]:
     """Type and check `incoming_text` in SQL, quarantine what fails with its reason, and insert the rows whose
     business key is new or whose content changed. Returns (rows loaded, rows quarantined)."""
-    conn.execute(f"create temporary table checked on commit drop as {checked_select(spec)}")
+    # A sample of a few thousand rows is plenty for the planner to size the joins below.
+    conn.execute("set local default_statistics_target = 10")
+    keys = ", ".join(spec.key)
+    records = "incoming_text"
+    skips_unchanged = _skips_unchanged_records(spec)
+    if skips_unchanged:
+        trimmed_keys = ", ".join(f"nullif(btrim(t.{k}, {sql_literal(TRIMMED)}), '') as {k}" for k in spec.key)
+        conn.execute(
+            f"""create temporary table delivered_text on commit drop as
+                select t._row_number, {trimmed_keys}, {_text_hash_sql(spec)} as text_hash from incoming_text t"""
+        )
+        conn.execute("analyze delivered_text")
+        # A key delivered twice takes the typed path, where repeated keys are judged.
+        conn.execute(
+            f"""create temporary table delivered_twice on commit drop as
+                select {keys} from delivered_text group by {keys} having count(*) > 1"""
+        )
+        conn.execute("analyze delivered_twice")
+        conn.execute(
+            f"""create temporary table unchanged_records on commit drop as
+                select d._row_number
+                from delivered_text d
+                join {spec.raw_table} r on r._is_current and r._delivered_text_hash = d.text_hash
+                     and {' and '.join(f"r.{k} = d.{k}" for k in spec.key)}
+                where not exists (select from delivered_twice w
+                                  where {' and '.join(f"w.{k} = d.{k}" for k in spec.key)})"""
+        )
+        records = """(select t.* from incoming_text t
+                      where not exists (select from unchanged_records u where u._row_number = t._row_number))"""
+    conn.execute(f"create temporary table checked on commit drop as {checked_select(spec, records)}")
     # Temporary tables have no statistics until analysed; without them the planner guesses nested loops.
     conn.execute("analyze checked")
-    keys = ", ".join(spec.key)
     # The same key twice in one file: identical rows count once, different ones are all quarantined.
     conn.execute(
         f"""create temporary table repeated_keys on commit drop as
@@ -425,14 +477,33 @@ def _land(conn, spec: FeedSpec, file_id: int, delivered: date, key: bytes, read_
         pseudonym_of[target] = f"p{index}.pseudonym"
     columns = [name for name, _ in raw_columns(spec)]
     selected = [("%(file_id)s" if name == "_file_id" else pseudonym_of.get(name, f"c.{name}")) for name in columns]
+    columns.append("_is_current")
+    selected.append("c._becomes_current")
+    if skips_unchanged:
+        columns.append("_delivered_text_hash")
+        selected.append("delivered.text_hash")
+        pseudonym_joins += " join delivered_text delivered on delivered._row_number = c._row_number"
     inserted = conn.execute(
         f"""
-        insert into {spec.raw_table} ({', '.join(columns)}, _is_current)
-        select {', '.join(selected)}, c._becomes_current
+        insert into {spec.raw_table} ({', '.join(columns)})
+        select {', '.join(selected)}
         from new_versions c{pseudonym_joins}
         """,
         {"file_id": file_id},
     ).rowcount
+    if skips_unchanged:
+        # A record found unchanged only once typed (its text differs, its values do not, or the current version
+        # predates text hashes): the current version is now known by this text, and skipped next time.
+        conn.execute(
+            f"""update {spec.raw_table} r set _delivered_text_hash = delivered.text_hash
+                from checked c
+                join current_rows current using ({keys})
+                left join repeated_keys repeated using ({keys})
+                join delivered_text delivered on delivered._row_number = c._row_number
+                where c._problem is null and repeated.first_row is null and current._row_hash = c._row_hash
+                  and r._is_current and {' and '.join(f"r.{k} = c.{k}" for k in spec.key)}
+                  and r._delivered_text_hash is distinct from delivered.text_hash"""
+        )
     # The versions the new ones replace as current (driven by current_rows: nothing to do for new keys).
     conn.execute(
         f"""update {spec.raw_table} r set _is_current = false
