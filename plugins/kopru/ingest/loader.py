@@ -43,6 +43,8 @@ from kopru.ingest.readers import (
 log = logging.getLogger(__name__)
 
 LINEAGE_COLUMNS = ("_file_id", "_row_number", "_row_hash")
+# A raw table is analysed after a load that added more than this share of its rows (autovacuum's default).
+STATISTICS_STALE_SHARE = 0.1
 
 
 @dataclass
@@ -581,9 +583,17 @@ def ingest_inbox(inbox: Path, sources: tuple[str, ...] | None = None, workers: i
         landed = dict(pair for batch in pool.map(land_feed, queue) for pair in batch)
     results = [landed[path] for path in files]
     with warehouse.connect(autocommit=True) as conn:
-        # Fresh statistics for what changed, so the dbt build that follows plans with them rather than with
-        # autovacuum's guesses (a build right after a large first load otherwise chooses nested loops).
-        touched = {r.raw_table for r in results if r.rows_loaded}
-        for table in sorted(touched | {"ingest.files"}):
-            conn.execute(f"analyze {table}")
+        # Fresh statistics where a load changed a table's size noticeably, so the dbt build that follows plans
+        # with them rather than with autovacuum's guesses (a build right after a large first load otherwise chooses
+        # nested loops). A day's few hundred rows in a table of a million change nothing the planner would see
+        # (autovacuum's own threshold is a tenth of the table), and analysing it costs half a second.
+        loaded: dict[str, int] = {}
+        for result in results:
+            if result.rows_loaded:
+                loaded[result.raw_table] = loaded.get(result.raw_table, 0) + result.rows_loaded
+        for table, rows in sorted(loaded.items()):
+            (estimated,) = conn.execute("select reltuples from pg_class where oid = %s::regclass", (table,)).fetchone()
+            if estimated < 0 or rows > STATISTICS_STALE_SHARE * estimated:
+                conn.execute(f"analyze {table}")
+        conn.execute("analyze ingest.files")
     return results

@@ -70,9 +70,10 @@ to_match as (
     from ngo_rows where tckn_status <> 'valid'
 ),
 
--- Blocking: pairs born the same year that share the phone, the sound of the surname (soundex keeps most typos
--- together), or the mahalle and the sound of the first given name (a surname typo that changes its sound). Three
--- equality joins the planner can hash, instead of a similarity test on every pair.
+-- Blocking: pairs born the same year that share the phone, the sounds of the surname and the first given name
+-- (soundex keeps most typos together; the surname's sound alone put every Yılmaz born in a year in one block), or
+-- the mahalle and the sound of the first given name (a surname typo that changes its sound). Three equality joins
+-- the planner can hash, instead of a similarity test on every pair.
 pairs as (
     select to_match.ngo_row_id, persons.person_key
     from to_match join persons
@@ -86,6 +87,7 @@ pairs as (
     select to_match.ngo_row_id, persons.person_key
     from to_match join persons
       on persons.birth_year = to_match.birth_year and persons.surname_sound = to_match.surname_sound
+     and persons.given_name_sound = to_match.given_name_sound
 ),
 
 candidates as (
