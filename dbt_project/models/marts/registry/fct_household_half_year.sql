@@ -32,14 +32,20 @@ families_then as (
      and (versions.valid_to is null or versions.valid_to > periods.period_end)
 ),
 
+-- Each assessment holds from its visit until the family's next one (of two on the same day, the later key holds).
+assessment_spans as (
+    select household_key, need_level, next_visit_due, visit_date as valid_from,
+           lead(visit_date) over (partition by household_key order by visit_date, assessment_key) as valid_to
+    from {{ ref('fct_need_assessment') }}
+),
+
 need_then as (
-    select distinct on (families_then.household_key, families_then.half_year)
-        families_then.household_key, families_then.half_year, assessments.need_level, assessments.next_visit_due
+    select families_then.household_key, families_then.half_year, spans.need_level, spans.next_visit_due
     from families_then
-    join {{ ref('fct_need_assessment') }} as assessments
-      on assessments.household_key = families_then.household_key
-     and assessments.visit_date <= families_then.period_end
-    order by families_then.household_key, families_then.half_year, assessments.visit_date desc
+    join assessment_spans as spans
+      on spans.household_key = families_then.household_key
+     and spans.valid_from <= families_then.period_end
+     and (spans.valid_to is null or spans.valid_to > families_then.period_end)
 ),
 
 aid as (
@@ -83,14 +89,27 @@ referrals as (
 
 sanctions as (
     select families_then.household_key, families_then.half_year,
-           max(schedule.reduction_pct) as max_reduction_pct,
-           sum(schedule.municipal_aid_try_in_step) as municipal_aid_try_during_sanction
+           max(schedule.reduction_pct) as max_reduction_pct
     from families_then
     join {{ ref('fct_sanction_schedule') }} as schedule
       on schedule.household_key = families_then.household_key
      and schedule.step_start <= families_then.period_end
      and schedule.step_end > families_then.period_start
     group by families_then.household_key, families_then.half_year
+),
+
+-- The half-year's own municipal aid delivered on a day a reduction step was in force (a step that spans two
+-- half-years counts its aid in each where it was delivered, so a later delivery changes only its own half-year).
+aid_during_sanction as (
+    select aid.household_key, aid.half_year, sum(aid.amount_try) as municipal_aid_try_during_sanction
+    from {{ ref('fct_aid') }} as aid
+    where aid.institution = 'belediye' and aid.half_year >= (select half_year from rebuilt_from)
+      and exists (
+          select 1 from {{ ref('fct_sanction_schedule') }} as schedule
+          where schedule.household_key = aid.household_key
+            and aid.delivered_on >= schedule.step_start and aid.delivered_on < schedule.step_end
+      )
+    group by aid.household_key, aid.half_year
 )
 
 select
@@ -116,7 +135,8 @@ select
     coalesce(referrals.employment_referrals, 0)::integer as employment_referrals,
     (sanctions.household_key is not null)::boolean as sanction_in_force,
     sanctions.max_reduction_pct::numeric(5,2) as sanction_reduction_pct,
-    coalesce(sanctions.municipal_aid_try_during_sanction, 0)::numeric(14,2) as municipal_aid_try_during_sanction,
+    coalesce(aid_during_sanction.municipal_aid_try_during_sanction, 0)::numeric(14,2)
+        as municipal_aid_try_during_sanction,
     {{ built_through_file_id() }} as built_through_file_id
 from families_then
 left join need_then using (household_key, half_year)
@@ -128,3 +148,4 @@ left join (
 ) as children using (household_key, half_year)
 left join referrals using (household_key, half_year)
 left join sanctions using (household_key, half_year)
+left join aid_during_sanction using (household_key, half_year)
