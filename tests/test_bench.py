@@ -12,6 +12,7 @@ def test_bench_ingest_compares_the_same_rows(tmp_path, warehouse_url, db):
     rows = aid_feed(feed, "İstanbul/Sultangazi", 200, date(2024, 1, 1), date(2024, 6, 30), 3)
     result = bench_ingest(feed)
     assert result.rows == rows > 100
-    assert result.psql_seconds > 0 and result.our_seconds > 0 and "ratio" in result.lines()[-1]
+    assert result.psql_seconds > 0 and result.psql_typed_seconds > 0 and result.our_seconds > 0
+    assert "ratio" in result.lines()[-1] and "typed shape" in result.lines()[-2]
     # The scratch database is gone and the warehouse the suite uses is untouched.
     assert db.execute("select count(*) from pg_database where datname = 'kopru_bench'").fetchone()[0] == 0
