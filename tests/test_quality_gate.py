@@ -65,6 +65,11 @@ def test_a_clean_build_is_published_and_warnings_do_not_block(gate_db):
         # the next build starts from the published incremental marts, not from nothing
         assert conn.execute(
             "select (select count(*) from marts.fct_aid) = (select count(*) from marts_build.fct_aid)").fetchone()[0]
+        # with the published table's indexes (the watermark's, which each build's lookups use)
+        copied_indexes = conn.execute(
+            """select count(*) from pg_indexes where schemaname = 'marts_build' and tablename = 'fct_aid'
+               and indexdef like '%(built_through_file_id)%'""").fetchone()[0]
+        assert copied_indexes == 1
 
 
 @pytest.mark.parametrize("defect, suite", [

@@ -131,8 +131,15 @@ def _carry_incremental_marts_over(conn) -> None:
         if not full_refresh and _columns(conn, BUILD_SCHEMA, table) == _columns(conn, PUBLISHED_SCHEMA, table):
             continue
         conn.execute(f"drop table if exists {BUILD_SCHEMA}.{table} cascade")
-        conn.execute(f"create table {BUILD_SCHEMA}.{table} (like {PUBLISHED_SCHEMA}.{table} including all)")
+        conn.execute(f"create table {BUILD_SCHEMA}.{table} "
+                     f"(like {PUBLISHED_SCHEMA}.{table} including all excluding indexes)")
         conn.execute(f"insert into {BUILD_SCHEMA}.{table} select * from {PUBLISHED_SCHEMA}.{table}")
+        # Indexes after the rows: one sorted build each instead of an insert per row (a third of the copy's time).
+        for (definition,) in conn.execute(
+            "select pg_get_indexdef(indexrelid) from pg_index where indrelid = %s::regclass",
+            (f"{PUBLISHED_SCHEMA}.{table}",),
+        ).fetchall():
+            conn.execute(definition.replace(f" ON {PUBLISHED_SCHEMA}.{table} ", f" ON {BUILD_SCHEMA}.{table} ", 1))
         conn.execute(f"analyze {BUILD_SCHEMA}.{table}")
 
 
