@@ -218,11 +218,8 @@ def define(context=None, schema: str = "marts") -> None:
     defined = {definition.suite.name for definition in definitions}
     for stale_suite in [s.name for s in context.suites.all() if s.name not in defined]:
         context.suites.delete(stale_suite)  # a suite no longer generated
-    # Data Docs get this run's pages and a new index (a full rebuild renders every kept run of every suite again).
     context.checkpoints.add(
-        gx.Checkpoint(name=CHECKPOINT, validation_definitions=definitions, result_format="SUMMARY",
-                      actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs",
-                                                                  site_names=[DATA_DOCS_SITE])])
+        gx.Checkpoint(name=CHECKPOINT, validation_definitions=definitions, result_format="SUMMARY")
     )
 
 
@@ -331,8 +328,10 @@ def run_checkpoint(name: str = CHECKPOINT, schema: str = "marts") -> CheckResult
                    values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
                 rows,
             )
-    # The checkpoint's UpdateDataDocsAction added this run's pages; a site that is not there yet is built whole.
-    docs = _build_data_docs(context) if first_docs else os.path.join(os.environ["KOPRU_DATA_DOCS_DIR"], "index.html")
+    # Data Docs: this run's pages and the index. A full rebuild renders every kept run of every suite again (twice
+    # the time); GX's UpdateDataDocsAction rebuilt the index once per suite (five times the time). A site that is
+    # not there yet is built whole.
+    docs = _build_data_docs(context, None if first_docs else list(result.run_results))
     return CheckResult(run_id, critical == 0, critical, warnings, len(rows), docs)
 
 
@@ -355,10 +354,11 @@ def _suite_severity(context, suite_name: str) -> str:
     return (context.suites.get(suite_name).meta or {}).get("severity", "critical")
 
 
-def _build_data_docs(context) -> str | None:
-    """Data Docs go to the output folder (site `kopru_outputs`, its path from KOPRU_DATA_DOCS_DIR), not into git."""
+def _build_data_docs(context, results: list | None = None) -> str | None:
+    """Data Docs go to the output folder (site `kopru_outputs`, its path from KOPRU_DATA_DOCS_DIR), not into git:
+    the pages of the given validation results and the index, or the whole site."""
     try:
-        context.build_data_docs(site_names=[DATA_DOCS_SITE])
+        context.build_data_docs(site_names=[DATA_DOCS_SITE], resource_identifiers=results)
     except Exception:  # noqa: BLE001 - docs are a convenience; the results are already stored
         return None
     return os.path.join(os.environ["KOPRU_DATA_DOCS_DIR"], "index.html")
