@@ -27,10 +27,10 @@ import psycopg
 
 from kopru import config
 from kopru.ingest import contract
-from kopru.ingest.checks import checked_select, hmac_pads, pseudonymised, sql_literal
+from kopru.ingest.checks import checked_select, hmac_pads, pseudonymised, sql_literal, trimmed_sql
 from kopru.ingest.contract import Column, FeedSpec, Formats
 from kopru.ingest.manifest import seed_reason_codes
-from kopru.ingest.parsers import TRIMMED, format_date
+from kopru.ingest.parsers import format_date
 from kopru.ingest.readers import (
     FileRejected,
     RawRecord,
@@ -367,7 +367,7 @@ def _land(conn, spec: FeedSpec, file_id: int, delivered: date, key: bytes, read_
     records = "incoming_text"
     skips_unchanged = _skips_unchanged_records(spec)
     if skips_unchanged:
-        trimmed_keys = ", ".join(f"nullif(btrim(t.{k}, {sql_literal(TRIMMED)}), '') as {k}" for k in spec.key)
+        trimmed_keys = ", ".join(f"{trimmed_sql(f't.{k}')} as {k}" for k in spec.key)
         conn.execute(
             f"""create temporary table delivered_text on commit drop as
                 select t._row_number, {trimmed_keys}, {_text_hash_sql(spec)} as text_hash from incoming_text t"""

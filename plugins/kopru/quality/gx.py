@@ -295,7 +295,6 @@ def run_checkpoint(name: str = CHECKPOINT, schema: str = "marts") -> CheckResult
 
     context = get_context(schema)
     checkpoint = context.checkpoints.get(name)
-    _prune_validation_store(keep=KEPT_RUNS_PER_SUITE - 1)  # before the run, so that its index lists what is kept
     first_docs = not (Path(os.environ["KOPRU_DATA_DOCS_DIR"]) / "index.html").exists()
     result = checkpoint.run()
     run_id = uuid.uuid4().hex
@@ -328,6 +327,7 @@ def run_checkpoint(name: str = CHECKPOINT, schema: str = "marts") -> CheckResult
                    values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
                 rows,
             )
+    _prune_validation_store()  # before the docs, so that their index lists only the runs kept
     # Data Docs: this run's pages and the index. A full rebuild renders every kept run of every suite again (twice
     # the time); GX's UpdateDataDocsAction rebuilt the index once per suite (five times the time). A site that is
     # not there yet is built whole.
@@ -339,14 +339,13 @@ def run_checkpoint(name: str = CHECKPOINT, schema: str = "marts") -> CheckResult
 KEPT_RUNS_PER_SUITE = 10
 
 
-def _prune_validation_store(keep: int = KEPT_RUNS_PER_SUITE) -> None:
+def _prune_validation_store() -> None:
     """GX's file store keeps every run, and Data Docs list them all (seconds more each week): keep the latest
-    `keep` runs of each suite (run folders are named by their UTC time, so names sort by age)."""
+    KEPT_RUNS_PER_SUITE runs of each suite (run folders are named by their UTC time, so names sort by age)."""
     store = Path(os.environ["KOPRU_GX_VALIDATIONS_DIR"])
     for runs in store.glob("*/*"):  # <suite>/<run name>/<run time>/
         if runs.is_dir():
-            kept = sorted(p for p in runs.iterdir() if p.is_dir())
-            for old in kept[:max(len(kept) - keep, 0)]:
+            for old in sorted(p for p in runs.iterdir() if p.is_dir())[:-KEPT_RUNS_PER_SUITE]:
                 shutil.rmtree(old)
 
 
