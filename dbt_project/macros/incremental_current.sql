@@ -28,10 +28,28 @@
     where files.status = 'superseded' and files.superseded_by > {{ last_built_file_id() }}
 {%- endmacro %}
 
-{#- The incremental batch: staged rows of files after the last build, or of keys a later file superseded. -#}
-{% macro changed_since_last_build(file_id_column, key_column, source_relation, raw_key) -%}
-    ({{ file_id_column }} > {{ last_built_file_id() }}
-     or {{ key_column }} in ({{ keys_superseded_since_last_build(source_relation, raw_key) }}))
+{#- The incremental batch: the rows of `relation` (a staging model) from files after the last build, and the rows of
+    keys a later file superseded or `also_redo_keys` (a query of `key_column` values) names. Two arms rather than
+    one `or`: the first reads the day's files by the raw table's (_file_id, …) key; the second runs only when it
+    has keys to redo (a one-time filter), and then looks them up — an `or` of the two made every build read the
+    feed's whole history. -#}
+{% macro rows_changed_since_last_build(relation, file_id_column, key_column, source_relation, raw_key,
+                                       also_redo_keys=none) -%}
+    select * from {{ relation }}
+    where {{ file_id_column }} > {{ last_built_file_id() }}
+    union all
+    select * from {{ relation }}
+    where {{ file_id_column }} <= {{ last_built_file_id() }}
+      and exists (select 1 from ({{ keys_to_redo(source_relation, raw_key, also_redo_keys) }}) as keys_to_redo)
+      and {{ key_column }} in ({{ keys_to_redo(source_relation, raw_key, also_redo_keys) }})
+{%- endmacro %}
+
+{% macro keys_to_redo(source_relation, raw_key, also_redo_keys) -%}
+    {{ keys_superseded_since_last_build(source_relation, raw_key) }}
+    {%- if also_redo_keys %}
+    union all
+    {{ also_redo_keys }}
+    {%- endif %}
 {%- endmacro %}
 
 {#- Post-hook (pass it as a string, "{{ drop_rows_no_longer_current(...) }}", so that it renders when the model
@@ -125,19 +143,23 @@
 
 {#- The final select of an incremental model over the CTE `final_cte`, adding `built_through_file_id`: a row the
     build re-did but found unchanged keeps the watermark of the build that last changed it, so models downstream
-    that look for changed rows (earliest_day_changed_for_families) see only real changes. -#}
+    that look for changed rows (earliest_day_changed_for_families) see only real changes. The previous version is
+    looked up row by row through the unique index on `key`: a day's batch is a few hundred rows, and a join made the
+    planner hash the whole table for them. -#}
 {% macro with_build_watermark(final_cte, key) -%}
     {% if is_incremental() %}
     {% set columns = adapter.get_columns_in_relation(this) | map(attribute='name')
                      | reject('equalto', 'built_through_file_id') | list %}
     select {{ final_cte }}.*,
-           coalesce(previous.built_through_file_id, {{ built_through_file_id() }}) as built_through_file_id
+           coalesce(
+               (select previous.built_through_file_id from {{ this }} as previous
+                where previous.{{ key }} = {{ final_cte }}.{{ key }}
+                  and ({% for column in columns %}previous.{{ column }}{{ ", " if not loop.last }}{% endfor %})
+                      is not distinct from
+                      ({% for column in columns %}{{ final_cte }}.{{ column }}{{ ", " if not loop.last }}{% endfor %})),
+               {{ built_through_file_id() }}
+           ) as built_through_file_id
     from {{ final_cte }}
-    left join {{ this }} as previous
-      on previous.{{ key }} = {{ final_cte }}.{{ key }}
-     and ({% for column in columns %}previous.{{ column }}{{ ", " if not loop.last }}{% endfor %})
-         is not distinct from
-         ({% for column in columns %}{{ final_cte }}.{{ column }}{{ ", " if not loop.last }}{% endfor %})
     {% else %}
     select {{ final_cte }}.*, {{ built_through_file_id() }} as built_through_file_id from {{ final_cte }}
     {% endif %}

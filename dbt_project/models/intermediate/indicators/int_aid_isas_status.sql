@@ -2,24 +2,29 @@
 -- ISAS accepted it, not when the municipal file claims an isas_ref).
 --
 -- Incremental (macros/incremental_current.sql): a build redoes the records of new aid files and the records a new
--- (or superseded) ISAS receipt speaks of; fct_aid takes the municipal records from here.
+-- (or superseded) ISAS receipt speaks of; fct_aid takes the municipal records from here. The delivered_on index
+-- serves int_periods, which reads the first and last day.
 {{ config(
     materialized='incremental',
     unique_key='aid_id',
-    indexes=[{'columns': ['built_through_file_id']}, {'columns': ['aid_id']}],
+    indexes=[{'columns': ['built_through_file_id']}, {'columns': ['aid_id'], 'unique': True},
+             {'columns': ['delivered_on']}],
     post_hook=["{{ drop_rows_no_longer_current('fact.aid_id', 'belediye', 'belediye__aid', ['aid_id']) }}"],
 ) }}
 
 with aid as (
-    select * from {{ ref('stg_belediye__aid') }}
     {% if is_incremental() %}
-    where {{ changed_since_last_build('file_id', 'aid_id', source('belediye', 'belediye__aid'), 'aid_id') }}
-       or aid_id in (
-            select belediye_yardim_no from {{ source('devlet', 'devlet__isas_alindi') }}
-            where _file_id > {{ last_built_file_id() }}
-            union all
-            {{ keys_superseded_since_last_build(source('devlet', 'devlet__isas_alindi'), 'belediye_yardim_no') }}
-       )
+    -- also the records a receipt delivered (or superseded) since the last build speaks of
+    {% set receipts_since_last_build %}
+        select belediye_yardim_no from {{ source('devlet', 'devlet__isas_alindi') }}
+        where _file_id > {{ last_built_file_id() }}
+        union all
+        {{ keys_superseded_since_last_build(source('devlet', 'devlet__isas_alindi'), 'belediye_yardim_no') }}
+    {% endset %}
+    {{ rows_changed_since_last_build(ref('stg_belediye__aid'), 'file_id', 'aid_id', source('belediye', 'belediye__aid'),
+                                     'aid_id', also_redo_keys=receipts_since_last_build) }}
+    {% else %}
+    select * from {{ ref('stg_belediye__aid') }}
     {% endif %}
 ),
 

@@ -19,18 +19,23 @@
 {{ config(
     materialized='incremental',
     unique_key='ngo_row_id',
-    indexes=[{'columns': ['built_through_file_id']}],
+    indexes=[{'columns': ['built_through_file_id']}, {'columns': ['ngo_row_id'], 'unique': True}],
     post_hook=[
         "{{ drop_rows_no_longer_current('fact.ngo_row_id', 'stk', 'stk__aid_rows', ngo_row_key_columns()) }}",
     ],
 ) }}
 
 with ngo_rows as (
-    select * from {{ ref('stg_stk__aid_rows') }}
     {% if is_incremental() %}
-    where {{ changed_since_last_build('file_id', 'ngo_row_id', source('stk', 'stk__aid_rows'), ngo_row_key()) }}
-       or ({{ registry_changed_since_last_build() }}
-           and ngo_row_id in (select ngo_row_id from {{ this }} where link_method = 'unlinked'))
+    -- also, when the registry changed, the rows still unlinked: their person may be registered now
+    {% set unlinked_when_registry_changed %}
+        select ngo_row_id from {{ this }}
+        where link_method = 'unlinked' and {{ registry_changed_since_last_build() }}
+    {% endset %}
+    {{ rows_changed_since_last_build(ref('stg_stk__aid_rows'), 'file_id', 'ngo_row_id', source('stk', 'stk__aid_rows'),
+                                     ngo_row_key(), also_redo_keys=unlinked_when_registry_changed) }}
+    {% else %}
+    select * from {{ ref('stg_stk__aid_rows') }}
     {% endif %}
 ),
 

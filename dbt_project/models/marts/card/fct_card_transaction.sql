@@ -3,17 +3,18 @@
 {{ config(
     materialized='incremental',
     unique_key='transaction_id',
-    indexes=[{'columns': ['built_through_file_id']}],
+    indexes=[{'columns': ['built_through_file_id']}, {'columns': ['transaction_id'], 'unique': True}],
     post_hook=[
         "{{ drop_rows_no_longer_current('fact.transaction_id', 'sosyalkart', 'sosyalkart__transactions', ['islem_no']) }}",
     ],
 ) }}
 
 with transactions as (
-    select * from {{ ref('stg_sosyalkart__transactions') }}
     {% if is_incremental() %}
-    where {{ changed_since_last_build(
-        'file_id', 'transaction_id', source('sosyalkart', 'sosyalkart__transactions'), 'islem_no') }}
+    {{ rows_changed_since_last_build(ref('stg_sosyalkart__transactions'), 'file_id', 'transaction_id',
+                                     source('sosyalkart', 'sosyalkart__transactions'), 'islem_no') }}
+    {% else %}
+    select * from {{ ref('stg_sosyalkart__transactions') }}
     {% endif %}
 )
 

@@ -7,7 +7,7 @@
 {{ config(
     materialized='incremental',
     unique_key='aid_key',
-    indexes=[{'columns': ['built_through_file_id']}],
+    indexes=[{'columns': ['built_through_file_id']}, {'columns': ['aid_key'], 'unique': True}],
     post_hook=[
         "{{ drop_rows_no_longer_current('fact.aid_key', 'belediye', 'belediye__aid', ['aid_id'], 'belediye:') }}",
         "{{ drop_rows_no_longer_current('fact.aid_key', 'stk', 'stk__aid_rows', ngo_row_key_columns(), 'stk:') }}",
@@ -30,12 +30,17 @@ ngo as (
 ),
 
 state_aid as (
-    select * from {{ ref('stg_devlet__sydv_yardim') }}
     {% if is_incremental() %}
-    where {{ changed_since_last_build('file_id', 'sydv_record_id', source('devlet', 'devlet__sydv_yardim'),
-                                      'kayit_no') }}
-       or ({{ registry_changed_since_last_build() }}
-           and 'sydv:' || sydv_record_id in (select aid_key from {{ this }} where link_method = 'unlinked'))
+    -- also, when the registry changed, the payments still unlinked: their person may be registered now
+    {% set unlinked_when_registry_changed %}
+        select substr(aid_key, length('sydv:') + 1) from {{ this }}
+        where institution = 'devlet:sydv' and link_method = 'unlinked' and {{ registry_changed_since_last_build() }}
+    {% endset %}
+    {{ rows_changed_since_last_build(ref('stg_devlet__sydv_yardim'), 'file_id', 'sydv_record_id',
+                                     source('devlet', 'devlet__sydv_yardim'), 'kayit_no',
+                                     also_redo_keys=unlinked_when_registry_changed) }}
+    {% else %}
+    select * from {{ ref('stg_devlet__sydv_yardim') }}
     {% endif %}
 ),
 

@@ -7,7 +7,7 @@
 {{ config(
     materialized='incremental',
     unique_key=['household_key', 'half_year'],
-    indexes=[{'columns': ['built_through_file_id']}],
+    indexes=[{'columns': ['built_through_file_id']}, {'columns': ['household_key', 'half_year'], 'unique': True}],
     pre_hook=["{{ delete_half_years_to_rebuild() }}"],
 ) }}
 
