@@ -100,12 +100,15 @@
     )
 {%- endmacro %}
 
-{#- The earliest day the rows of files loaded since the last build, or of files superseded since, speak of. -#}
+{#- The earliest day the rows of files loaded since the last build, or of files superseded since, speak of. Two
+    lookups by the raw table's (_file_id, …) key: an `or` of the two read the feed's whole history. -#}
 {% macro earliest_day_in_files_since_last_build(source_relation, day_column) -%}
-    select min({{ day_column }}) from {{ source_relation }}
-    where _file_id > {{ last_built_file_id() }}
-       or _file_id in (select file_id from {{ source('ingest', 'files') }}
-                       where superseded_by > {{ last_built_file_id() }})
+    select least(
+        (select min({{ day_column }}) from {{ source_relation }} where _file_id > {{ last_built_file_id() }}),
+        (select min({{ day_column }}) from {{ source_relation }}
+         where _file_id = any(array(select file_id from {{ source('ingest', 'files') }}
+                                    where superseded_by > {{ last_built_file_id() }})))
+    )
 {%- endmacro %}
 
 {#- For the per-family half-year marts: the earliest day a change since the last build can touch — new or
