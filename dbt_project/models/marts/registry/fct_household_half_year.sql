@@ -3,20 +3,18 @@
 -- school, employment referrals, and the three-refusal sanction with the municipal aid delivered during it.
 --
 -- Incremental by half-year (macros/incremental_current.sql): a build redoes the half-years from the earliest day its
--- new deliveries touch onwards (a daily delivery: the current half-year) and keeps the others.
+-- new deliveries touch onwards (a daily delivery: the current half-year) and keeps the others. The pre-hook deletes
+-- the half-years it redoes, so their rows are appended (a delete by key after it would find nothing, at a cost).
 {{ config(
     materialized='incremental',
-    unique_key=['household_key', 'half_year'],
+    incremental_strategy='append',
     indexes=[{'columns': ['built_through_file_id']}, {'columns': ['household_key', 'half_year'], 'unique': True}],
     pre_hook=["{{ delete_half_years_to_rebuild() }}"],
 ) }}
 
 with periods as (
     select period as half_year, period_start, period_end from {{ ref('int_periods') }}
-    where period_kind = 'half_year'
-    {% if is_incremental() %}
-      and period_end >= {{ earliest_day_changed_for_families() }}
-    {% endif %}
+    where period_kind = 'half_year' and period_start >= {{ families_rebuilt_from_day() }}
 ),
 
 rebuilt_from as (
@@ -58,7 +56,7 @@ aid as (
         coalesce(sum(amount_try) filter (where institution = 'devlet:sydv'), 0) as state_aid_try,
         count(distinct institution) as institutions
     from {{ ref('fct_aid') }}
-    where household_key is not null and half_year >= (select half_year from rebuilt_from)
+    where household_key is not null and delivered_on >= {{ families_rebuilt_from_day() }}
     group by household_key, half_year
 ),
 
@@ -67,7 +65,7 @@ overlap as (
     from (
         select household_key, half_year, need_category
         from {{ ref('fct_aid') }}
-        where household_key is not null and half_year >= (select half_year from rebuilt_from)
+        where household_key is not null and delivered_on >= {{ families_rebuilt_from_day() }}
         group by household_key, half_year, need_category
         having count(distinct institution) > 1
     ) categories
@@ -103,7 +101,7 @@ sanctions as (
 aid_during_sanction as (
     select aid.household_key, aid.half_year, sum(aid.amount_try) as municipal_aid_try_during_sanction
     from {{ ref('fct_aid') }} as aid
-    where aid.institution = 'belediye' and aid.half_year >= (select half_year from rebuilt_from)
+    where aid.institution = 'belediye' and aid.delivered_on >= {{ families_rebuilt_from_day() }}
       and exists (
           select 1 from {{ ref('fct_sanction_schedule') }} as schedule
           where schedule.household_key = aid.household_key
