@@ -41,16 +41,12 @@ create table if not exists quality.full_refreshes (
     built_at      timestamptz not null default now(),
     marts_schema  text not null
 );
-create table if not exists quality.isas_missing_entries (
-    run_id               text not null,
-    aid_id               text not null,
-    household_key        text,
-    delivered_on         date not null,
-    days_since_delivery  integer not null,
-    status               text not null check (status in ('not_entered', 'rejected')),
-    rejection_reason     text,
-    primary key (run_id, aid_id)
-);
+-- quality.isas_missing_entries was a table the gate rewrote each run; it is a view of the published marts now
+do $$ begin
+    if exists (select 1 from pg_tables where schemaname = 'quality' and tablename = 'isas_missing_entries') then
+        drop table quality.isas_missing_entries;
+    end if;
+end $$;
 """
 
 
@@ -72,20 +68,21 @@ class GateDecision:
         return dict(self.__dict__)
 
 
-def write_isas_missing_entries(conn, schema: str, run_id: str) -> int:
-    """The municipal aid records ISAS has not accepted (never entered, or rejected), with their age as of the
-    latest municipal delivery; replaces the previous list, which the directorate works from."""
-    conn.execute("delete from quality.isas_missing_entries")
-    return conn.execute(
-        f"""insert into quality.isas_missing_entries
-               (run_id, aid_id, household_key, delivered_on, days_since_delivery, status, rejection_reason)
-            select %s, split_part(aid_key, ':', 2), household_key, delivered_on,
-                   (select max(delivered_on) from {schema}.fct_aid where institution = 'belediye') - delivered_on,
-                   isas_status, isas_rejection_reason
-            from {schema}.fct_aid
-            where institution = 'belediye' and isas_status in ('not_entered', 'rejected')""",
-        (run_id,),
-    ).rowcount
+ISAS_MISSING_ENTRIES_VIEW = f"""
+create or replace view quality.isas_missing_entries as
+select split_part(aid_key, ':', 2) as aid_id, household_key, delivered_on,
+       (select max(delivered_on) from {PUBLISHED_SCHEMA}.fct_aid where institution = 'belediye') - delivered_on
+           as days_since_delivery,
+       isas_status as status, isas_rejection_reason as rejection_reason
+from {PUBLISHED_SCHEMA}.fct_aid
+where institution = 'belediye' and isas_status in ('not_entered', 'rejected')"""
+
+
+def list_isas_missing_entries(conn) -> None:
+    """The municipal aid records ISAS has not accepted (never entered, or rejected), with their age as of the latest
+    municipal delivery, which the directorate works from: a view of the published fct_aid. A view follows its table,
+    not the table's name, so it is made again after each swap (writing the list out was a second a day)."""
+    conn.execute(ISAS_MISSING_ENTRIES_VIEW)
 
 
 def swap_in(conn) -> None:
@@ -104,6 +101,7 @@ def swap_in(conn) -> None:
     _carry_incremental_marts_over(conn)
     conn.execute(f"revoke all on schema {BUILD_SCHEMA} from bi_reader")
     conn.execute(f"grant usage on schema {PUBLISHED_SCHEMA} to bi_reader")
+    list_isas_missing_entries(conn)
 
 
 def _columns(conn, schema: str, table: str) -> list[tuple[str, str]]:
@@ -154,7 +152,6 @@ def run_gate() -> GateDecision:
         conn.commit()
     check = run_checkpoint(schema=BUILD_SCHEMA)
     with warehouse.connect() as conn:
-        missing = write_isas_missing_entries(conn, BUILD_SCHEMA, check.run_id)
         failed = [row[0] for row in conn.execute(
             """select distinct suite from quality.validation_results
                where run_id = %s and not success and severity = 'critical' order by 1""", (check.run_id,)
@@ -162,6 +159,7 @@ def run_gate() -> GateDecision:
         status = "published" if check.success else "blocked"
         if check.success:
             swap_in(conn)
+        (missing,) = conn.execute("select missing from quality.isas_entry_shares").fetchone()
         conn.execute(
             """insert into quality.publications (run_id, status, critical_failures, warnings, failed_suites,
                                                  checked_through_file_id)
