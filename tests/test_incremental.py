@@ -20,6 +20,7 @@ INCREMENTAL_MODELS = {
     "marts_build.fct_household_half_year": "household_key, half_year",
     "intermediate.int_indicator_actuals": "indicator_code, period",
     "marts_build.fct_risk_monitor_half_year": "half_year",
+    "marts_build.fct_need_assessment": "assessment_key",
 }
 
 

@@ -26,8 +26,9 @@ scheduled as (
     cross join steps
 ),
 
+-- the municipal aid records as int_aid_isas_status keeps them (a table: the staging view re-reads the raw history)
 municipal_aid as (
-    select household_key, delivered_on, amount_try from {{ ref('stg_belediye__aid') }}
+    select household_key, delivered_on, amount_try from {{ ref('int_aid_isas_status') }}
 )
 
 select

@@ -13,7 +13,8 @@ renamed as (
         monthly_rent_try,
         need_score,
         need_level,
-        next_visit_due
+        next_visit_due,
+        _file_id as file_id
     from source
 )
 
