@@ -103,3 +103,25 @@ def test_an_incremental_build_equals_a_full_refresh(incremental_db, table, key):
     with psycopg.connect(incremental_db["url"]) as conn:
         incremental, rebuilt = _rows(conn, kept, key), _rows(conn, full, key)
     assert incremental and incremental == rebuilt
+
+
+def test_row_tests_judge_what_the_build_wrote_and_keys_stay_unique_across_the_table(incremental_db):
+    """dbt's row tests on an incremental fact read the rows the latest build wrote (`__written_by_this_build__`):
+    a bad value there fails them. A duplicate key anywhere is refused by the table's unique index."""
+    from kopru.transform import DbtFailed, run_dbt
+
+    written = """select aid_key from marts_build.fct_aid
+                 where built_through_file_id = (select max(built_through_file_id) from marts_build.fct_aid)
+                 order by aid_key limit 1"""
+    with psycopg.connect(incremental_db["url"], autocommit=True) as conn:
+        (key, aid_type) = conn.execute(
+            f"select aid_key, aid_type from marts_build.fct_aid where aid_key = ({written})").fetchone()
+        conn.execute("update marts_build.fct_aid set aid_type = 'not_in_the_catalogue' where aid_key = %s", (key,))
+        try:
+            with pytest.raises(DbtFailed, match="relationships_fct_aid"):
+                run_dbt(["test", "--select", "fct_aid", "--vars", '{"marts_schema": "marts_build"}'])
+        finally:
+            conn.execute("update marts_build.fct_aid set aid_type = %s where aid_key = %s", (aid_type, key))
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute("insert into marts_build.fct_aid select * from marts_build.fct_aid where aid_key = %s", (key,))
+    run_dbt(["test", "--select", "fct_aid", "--vars", '{"marts_schema": "marts_build"}'])

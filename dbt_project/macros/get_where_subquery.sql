@@ -1,0 +1,19 @@
+{#- dbt's `where` test config, with one placeholder: `__written_by_this_build__` keeps the rows of an incremental
+    model that the latest build wrote (built_through_file_id, macros/incremental_current.sql). Row tests on a
+    million-row fact then judge the day's rows, not again the rows earlier builds wrote and tested, which no build
+    has touched since; a full build writes, and so tests, every row. Keys stay unique across the whole table by the
+    model's unique index. (dbt's documented way to extend `where`: override get_where_subquery.) -#}
+{% macro get_where_subquery(relation) -%}
+    {% set where = config.get('where', '') %}
+    {% if where %}
+        {% set where = where | replace(
+            '__written_by_this_build__',
+            'built_through_file_id = (select max(built_through_file_id) from ' ~ relation ~ ')') %}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ where }}) dbt_subquery
+        {%- endset -%}
+        {% do return(filtered) %}
+    {%- else -%}
+        {% do return(relation) %}
+    {%- endif -%}
+{%- endmacro %}
