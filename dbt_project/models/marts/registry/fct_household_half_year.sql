@@ -46,20 +46,30 @@ need_then as (
      and (spans.valid_to is null or spans.valid_to > families_then.period_end)
 ),
 
-aid as (
-    select household_key, half_year,
-        count(*) filter (where institution = 'belediye') as municipal_deliveries,
-        coalesce(sum(amount_try) filter (where institution = 'belediye'), 0) as municipal_aid_try,
-        count(*) filter (where institution like 'stk:%') as ngo_deliveries,
-        coalesce(sum(amount_try) filter (where institution like 'stk:%'), 0) as ngo_aid_try,
-        count(*) filter (where institution = 'devlet:sydv') as state_deliveries,
-        coalesce(sum(amount_try) filter (where institution = 'devlet:sydv'), 0) as state_aid_try,
-        count(distinct institution) as institutions
+-- Aid per family, half-year and institution first, then per family and half-year: the institutions are that
+-- step's rows, where a count(distinct institution) sorted the million deliveries.
+aid_by_institution as (
+    select household_key, half_year, institution, count(*) as deliveries, sum(amount_try) as aid_try
     from {{ ref('fct_aid') }}
     where household_key is not null and delivered_on >= {{ families_rebuilt_from_day() }}
+    group by household_key, half_year, institution
+),
+
+aid as (
+    select household_key, half_year,
+        coalesce(sum(deliveries) filter (where institution = 'belediye'), 0) as municipal_deliveries,
+        coalesce(sum(aid_try) filter (where institution = 'belediye'), 0) as municipal_aid_try,
+        coalesce(sum(deliveries) filter (where institution like 'stk:%'), 0) as ngo_deliveries,
+        coalesce(sum(aid_try) filter (where institution like 'stk:%'), 0) as ngo_aid_try,
+        coalesce(sum(deliveries) filter (where institution = 'devlet:sydv'), 0) as state_deliveries,
+        coalesce(sum(aid_try) filter (where institution = 'devlet:sydv'), 0) as state_aid_try,
+        count(*) as institutions
+    from aid_by_institution
     group by household_key, half_year
 ),
 
+-- need categories more than one institution covered in the half-year (min <> max: more than one distinct
+-- institution, without the sort a count(distinct …) needs)
 overlap as (
     select household_key, half_year, count(*) as overlapping_need_categories
     from (
@@ -67,7 +77,7 @@ overlap as (
         from {{ ref('fct_aid') }}
         where household_key is not null and delivered_on >= {{ families_rebuilt_from_day() }}
         group by household_key, half_year, need_category
-        having count(distinct institution) > 1
+        having min(institution) <> max(institution)
     ) categories
     group by household_key, half_year
 ),
