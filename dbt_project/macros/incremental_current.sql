@@ -44,6 +44,7 @@
       and {{ key_column }} in ({{ keys_to_redo(source_relation, raw_key, also_redo_keys) }})
 {%- endmacro %}
 
+{#- The keys rows_changed_since_last_build redoes besides the new files' rows. -#}
 {% macro keys_to_redo(source_relation, raw_key, also_redo_keys) -%}
     {{ keys_superseded_since_last_build(source_relation, raw_key) }}
     {%- if also_redo_keys %}
