@@ -9,10 +9,20 @@ with periods as (
     where period_kind = 'half_year'
 ),
 
+-- The type-2 history (as int_person_versions) of only the persons born when a child of school age in one of these
+-- half-years could be: every version of each, so that a version still holds until the person's next one, and the
+-- sort behind it covers a part of the registry rather than all of it.
+person_versions as (
+    {{ snapshot_versions(source('belediye', 'belediye__persons'), 'person_key',
+                         ['person_key', 'household_key', 'birth_date', 'is_student'],
+                         keys_having='birth_date > (select min(born_after) from periods)
+                                      and birth_date <= (select max(born_by) from periods)') }}
+),
+
 children_then as (
     select periods.period, versions.household_key, versions.is_student
     from periods
-    join {{ ref('int_person_versions') }} as versions
+    join person_versions as versions
       on versions.valid_from <= periods.period_end
      and (versions.valid_to is null or versions.valid_to > periods.period_end)
      and versions.birth_date > periods.born_after
