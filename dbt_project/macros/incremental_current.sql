@@ -101,6 +101,14 @@
     )
 {%- endmacro %}
 
+{#- Files of the registry feeds (`feeds`: persons, households) that a delivery since the last build changed: loaded
+    with rows, or superseded. -#}
+{% macro registry_files_changed_since_last_build(feeds) -%}
+    source = 'belediye' and feed in ('{{ feeds | join("', '") }}')
+    and ((status = 'loaded' and rows_loaded > 0 and file_id > {{ last_built_file_id() }})
+         or superseded_by > {{ last_built_file_id() }})
+{%- endmacro %}
+
 {#- The earliest day the rows of files loaded since the last build, or of files superseded since, speak of. Two
     lookups by the raw table's (_file_id, …) key: an `or` of the two read the feed's whole history. -#}
 {% macro earliest_day_in_files_since_last_build(source_relation, day_column) -%}
@@ -125,9 +133,7 @@
         ({{ earliest_day_in_files_since_last_build(source('belediye', 'belediye__assessments'), 'visit_date') }}),
         ({{ earliest_day_in_files_since_last_build(source('devlet', 'devlet__iskur_teklif'), 'teklif_tarihi') }}),
         (select min(delivered_on) - 1 from {{ source('ingest', 'files') }}
-         where source = 'belediye' and feed in ('persons', 'households')
-           and ((status = 'loaded' and rows_loaded > 0 and file_id > {{ last_built_file_id() }})
-                or superseded_by > {{ last_built_file_id() }}))
+         where {{ registry_files_changed_since_last_build(['persons', 'households']) }})
     )
 {%- endmacro %}
 

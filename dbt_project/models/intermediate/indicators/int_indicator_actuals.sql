@@ -27,9 +27,7 @@ with periods as (
                                                        " when '1' then '-01-01' else '-07-01' end, 'YYYY-MM-DD')") }}),
             (select '-infinity'::date where exists (
                 select 1 from {{ source('ingest', 'files') }}
-                where source = 'belediye' and feed = 'households'
-                  and ((status = 'loaded' and rows_loaded > 0 and file_id > {{ last_built_file_id() }})
-                       or superseded_by > {{ last_built_file_id() }})))
+                where {{ registry_files_changed_since_last_build(['households']) }}))
        )
     {% endif %}
 ),

@@ -11,10 +11,11 @@
     indexes=[{'columns': ['built_through_file_id']}, {'columns': ['household_key', 'half_year'], 'unique': True}],
     pre_hook=["{{ delete_half_years_to_rebuild() }}"],
 ) }}
+{%- set rebuilt_from_day = families_rebuilt_from_day() %}
 
 with periods as (
     select period as half_year, period_start, period_end from {{ ref('int_periods') }}
-    where period_kind = 'half_year' and period_start >= {{ families_rebuilt_from_day() }}
+    where period_kind = 'half_year' and period_start >= {{ rebuilt_from_day }}
 ),
 
 rebuilt_from as (
@@ -51,7 +52,7 @@ need_then as (
 aid_by_institution as (
     select household_key, half_year, institution, count(*) as deliveries, sum(amount_try) as aid_try
     from {{ ref('fct_aid') }}
-    where household_key is not null and delivered_on >= {{ families_rebuilt_from_day() }}
+    where household_key is not null and delivered_on >= {{ rebuilt_from_day }}
     group by household_key, half_year, institution
 ),
 
@@ -75,7 +76,7 @@ overlap as (
     from (
         select household_key, half_year, need_category
         from {{ ref('fct_aid') }}
-        where household_key is not null and delivered_on >= {{ families_rebuilt_from_day() }}
+        where household_key is not null and delivered_on >= {{ rebuilt_from_day }}
         group by household_key, half_year, need_category
         having min(institution) <> max(institution)
     ) categories
@@ -111,7 +112,7 @@ sanctions as (
 aid_during_sanction as (
     select aid.household_key, aid.half_year, sum(aid.amount_try) as municipal_aid_try_during_sanction
     from {{ ref('fct_aid') }} as aid
-    where aid.institution = 'belediye' and aid.delivered_on >= {{ families_rebuilt_from_day() }}
+    where aid.institution = 'belediye' and aid.delivered_on >= {{ rebuilt_from_day }}
       and exists (
           select 1 from {{ ref('fct_sanction_schedule') }} as schedule
           where schedule.household_key = aid.household_key

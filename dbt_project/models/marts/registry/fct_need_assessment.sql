@@ -21,10 +21,7 @@ with assessments as (
              as changed
         union
         -- a corrected assessment may have moved to another family, or gone: its former family is redone too
-        select raw_rows.household_key
-        from {{ source('belediye', 'belediye__assessments') }} as raw_rows
-        join {{ source('ingest', 'files') }} as files on files.file_id = raw_rows._file_id
-        where files.status = 'superseded' and files.superseded_by > {{ last_built_file_id() }}
+        {{ keys_superseded_since_last_build(source('belediye', 'belediye__assessments'), 'household_key') }}
     )
     {% endif %}
 ),
