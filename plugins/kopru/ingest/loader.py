@@ -42,7 +42,6 @@ from kopru.ingest.readers import (
 
 log = logging.getLogger(__name__)
 
-LINEAGE_COLUMNS = ("_file_id", "_row_number", "_row_hash")
 # A raw table is analysed after a load that added more than this share of its rows (autovacuum's default).
 STATISTICS_STALE_SHARE = 0.1
 
@@ -81,6 +80,11 @@ def _text_hash_sql(spec: FeedSpec, alias: str = "t") -> str:
     """The hash of a record as delivered (its text fields, in the contract's order): the same hash means the same
     text, which the checks would type into the same values."""
     return f"md5(row({', '.join(f'{alias}.{c.name}' for c in spec.columns)})::text)"
+
+
+def _same_key(spec: FeedSpec, left: str, right: str) -> str:
+    """`left` and `right` (table aliases) hold the same business key."""
+    return " and ".join(f"{left}.{k} = {right}.{k}" for k in spec.key)
 
 
 def _skips_unchanged_records(spec: FeedSpec) -> bool:
@@ -384,9 +388,9 @@ def _land(conn, spec: FeedSpec, file_id: int, delivered: date, key: bytes, read_
                 select d._row_number
                 from delivered_text d
                 join {spec.raw_table} r on r._is_current and r._delivered_text_hash = d.text_hash
-                     and {' and '.join(f"r.{k} = d.{k}" for k in spec.key)}
+                     and {_same_key(spec, "r", "d")}
                 where not exists (select from delivered_twice w
-                                  where {' and '.join(f"w.{k} = d.{k}" for k in spec.key)})"""
+                                  where {_same_key(spec, "w", "d")})"""
         )
         records = """(select t.* from incoming_text t
                       where not exists (select from unchanged_records u where u._row_number = t._row_number))"""
@@ -501,7 +505,7 @@ def _land(conn, spec: FeedSpec, file_id: int, delivered: date, key: bytes, read_
                 left join repeated_keys repeated using ({keys})
                 join delivered_text delivered on delivered._row_number = c._row_number
                 where c._problem is null and repeated.first_row is null and current._row_hash = c._row_hash
-                  and r._is_current and {' and '.join(f"r.{k} = c.{k}" for k in spec.key)}
+                  and r._is_current and {_same_key(spec, "r", "c")}
                   and r._delivered_text_hash is distinct from delivered.text_hash"""
         )
     # The versions the new ones replace as current (driven by current_rows: nothing to do for new keys).
@@ -510,7 +514,7 @@ def _land(conn, spec: FeedSpec, file_id: int, delivered: date, key: bytes, read_
             from current_rows replaced
             join new_versions n using ({keys})
             where n._becomes_current and r._is_current and r._file_id <> %(file_id)s
-              and {' and '.join(f"r.{k} = replaced.{k}" for k in spec.key)}""",
+              and {_same_key(spec, "r", "replaced")}""",
         {"file_id": file_id},
     )
     return inserted, len(read_problems) + quarantined
