@@ -53,3 +53,26 @@ def test_the_embedded_server_runs_with_the_warehouse_settings(warehouse_url):
         for name, value in server_settings().items():
             shown = conn.execute(f"show {name}").fetchone()[0]
             assert shown == value, (name, shown, value)
+
+
+def test_bootstraps_side_by_side_on_a_new_database_all_succeed(warehouse_url, monkeypatch):
+    """The four ingest DAGs start together on a new warehouse, and each bootstraps it first."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kopru import warehouse
+
+    admin = warehouse.with_database(warehouse_url, "postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("drop database if exists kopru_bootstrap with (force)")
+        conn.execute("create database kopru_bootstrap")
+    monkeypatch.setenv("KOPRU_WAREHOUSE_URL", warehouse.with_database(warehouse_url, "kopru_bootstrap"))
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            for outcome in [pool.submit(warehouse.bootstrap) for _ in range(4)]:
+                outcome.result()  # raises what a bootstrap raised
+        with warehouse.connect() as conn:
+            assert conn.execute("select count(*) from ingest.reason_codes").fetchone()[0] > 0
+            assert conn.execute("select to_regclass('raw.belediye__aid') is not null").fetchone()[0]
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute("drop database if exists kopru_bootstrap with (force)")

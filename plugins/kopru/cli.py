@@ -140,8 +140,8 @@ def cmd_run(args) -> int:
     from kopru.orchestration import run_pipeline
 
     states = run_pipeline(Path(args.inbox), args.period, Path(args.out) if args.out else None)
-    for dag_id, state in states:
-        print(f"  {dag_id:<20} {state}")
+    for dag_id, state, seconds in states:
+        print(f"  {dag_id:<20} {state:<8} {seconds:6.1f} s")
     outputs = config.outputs_dir()
     print("\nKöprü outputs")
     print(f"  warehouse       {warehouse.redacted_url()}")

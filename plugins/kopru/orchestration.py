@@ -20,15 +20,18 @@ DEFAULT_ARGS = {
     "retry_delay": timedelta(minutes=5),
 }
 
-# The order in which `kopru run` drives the DAGs; under a scheduler the assets chain them the same way.
-PIPELINE = ("ingest_belediye", "ingest_sosyalkart", "ingest_devlet", "ingest_stk", "warehouse", "quality", "reports")
+SOURCE_FAMILIES = ("belediye", "sosyalkart", "devlet", "stk")
+INGEST_DAGS = tuple(f"ingest_{family}" for family in SOURCE_FAMILIES)
+
+# The steps in which `kopru run` drives the DAGs; under a scheduler the assets chain them the same way. The DAGs of a
+# step share nothing and run side by side, as the scheduler runs the four daily ingest DAGs.
+PIPELINE_STEPS = (INGEST_DAGS, ("warehouse",), ("quality",), ("reports",))
+PIPELINE = tuple(dag_id for step in PIPELINE_STEPS for dag_id in step)
 
 ASSET_RAW = "kopru://warehouse/raw/{family}"
 ASSET_MARTS_BUILD = "kopru://warehouse/marts_build"  # built, not yet through the quality gate
 ASSET_MARTS = "kopru://warehouse/marts"  # published: what BI and the reports read
 ASSET_QUALITY = "kopru://warehouse/quality"
-
-SOURCE_FAMILIES = ("belediye", "sosyalkart", "devlet", "stk")
 
 
 def ingest_dag(family: str, schedule: str, description: str, pull: str | None = None):
@@ -161,8 +164,85 @@ def run_dag(dag_id: str, conf: dict | None = None, bag=None) -> str:
     return state
 
 
-def run_pipeline(inbox: Path, period: str | None = None, out: Path | None = None) -> list[tuple[str, str]]:
-    """The whole pipeline through Airflow, over an inbox: ingest DAGs, then warehouse, quality and reports."""
+def _sync_dags_to_db() -> None:
+    """Write the DAG folder's DAGs to the metadata DB, as `dag.test()` does before its run. Done once before DAG runs
+    start side by side: their own syncs then find nothing new, where two first syncs would insert the same assets."""
+    from airflow import settings
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
+
+    manager = DagBundlesManager()
+    session = settings.Session()
+    manager.sync_bundles_to_db(session=session)
+    session.commit()
+    for bundle in manager.get_all_dag_bundles():
+        if not bundle.is_initialized:
+            bundle.initialize()
+        bag = BundleDagBag(dag_folder=bundle.path, bundle_path=bundle.path, bundle_name=bundle.name)
+        sync_bag_to_db(bag, bundle.name, bundle.version)
+
+
+# ---- DAG runs side by side: each dag.test() in a forked process ----------------------------------------------
+_bag_for_forked_runs = None  # what a forked run reads its DAG from (a DagBag does not pickle)
+_transports_inherited = []  # kept referenced, never collected: see _start_forked_run
+
+
+def _prepare_forked_runs() -> None:
+    """The in-process execution API a test run talks to costs seconds to make and to answer its first request
+    (imports, the FastAPI app, lazily built validators). Done here, before forking, the forked runs share it."""
+    import httpx
+    from airflow.sdk.execution_time.supervisor import in_process_api_server
+
+    with httpx.Client(transport=in_process_api_server().transport, base_url="http://in-process") as client:
+        client.get("/health").raise_for_status()
+
+
+def _start_forked_run() -> None:
+    """A forked process has none of its parent's threads, so the transport to the in-process API (an event loop in a
+    thread of its own) is made anew, on the same app. The inherited transport stays referenced: collecting it would
+    wait for the parent's loop thread to stop it."""
+    from airflow.sdk.execution_time.supervisor import in_process_api_server
+
+    api = in_process_api_server()
+    _transports_inherited.append(api.transport)
+    del api.transport  # a cached property: made again on next use
+
+
+def _timed_run(dag_id: str, conf: dict | None, bag=None) -> tuple[str, str, float]:
+    import time
+
+    started = time.perf_counter()
+    state = run_dag(dag_id, conf, bag or _bag_for_forked_runs)
+    return dag_id, state, time.perf_counter() - started
+
+
+def run_dags(dag_ids: tuple[str, ...], conf: dict | None = None, bag=None) -> list[tuple[str, str, float]]:
+    """Run DAGs side by side, each `dag.test()` in a process forked from this one (a test run executes its tasks in
+    its caller's process), every one to its end; then raise if any did not succeed. A single DAG runs here.
+    Returns (dag_id, state, seconds) of each."""
+    global _bag_for_forked_runs
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if len(dag_ids) == 1:
+        return [_timed_run(dag_ids[0], conf, bag)]
+    os.environ.update(airflow_environment())
+    _bag_for_forked_runs = bag or load_dagbag()
+    _sync_dags_to_db()
+    _prepare_forked_runs()
+    with ProcessPoolExecutor(len(dag_ids), mp_context=multiprocessing.get_context("fork"),
+                             initializer=_start_forked_run) as pool:
+        futures = [(dag_id, pool.submit(_timed_run, dag_id, conf)) for dag_id in dag_ids]
+        outcomes = [(dag_id, future.exception() or future.result()) for dag_id, future in futures]
+    failed = [f"{dag_id}: {outcome}" for dag_id, outcome in outcomes if isinstance(outcome, BaseException)]
+    if failed:
+        raise RuntimeError("; ".join(failed))
+    return [outcome for _, outcome in outcomes]
+
+
+def run_pipeline(inbox: Path, period: str | None = None, out: Path | None = None) -> list[tuple[str, str, float]]:
+    """The whole pipeline through Airflow, over an inbox: the ingest DAGs side by side, then warehouse, quality and
+    reports. Returns (dag_id, state, seconds) of each DAG run."""
     from kopru import warehouse
 
     warehouse.start()
@@ -173,7 +253,7 @@ def run_pipeline(inbox: Path, period: str | None = None, out: Path | None = None
     if out:
         conf["out"] = str(Path(out).resolve())
     bag = load_dagbag()
-    return [(dag_id, run_dag(dag_id, conf, bag)) for dag_id in PIPELINE]
+    return [outcome for step in PIPELINE_STEPS for outcome in run_dags(step, conf, bag)]
 
 
 # ---- task bodies: what the DAG tasks call (and the CLI calls too) ---------------------------------------------

@@ -231,7 +231,10 @@ def bootstrap() -> None:
     from kopru.ingest.checks import FUNCTIONS_DDL
     from kopru.ingest.manifest import MANIFEST_DDL, seed_reason_codes
 
-    with connect(autocommit=True) as conn:
+    with connect(autocommit=True) as conn, conn.transaction():
+        # The ingest DAGs start side by side and each bootstraps: one at a time, or their catalog updates collide
+        # ("tuple concurrently updated").
+        conn.execute("select pg_advisory_xact_lock(hashtext('kopru.bootstrap'))")
         for schema in BOOTSTRAP_SCHEMAS:
             conn.execute(f"create schema if not exists {schema}")
         conn.execute(
