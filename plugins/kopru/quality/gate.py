@@ -41,6 +41,16 @@ create table if not exists quality.full_refreshes (
     built_at      timestamptz not null default now(),
     marts_schema  text not null
 );
+-- the shares the ISAS suites judge, one row, worked out before each checkpoint (gx.write_isas_entry_shares)
+create table if not exists quality.isas_entry_shares (
+    marts_schema      text not null,
+    computed_at       timestamptz not null default now(),
+    records           bigint not null,   -- municipal aid records delivered before the grace period
+    entered_share     float8,            -- of them, the share ISAS accepted
+    entered           bigint not null,   -- records ISAS accepted
+    within_lag_share  float8,            -- of them, the share accepted within the allowed lag
+    missing           bigint not null    -- records not entered or rejected (quality.isas_missing_entries)
+);
 -- quality.isas_missing_entries was a table the gate rewrote each run; it is a view of the published marts now
 do $$ begin
     if exists (select 1 from pg_tables where schemaname = 'quality' and tablename = 'isas_missing_entries') then

@@ -328,21 +328,8 @@ def run_checkpoint(name: str = CHECKPOINT, schema: str = "marts") -> CheckResult
     return CheckResult(run_id, critical == 0, critical, warnings, len(rows), docs)
 
 
-ISAS_SHARES_DDL = """
-create table if not exists quality.isas_entry_shares (
-    marts_schema      text not null,
-    computed_at       timestamptz not null default now(),
-    records           bigint not null,   -- municipal aid records delivered before the grace period
-    entered_share     float8,            -- of them, the share ISAS accepted
-    entered           bigint not null,   -- records ISAS accepted
-    within_lag_share  float8,            -- of them, the share accepted within the allowed lag
-    missing           bigint not null    -- records not entered or rejected (quality.isas_missing_entries)
-)"""
-
-
 def write_isas_entry_shares(conn, schema: str, isas: dict) -> None:
     """The shares the ISAS suites judge, in one pass over the municipal aid of `schema` (replacing the last)."""
-    conn.execute(ISAS_SHARES_DDL)
     conn.execute("delete from quality.isas_entry_shares")
     conn.execute(f"""
         insert into quality.isas_entry_shares (marts_schema, records, entered_share, entered, within_lag_share,
