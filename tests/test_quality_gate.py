@@ -61,6 +61,7 @@ def test_a_clean_build_is_published_and_warnings_do_not_block(gate_db):
     with psycopg.connect(gate_db["url"]) as conn:
         schemas = {s for (s,) in conn.execute("select nspname from pg_namespace").fetchall()}
     assert "marts" in schemas and "marts_build" in schemas
+    assert "marts_carry" not in schemas  # the copies made beside the checkpoint were moved into marts_build
     with psycopg.connect(gate_db["url"]) as conn:
         # the next build starts from the published incremental marts, not from nothing
         assert conn.execute(
@@ -88,6 +89,9 @@ def test_a_critical_defect_blocks_and_marts_keep_the_last_good_build(gate_db, de
     assert published_indicators(gate_db["url"]) == before
     status, failed = last_publication(gate_db["url"])
     assert status == "blocked" and failed == suite
+    with psycopg.connect(gate_db["url"]) as conn:
+        # the copies made for a publication that did not happen are gone
+        assert conn.execute("select count(*) from pg_namespace where nspname = 'marts_carry'").fetchone()[0] == 0
 
 
 def test_missing_and_rejected_receipts_are_listed_exactly(gate_db):
@@ -153,11 +157,13 @@ def test_the_committed_suites_are_generated_from_the_current_contract_and_levels
     import yaml
     from kopru import config
     from kopru.ingest.contract import FEEDS
-    from kopru.quality.gx import _feed_query, _volume_query, quality_levels
+    from kopru.quality.gx import FEED_VIEWS_SCHEMA, _volume_query, feed_view, quality_levels
 
     document = yaml.safe_load((config.EXPECTATIONS_DIR / "gx" / "great_expectations.yml").read_text())
     assets = {name: asset for name, asset in document["fluent_datasources"]["warehouse"]["assets"].items()}
     feeds = tuple(tuple(f.split("/")) for f in quality_levels()["feeds"]["volume_checked_feeds"])
     assert assets["delivery_volume"]["query"] == " ".join(_volume_query(feeds).split())
     for spec in FEEDS.values():
-        assert assets[f"raw_{spec.source}__{spec.feed}"]["query"] == " ".join(_feed_query(spec).split())
+        # a feed suite reads its view (gx.feed_views, made from the contract before each checkpoint)
+        asset = assets[feed_view(spec)]
+        assert (asset["type"], asset["table_name"], asset["schema_name"]) == ("table", feed_view(spec), FEED_VIEWS_SCHEMA)

@@ -7,6 +7,7 @@ kept in `quality.publications`; the aid records ISAS has not accepted go to `qua
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
@@ -14,6 +15,7 @@ log = logging.getLogger(__name__)
 BUILD_SCHEMA = "marts_build"
 PUBLISHED_SCHEMA = "marts"
 PREVIOUS_SCHEMA = "marts_previous"
+CARRY_SCHEMA = "marts_carry"  # the build's incremental marts, copied for the next build while the gate checks
 
 DDL = """
 create table if not exists quality.publications (
@@ -95,10 +97,11 @@ def list_isas_missing_entries(conn) -> None:
     conn.execute(ISAS_MISSING_ENTRIES_VIEW)
 
 
-def swap_in(conn) -> None:
+def swap_in(conn, carried: frozenset[str] = frozenset()) -> None:
     """Publish the build: `marts_build` and `marts` trade names, atomically. The schema that was published becomes
     the next build's starting point, so incremental marts carry on from it (their watermark, not the schema's
-    name, says what they hold) rather than being rebuilt from nothing each day. BI tools can read `marts` only."""
+    name, says what they hold) rather than being rebuilt from nothing each day. BI tools can read `marts` only.
+    `carried`: the incremental marts already copied into CARRY_SCHEMA (carry_incremental_marts)."""
     conn.execute(f"drop schema if exists {PREVIOUS_SCHEMA} cascade")
     published = conn.execute("select 1 from pg_namespace where nspname = %s", (PUBLISHED_SCHEMA,)).fetchone()
     if published:
@@ -108,7 +111,13 @@ def swap_in(conn) -> None:
         conn.execute(f"alter schema {PREVIOUS_SCHEMA} rename to {BUILD_SCHEMA}")
     else:
         conn.execute(f"create schema {BUILD_SCHEMA}")
-    _carry_incremental_marts_over(conn)
+    for table in carried:
+        conn.execute(f"drop table if exists {BUILD_SCHEMA}.{table} cascade")
+        conn.execute(f"alter table {CARRY_SCHEMA}.{table} set schema {BUILD_SCHEMA}")
+    conn.execute(f"drop schema if exists {CARRY_SCHEMA} cascade")
+    for table in _marts_to_carry(conn, PUBLISHED_SCHEMA, BUILD_SCHEMA):
+        if table not in carried:
+            _copy_mart(conn, PUBLISHED_SCHEMA, table, BUILD_SCHEMA)
     conn.execute(f"revoke all on schema {BUILD_SCHEMA} from bi_reader")
     conn.execute(f"grant usage on schema {PUBLISHED_SCHEMA} to bi_reader")
     list_isas_missing_entries(conn)
@@ -121,11 +130,11 @@ def _columns(conn, schema: str, table: str) -> list[tuple[str, str]]:
     ).fetchall()
 
 
-def _carry_incremental_marts_over(conn) -> None:
-    """The next build continues each incremental mart (a table that carries a build watermark) from the schema
-    handed back, which holds the previous publication. It gets a copy of the published table instead where it has
-    none or one of another shape, and after a full refresh (a model's logic changed: the previous publication's
-    rows were made by the old logic, which an incremental build would carry on from)."""
+def _marts_to_carry(conn, build: str, handed_back: str) -> list[str]:
+    """The incremental marts (tables that carry a build watermark) of `build` that the schema `handed_back` to the
+    next build cannot continue from: it has none or one of another shape, or `build` was a full refresh (a model's
+    logic changed: the rows handed back were made by the old logic, which an incremental build would carry on
+    from). Each of these needs a copy of the build's table."""
     full_refresh = conn.execute(
         """select exists (select 1 from quality.full_refreshes where marts_schema = %s
                           and built_at > coalesce((select max(decided_at) from quality.publications
@@ -133,22 +142,40 @@ def _carry_incremental_marts_over(conn) -> None:
     ).fetchone()[0]
     tables = [name for (name,) in conn.execute(
         """select table_name from information_schema.columns
-           where table_schema = %s and column_name = 'built_through_file_id' order by 1""", (PUBLISHED_SCHEMA,)
+           where table_schema = %s and column_name = 'built_through_file_id' order by 1""", (build,)
     ).fetchall()]
-    for table in tables:
-        if not full_refresh and _columns(conn, BUILD_SCHEMA, table) == _columns(conn, PUBLISHED_SCHEMA, table):
-            continue
-        conn.execute(f"drop table if exists {BUILD_SCHEMA}.{table} cascade")
-        conn.execute(f"create table {BUILD_SCHEMA}.{table} "
-                     f"(like {PUBLISHED_SCHEMA}.{table} including all excluding indexes)")
-        conn.execute(f"insert into {BUILD_SCHEMA}.{table} select * from {PUBLISHED_SCHEMA}.{table}")
-        # Indexes after the rows: one sorted build each instead of an insert per row (a third of the copy's time).
-        for (definition,) in conn.execute(
-            "select pg_get_indexdef(indexrelid) from pg_index where indrelid = %s::regclass",
-            (f"{PUBLISHED_SCHEMA}.{table}",),
-        ).fetchall():
-            conn.execute(definition.replace(f" ON {PUBLISHED_SCHEMA}.{table} ", f" ON {BUILD_SCHEMA}.{table} ", 1))
-        conn.execute(f"analyze {BUILD_SCHEMA}.{table}")
+    return [table for table in tables
+            if full_refresh or _columns(conn, build, table) != _columns(conn, handed_back, table)]
+
+
+def _copy_mart(conn, schema: str, table: str, target: str) -> None:
+    """A copy of `schema`.`table` in `target`, with its indexes."""
+    conn.execute(f"drop table if exists {target}.{table} cascade")
+    conn.execute(f"create table {target}.{table} (like {schema}.{table} including all excluding indexes)")
+    conn.execute(f"insert into {target}.{table} select * from {schema}.{table}")
+    # Indexes after the rows: one sorted build each instead of an insert per row (a third of the copy's time).
+    for (definition,) in conn.execute(
+        "select pg_get_indexdef(indexrelid) from pg_index where indrelid = %s::regclass", (f"{schema}.{table}",),
+    ).fetchall():
+        conn.execute(definition.replace(f" ON {schema}.{table} ", f" ON {target}.{table} ", 1))
+    conn.execute(f"analyze {target}.{table}")
+
+
+def carry_incremental_marts() -> frozenset[str]:
+    """Copy into CARRY_SCHEMA the incremental marts of the build that the next build will need if this one is
+    published (after a first or a full-refresh build: seconds per million rows). The build is final once dbt is
+    done, so the gate runs this beside the checkpoint, on the other core, and swap_in only moves the copies."""
+    from kopru import warehouse
+
+    with warehouse.connect() as conn:
+        conn.execute(f"drop schema if exists {CARRY_SCHEMA} cascade")
+        conn.execute(f"create schema {CARRY_SCHEMA}")
+        conn.execute(f"revoke all on schema {CARRY_SCHEMA} from public")
+        tables = _marts_to_carry(conn, BUILD_SCHEMA, PUBLISHED_SCHEMA)
+        for table in tables:
+            _copy_mart(conn, BUILD_SCHEMA, table, CARRY_SCHEMA)
+        conn.commit()
+    return frozenset(tables)
 
 
 def run_gate() -> GateDecision:
@@ -160,7 +187,14 @@ def run_gate() -> GateDecision:
         conn.execute(DDL)
         checked_through = conn.execute("select coalesce(max(file_id), 0) from ingest.files").fetchone()[0]
         conn.commit()
-    check = run_checkpoint(schema=BUILD_SCHEMA)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        carrying = pool.submit(carry_incremental_marts)
+        check = run_checkpoint(schema=BUILD_SCHEMA)
+        try:
+            carried = carrying.result()
+        except Exception as error:  # noqa: BLE001 - swap_in copies what is missing itself
+            log.warning("copying the incremental marts beside the checkpoint failed (%s)", type(error).__name__)
+            carried = frozenset()
     with warehouse.connect() as conn:
         failed = [row[0] for row in conn.execute(
             """select distinct suite from quality.validation_results
@@ -168,7 +202,9 @@ def run_gate() -> GateDecision:
         ).fetchall()]
         status = "published" if check.success else "blocked"
         if check.success:
-            swap_in(conn)
+            swap_in(conn, carried)
+        else:
+            conn.execute(f"drop schema if exists {CARRY_SCHEMA} cascade")
         (missing,) = conn.execute("select missing from quality.isas_entry_shares").fetchone()
         conn.execute(
             """insert into quality.publications (run_id, status, critical_failures, warnings, failed_suites,

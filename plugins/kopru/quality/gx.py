@@ -84,8 +84,8 @@ def define(context=None, schema: str = "marts") -> None:
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
+    from kopru import warehouse
     from kopru.ingest.contract import FEEDS
-    from kopru.ingest.stk import all_mappings
 
     levels = quality_levels()
     context = context or get_context(schema)
@@ -187,17 +187,18 @@ def define(context=None, schema: str = "marts") -> None:
 
     # ---- feeds: one suite per raw feed, from the contract (warnings), and delivery volume (critical) ----
     feeds = levels["feeds"]
+    # Views, not query assets: GX learns a query asset's columns by running the whole query (on a first load,
+    # millions of raw rows fetched into Python for nothing), a view's from the catalog.
+    with warehouse.connect() as conn:
+        create_feed_views(conn)
+        conn.commit()
     for spec in FEEDS.values():
-        suite(f"feeds__{spec.source}__{spec.feed}", query(f"raw_{spec.source}__{spec.feed}", _feed_query(spec)),
+        view = feed_view(spec)
+        suite(f"feeds__{spec.source}__{spec.feed}", table(view, view, FEED_VIEWS_SCHEMA),
               _feed_expectations(spec, feeds, gxe), severity="warning")
-    # NGO templates differ: the ID share is judged over the NGOs whose template carries an ID at all.
-    with_ids = ", ".join(f"'{m.ngo_code}'" for m in all_mappings() if "tckn" in m.columns.values())
-    suite("feeds__stk__ids", query("raw_stk__ids", f"""
-        select raw_rows.ngo_code, raw_rows.tckn_status from raw.stk__aid_rows raw_rows
-        join ingest.files files on files.file_id = raw_rows._file_id and files.status = 'loaded'
-        where raw_rows.ngo_code in ({with_ids or "''"}) and {NOT_YET_PUBLISHED}"""),
-        [gxe.ExpectColumnValuesToBeInSet(column="tckn_status", value_set=["valid"],
-                                         mostly=float(feeds["ngo_min_valid_id_share"]))], severity="warning")
+    suite("feeds__stk__ids", table(NGO_IDS_VIEW, NGO_IDS_VIEW, FEED_VIEWS_SCHEMA),
+          [gxe.ExpectColumnValuesToBeInSet(column="tckn_status", value_set=["valid"],
+                                           mostly=float(feeds["ngo_min_valid_id_share"]))], severity="warning")
     checked = tuple(tuple(f.split("/")) for f in feeds["volume_checked_feeds"])
     suite("feeds__delivery_volume", query("delivery_volume", _volume_query(checked)), [
         gxe.ExpectColumnValuesToBeBetween(column="ratio_to_previous", min_value=float(feeds["min_volume_ratio"])),
@@ -216,6 +217,38 @@ def define(context=None, schema: str = "marts") -> None:
 # The feed suites judge the deliveries that no publication has passed yet: each delivery once (a daily run reads
 # one day's rows, not the whole history again), and again after a blocked publication.
 NOT_YET_PUBLISHED = "raw_rows._file_id in (select quality.unpublished_file_ids())"
+
+
+FEED_VIEWS_SCHEMA = "quality"
+NGO_IDS_VIEW = "unpublished_rows__stk__ids"
+
+
+def feed_view(spec) -> str:
+    """The view of a raw feed's rows that no publication has checked yet (the feed suite's batch)."""
+    return f"unpublished_rows__{spec.source}__{spec.feed}"
+
+
+def feed_views() -> dict[str, str]:
+    """Every feed suite's view: name → query. NGO templates differ, so the ID share is judged over the NGOs whose
+    template carries an ID at all."""
+    from kopru.ingest.contract import FEEDS
+    from kopru.ingest.stk import all_mappings
+
+    views = {feed_view(spec): _feed_query(spec) for spec in FEEDS.values()}
+    with_ids = ", ".join(f"'{m.ngo_code}'" for m in all_mappings() if "tckn" in m.columns.values())
+    views[NGO_IDS_VIEW] = f"""
+        select raw_rows.ngo_code, raw_rows.tckn_status from raw.stk__aid_rows raw_rows
+        join ingest.files files on files.file_id = raw_rows._file_id and files.status = 'loaded'
+        where raw_rows.ngo_code in ({with_ids or "''"}) and {NOT_YET_PUBLISHED}"""
+    return views
+
+
+def create_feed_views(conn) -> None:
+    """(Re)create the feed suites' views from the current contract. Dropped first: `raw_rows.*` is expanded when a
+    view is made, and a raw table's new column would otherwise not fit the old view's column list."""
+    for name, query in feed_views().items():
+        conn.execute(f"drop view if exists {FEED_VIEWS_SCHEMA}.{name}")
+        conn.execute(f"create view {FEED_VIEWS_SCHEMA}.{name} as {query}")
 
 
 def _feed_query(spec) -> str:
@@ -284,6 +317,7 @@ def run_checkpoint(name: str = CHECKPOINT, schema: str = "marts") -> CheckResult
     from kopru import warehouse
 
     with warehouse.connect() as conn:
+        create_feed_views(conn)
         write_isas_entry_shares(conn, schema, quality_levels()["isas"])
         conn.commit()
     context = get_context(schema)
