@@ -120,13 +120,16 @@
     )
 {%- endmacro %}
 
-{#- For the per-family half-year marts: the earliest day a change since the last build can touch — new or
-    re-linked aid (fct_aid rows this build wrote), services, referrals, assessments (a need level holds until the
-    next one), İŞKUR offers (a sanction runs 12 months on) and registry snapshots that changed something. Every
-    half-year ending on or after it is rebuilt; NULL when nothing changed. -#}
-{% macro earliest_day_changed_for_families() -%}
+{#- For the per-family half-year models: the earliest day a change since the last build can touch — new or
+    re-linked aid (fct_aid rows this build wrote; not for `with_aid=false`, the family-state model built beside
+    fct_aid), services, referrals, assessments (a need level holds until the next one), İŞKUR offers (a sanction
+    runs 12 months on) and registry snapshots that changed something. Every half-year ending on or after it is
+    rebuilt; NULL when nothing changed. -#}
+{% macro earliest_day_changed_for_families(with_aid=true) -%}
     least(
+        {% if with_aid -%}
         (select min(delivered_on) from {{ ref('fct_aid') }} where built_through_file_id > {{ last_built_file_id() }}),
+        {%- endif %}
         ({{ earliest_day_in_files_since_last_build(source('belediye', 'belediye__services'), 'opened_on') }}),
         ({{ earliest_day_in_files_since_last_build(source('belediye', 'belediye__employment_referrals'),
                                                    'referred_on') }}),
@@ -141,9 +144,9 @@
     model runs and written into the SQL as a literal, so that the planner reads only those half-years' rows by index
     (as a subquery it guessed a third of the table and scanned it all). '-infinity' on a full build, 'infinity'
     when nothing changed. -#}
-{% macro families_rebuilt_from_day() -%}
+{% macro families_rebuilt_from_day(with_aid=true) -%}
     {%- if execute and is_incremental() -%}
-        {%- set day = run_query("select " ~ earliest_day_changed_for_families()).columns[0].values()[0] -%}
+        {%- set day = run_query("select " ~ earliest_day_changed_for_families(with_aid)).columns[0].values()[0] -%}
         {%- if day is none -%}
             'infinity'::date
         {%- else -%}
@@ -156,12 +159,12 @@
 
 {#- Pre-hook of a per-family half-year mart: drop the half-years the build will redo (all of them on a full build,
     when the table is created anew). Pass it as a string so that it renders when the model runs. -#}
-{% macro delete_half_years_to_rebuild() -%}
+{% macro delete_half_years_to_rebuild(with_aid=true) -%}
     {% if is_incremental() %}
     delete from {{ this }}
     where half_year in (
         select period from {{ ref('int_periods') }}
-        where period_kind = 'half_year' and period_start >= {{ families_rebuilt_from_day() }}
+        where period_kind = 'half_year' and period_start >= {{ families_rebuilt_from_day(with_aid) }}
     )
     {% else %}
     select 1
