@@ -126,3 +126,17 @@ def test_row_tests_judge_what_the_build_wrote_and_keys_stay_unique_across_the_ta
         with pytest.raises(psycopg.errors.UniqueViolation):
             conn.execute("insert into marts_build.fct_aid select * from marts_build.fct_aid where aid_key = %s", (key,))
     run_dbt(["test", "--select", "fct_aid", "--vars", '{"marts_schema": "marts_build"}'])
+
+
+def test_the_unit_tests_pass(incremental_db):
+    """The scheduled build leaves dbt's unit tests out (orchestration.build_warehouse); they run here, every one of
+    them: the indicators, the achievement formula, the three-refusal rule."""
+    import yaml
+    from kopru import config
+    from kopru.transform import run_dbt
+
+    defined = [test["name"] for path in (config.DBT_PROJECT_DIR / "models").rglob("*.yml")
+               for test in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("unit_tests", [])]
+    summary = run_dbt(["test", "--select", "test_type:unit", "--vars", '{"marts_schema": "marts_build"}'])
+    assert len(defined) >= 5 and summary["statuses"]["pass"] == len(defined)
+    assert not set(summary["statuses"]) & {"fail", "error", "skipped"}

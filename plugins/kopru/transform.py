@@ -59,15 +59,20 @@ def run_dbt(args: list[str]) -> dict:
     return summary
 
 
-def build(select: str | None = None, marts_schema: str = "marts", full_refresh: bool = False) -> dict:
+def build(select: str | None = None, marts_schema: str = "marts", full_refresh: bool = False,
+          unit_tests: bool = True) -> dict:
     """`dbt seed` + models + snapshots + tests, in dependency order, with the marts built into `marts_schema`.
     Incremental models take only what changed since their last build; `full_refresh` rebuilds them from all
-    current rows (after a change of their logic, or of raw rows made other than through the loader)."""
+    current rows (after a change of their logic, or of raw rows made other than through the loader).
+    `unit_tests=False` leaves dbt's unit tests out: they test the models' logic on fixed rows, which the scheduled
+    build does not change (dbt's advice: run them in development and CI, not in production)."""
     import json
 
     args = ["build", "--vars", json.dumps({"marts_schema": marts_schema})]
     if select:
         args += ["--select", select]
+    if not unit_tests:
+        args += ["--exclude-resource-type", "unit_test"]
     if full_refresh:
         args.append("--full-refresh")
     summary = run_dbt(args)
