@@ -11,7 +11,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache, cached_property
 from pathlib import Path
 
@@ -156,16 +156,33 @@ def _xlsx_text(value: object) -> str:
     return str(value)
 
 
-def read_xlsx(data: bytes, expected: dict[str, str]) -> Iterator[RawRecord]:
-    import openpyxl  # only NGO files need it
+def _calamine_cell(value: object) -> object:
+    """A cell as openpyxl gives it, from calamine: a number without a fraction is an int (XLSX has one number type;
+    `1` and `1.0` are the same cell) unless it is written with an exponent (from 1e16 on), an empty cell None, a
+    date cell at midnight a datetime."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        return int(value)
+    if value == "":
+        return None
+    if type(value) is date:
+        return datetime(value.year, value.month, value.day)
+    return value
+
+
+def read_xlsx_rows(data: bytes) -> list[list]:
+    """The first sheet's rows, values only, as openpyxl reads them. Read with calamine (Rust): openpyxl's XML
+    parsing took 15 s of the district's 84 workbooks, a tenth of the ingest's CPU; calamine takes 1.5 s."""
+    from python_calamine import CalamineWorkbook  # only NGO files need it
 
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        sheet = workbook.worksheets[0]
-        rows = [list(row) for row in sheet.iter_rows(values_only=True)]
-        workbook.close()
-    except Exception as error:  # openpyxl raises many types for a broken zip/XML
+        rows = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except Exception as error:  # a broken zip or XML
         raise FileRejected("unreadable", f"not a readable XLSX workbook ({type(error).__name__})") from error
+    return [[_calamine_cell(cell) for cell in row] for row in rows]
+
+
+def read_xlsx(data: bytes, expected: dict[str, str]) -> Iterator[RawRecord]:
+    rows = read_xlsx_rows(data)
     while rows and all(cell is None or str(cell).strip() == "" for cell in rows[-1]):
         rows.pop()
     if not rows:
