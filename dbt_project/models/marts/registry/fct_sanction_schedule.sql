@@ -26,9 +26,11 @@ scheduled as (
     cross join steps
 ),
 
--- the municipal aid records as int_aid_isas_status keeps them (a table: the staging view re-reads the raw history)
+-- the municipal aid records as int_aid_isas_status keeps them (a table: the staging view re-reads the raw history),
+-- of the sanctioned households only: a few thousand, where hashing the million records cost most of the model
 municipal_aid as (
     select household_key, delivered_on, amount_try from {{ ref('int_aid_isas_status') }}
+    where household_key in (select household_key from third_refusals)
 )
 
 select
