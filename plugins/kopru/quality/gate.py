@@ -189,7 +189,13 @@ def run_gate() -> GateDecision:
         conn.commit()
     with ThreadPoolExecutor(max_workers=1) as pool:
         carrying = pool.submit(carry_incremental_marts)
-        check = run_checkpoint(schema=BUILD_SCHEMA)
+        try:
+            check = run_checkpoint(schema=BUILD_SCHEMA)
+        except Exception:
+            carrying.exception()  # waits for the copies, then drops them: no publication will move them
+            with warehouse.connect(autocommit=True) as conn:
+                conn.execute(f"drop schema if exists {CARRY_SCHEMA} cascade")
+            raise
         try:
             carried = carrying.result()
         except Exception as error:  # noqa: BLE001 - swap_in copies what is missing itself
