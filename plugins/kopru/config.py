@@ -6,12 +6,16 @@ KOPRU_WAREHOUSE_URL  an external PostgreSQL; when unset, the embedded server und
 KOPRU_NGO_MAPPINGS  folder of partner-NGO mapping files (default: the project's plugins/kopru/data/ngo_mappings).
 KOPRU_PSEUDONYM_KEY  the secret of the keyed pseudonyms (HMAC-SHA256); when unset, a development key is
                      generated once into KOPRU_HOME/secrets and reused.
+KOPRU_INGEST_LIMITS  the limits a delivered file is held to before it is read (default:
+                     plugins/kopru/data/ingest_limits.yml): per-feed size caps, the XLSX reader's bounds.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -89,3 +93,52 @@ def pseudonym_key() -> bytes:
 def ingest_workers() -> int:
     """Feeds the loader lands side by side (one connection each): KOPRU_INGEST_WORKERS, else the machine's cores."""
     return max(1, int(os.environ.get("KOPRU_INGEST_WORKERS") or os.cpu_count() or 1))
+
+
+MB = 1 << 20
+
+
+@dataclass(frozen=True)
+class WorkbookLimits:
+    max_entries: int
+    max_uncompressed_bytes: int
+    max_compression_ratio: float
+    max_cells: int
+    reader_memory_bytes: int
+    reader_seconds: float
+
+
+@dataclass(frozen=True)
+class IngestLimits:
+    max_file_mb: dict[str, float]  # `default`, `<source>` or `<source>/<feed>` → MB
+    workbook: WorkbookLimits
+
+    def max_file_bytes(self, source: str, feed: str | None) -> int:
+        """The cap of the most specific key that names the feed."""
+        for key in (f"{source}/{feed}", source, "default"):
+            if key in self.max_file_mb:
+                return int(float(self.max_file_mb[key]) * MB)
+        raise KeyError("ingest limits name no `default` size cap")
+
+
+def ingest_limits() -> IngestLimits:
+    return _ingest_limits(os.environ.get("KOPRU_INGEST_LIMITS") or str(PACKAGE_DATA / "ingest_limits.yml"))
+
+
+@cache
+def _ingest_limits(path: str) -> IngestLimits:
+    import yaml
+
+    document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    workbook = document["workbook"]
+    return IngestLimits(
+        max_file_mb={str(k): float(v) for k, v in document["max_file_mb"].items()},
+        workbook=WorkbookLimits(
+            max_entries=int(workbook["max_entries"]),
+            max_uncompressed_bytes=int(float(workbook["max_uncompressed_mb"]) * MB),
+            max_compression_ratio=float(workbook["max_compression_ratio"]),
+            max_cells=int(workbook["max_cells"]),
+            reader_memory_bytes=int(float(workbook["reader_memory_mb"]) * MB),
+            reader_seconds=float(workbook["reader_seconds"]),
+        ),
+    )

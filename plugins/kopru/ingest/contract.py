@@ -250,10 +250,14 @@ _register(STK_AID_ROWS)
 
 # File names: belediye_<feed>_<YYYYMMDD>.csv, sosyalkart_transactions_<YYYYMMDD>.csv,
 # devlet_<feed>_<YYYYMMDD>.jsonl, stk_<ngo_code>_<YYYYMM>.<csv|xlsx>
+# The whole name must match (fullmatch: `$` alone would accept a trailing newline), in ASCII digits only (`\d`
+# would take any script's digits, and int() reads them).
 _NAME = re.compile(
-    r"^(?P<source>belediye|sosyalkart|devlet)_(?P<feed>[a-z_]+)_(?P<date>\d{8})\.(?P<ext>csv|jsonl)$"
-    r"|^stk_(?P<ngo>[a-z0-9_]+)_(?P<month>\d{6})\.(?P<stk_ext>csv|xlsx)$"
+    r"(?P<source>belediye|sosyalkart|devlet)_(?P<feed>[a-z_]+)_(?P<date>[0-9]{8})\.(?P<ext>csv|jsonl)"
+    r"|stk_(?P<ngo>[a-z0-9_]+)_(?P<month>[0-9]{6})\.(?P<stk_ext>csv|xlsx)"
 )
+# An NGO's code names its mapping file, its files and, as a value, rows of SQL: lower-case ASCII and digits only.
+NGO_CODE = re.compile(r"[a-z0-9_]+")
 
 
 @dataclass(frozen=True)
@@ -265,7 +269,7 @@ class FileName:
 
 
 def parse_file_name(name: str) -> FileName | None:
-    match = _NAME.match(name)
+    match = _NAME.fullmatch(name)
     if not match:
         return None
     if match.group("ngo"):

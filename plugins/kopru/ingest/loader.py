@@ -13,6 +13,7 @@ in the same transaction as the rows, and dbt's staging models read that flag (th
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import logging
@@ -24,6 +25,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from kopru import config
 from kopru.ingest import contract
@@ -208,87 +210,142 @@ def _has_records(data: bytes) -> bool:
 
 def _archive(path: Path, sha256: str) -> str:
     target = config.archive_dir() / "rejected" / f"{sha256[:16]}_{path.name}"
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not target.exists():
         shutil.copyfile(path, target)
+        target.chmod(0o600)  # a rejected file holds families' data as delivered
     return str(target)
+
+
+def _sha256(path: Path) -> tuple[str, int]:
+    """The file's hash and size, read in chunks: a file is hashed before anything decides it is safe to hold."""
+    digest, size = hashlib.sha256(), 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+# What reading a file can raise besides FileRejected when its bytes are hostile or broken: csv's own error, a JSON
+# line nested past the parser's stack, a value no converter takes, memory. Such a file is rejected as
+# `unreadable`; errors of the database or of our code are not caught here (the file is retried next run).
+READ_ERRORS = (csv.Error, RecursionError, MemoryError, ValueError, OverflowError, UnicodeError)
 
 
 def ingest_file(conn, path: Path, key: bytes) -> FileResult:
     """Land one file in its own transaction. The caller's connection must not be in a transaction."""
-    data = path.read_bytes()
-    sha256 = hashlib.sha256(data).hexdigest()
+    sha256, size = _sha256(path)
     name = contract.parse_file_name(path.name)
     source = name.source if name else "unknown"
     feed = name.feed if name else None
     delivered = delivered_on(name) if name else None
+    cap = config.ingest_limits().max_file_bytes(source, feed)
+    try:
+        with conn.transaction():
+            return _ingest_file(conn, path, key, sha256, size, cap, name, delivered)
+    except (FileRejected, *READ_ERRORS) as error:
+        # Found while its records were framed: the transaction rolled back, and the file is recorded as rejected
+        # in one of its own; the run goes on.
+        rejected = error if isinstance(error, FileRejected) else \
+            FileRejected("unreadable", f"the file cannot be read ({type(error).__name__})")
     with conn.transaction():
-        # One loader at a time per feed: superseding and de-duplication compare against what is current.
-        conn.execute("select pg_advisory_xact_lock(hashtext('kopru.ingest:' || %s || '/' || %s))",
-                     (source, feed or ""))
+        _lock_feed(conn, source, feed)
+        file_id = _record_file(conn, path, sha256, size, source, feed, delivered, "rejected",
+                               reason_code=rejected.reason_code, reason=rejected.reason,
+                               archived_path=_archive(path, sha256))
+    log.warning("rejected %s: %s", path.name, rejected.reason_code)
+    return FileResult(path.name, file_id, "rejected", source, feed, reason_code=rejected.reason_code,
+                      reason=rejected.reason)
 
-        def record(status: str, **fields) -> int:
-            columns = ["source", "feed", "file_name", "sha256", "size_bytes", "delivered_on", "status", *fields]
-            values = [source, feed, path.name, sha256, len(data), delivered, status, *fields.values()]
-            placeholders = ", ".join(["%s"] * len(values))
-            return conn.execute(
-                f"insert into ingest.files ({', '.join(columns)}) values ({placeholders}) returning file_id", values
-            ).fetchone()[0]
 
-        # Header-only files of different days are byte-identical yet different deliveries: without records,
-        # only the same source, feed and day makes a duplicate.
-        earlier = conn.execute(
-            """select file_id from ingest.files
-               where sha256 = %s and status in ('loaded', 'superseded')
-                 and (%s or (source, feed, delivered_on) is not distinct from (%s, %s, %s))
-               order by file_id limit 1""",
-            (sha256, _has_records(data), source, feed, delivered),
-        ).fetchone()
-        if earlier:
-            file_id = record("duplicate_file", duplicate_of=earlier[0], reason_code="duplicate_file",
-                             reason=f"same bytes as file {earlier[0]}")
-            return FileResult(path.name, file_id, "duplicate_file", source, feed, reason_code="duplicate_file")
+def _lock_feed(conn, source: str, feed: str | None) -> None:
+    """One loader at a time per feed: superseding and de-duplication compare against what is current."""
+    conn.execute("select pg_advisory_xact_lock(hashtext('kopru.ingest:' || %s || '/' || %s))", (source, feed or ""))
 
-        try:
-            if name is None or delivered is None:
-                raise FileRejected("bad_file_name", "file name does not follow the contract's pattern")
-            spec, records, stream = read_file(data, name)
-        except FileRejected as rejected:
-            file_id = record("rejected", reason_code=rejected.reason_code, reason=rejected.reason,
-                             archived_path=_archive(path, sha256))
-            log.warning("rejected %s: %s", path.name, rejected.reason_code)
-            return FileResult(path.name, file_id, "rejected", source, feed,
-                              reason_code=rejected.reason_code, reason=rejected.reason)
 
-        file_id = record("loaded")
-        superseded = [row[0] for row in conn.execute(
-            """update ingest.files set status = 'superseded', superseded_by = %s
-               where source = %s and feed = %s and delivered_on = %s and status = 'loaded' and file_id <> %s
-               returning file_id""",
-            (file_id, source, feed, delivered, file_id),
-        )]
-        ensure_raw_table(conn, spec)
-        if superseded:
-            # The keys the superseded file made current fall back to their previous versions (if any), before
-            # the correcting file's rows are compared with what is current.
-            ids = ", ".join(str(int(i)) for i in superseded)
-            _elect_current(conn, spec, f"select {', '.join(spec.key)} from {spec.raw_table} where _file_id in ({ids})")
-        rows_in, read_problems = _frame(conn, spec, records, stream)
-        rows_loaded, rows_quarantined = _land(conn, spec, file_id, delivered, key, read_problems, stream)
-        result = FileResult(
-            path.name, file_id, "loaded", source, feed,
-            rows_in=rows_in,
-            rows_loaded=rows_loaded,
-            rows_quarantined=rows_quarantined,
-            rows_duplicate=rows_in - rows_loaded - rows_quarantined,
-            raw_table=spec.raw_table,
-        )
-        conn.execute(
-            """update ingest.files set rows_in = %s, rows_loaded = %s, rows_quarantined = %s, rows_duplicate = %s
-               where file_id = %s""",
-            (result.rows_in, result.rows_loaded, result.rows_quarantined, result.rows_duplicate, file_id),
-        )
-        return result
+def _record_file(conn, path: Path, sha256: str, size: int, source: str, feed: str | None, delivered: date | None,
+                 status: str, **fields) -> int:
+    """The file's row in the manifest; its id."""
+    columns = ["source", "feed", "file_name", "sha256", "size_bytes", "delivered_on", "status", *fields]
+    values = [source, feed, path.name, sha256, size, delivered, status, *fields.values()]
+    return conn.execute(
+        sql.SQL("insert into ingest.files ({}) values ({}) returning file_id").format(
+            sql.SQL(", ").join(map(sql.Identifier, columns)), sql.SQL(", ").join(sql.Placeholder() * len(values))),
+        values,
+    ).fetchone()[0]
+
+
+def _ingest_file(conn, path: Path, key: bytes, sha256: str, size: int, cap: int, name: contract.FileName | None,
+                 delivered: date | None) -> FileResult:
+    source = name.source if name else "unknown"
+    feed = name.feed if name else None
+    _lock_feed(conn, source, feed)
+
+    def record(status: str, **fields) -> int:
+        return _record_file(conn, path, sha256, size, source, feed, delivered, status, **fields)
+
+    def rejected_file(rejected: FileRejected) -> FileResult:
+        file_id = record("rejected", reason_code=rejected.reason_code, reason=rejected.reason,
+                         archived_path=_archive(path, sha256))
+        log.warning("rejected %s: %s", path.name, rejected.reason_code)
+        return FileResult(path.name, file_id, "rejected", source, feed,
+                          reason_code=rejected.reason_code, reason=rejected.reason)
+
+    if size > cap:
+        return rejected_file(FileRejected(
+            "too_large", f"{size / config.MB:,.1f} MB, over the {cap / config.MB:,.0f} MB this feed may deliver"))
+    data = path.read_bytes()
+    # Header-only files of different days are byte-identical yet different deliveries: without records,
+    # only the same source, feed and day makes a duplicate.
+    earlier = conn.execute(
+        """select file_id from ingest.files
+           where sha256 = %s and status in ('loaded', 'superseded')
+             and (%s or (source, feed, delivered_on) is not distinct from (%s, %s, %s))
+           order by file_id limit 1""",
+        (sha256, _has_records(data), source, feed, delivered),
+    ).fetchone()
+    if earlier:
+        file_id = record("duplicate_file", duplicate_of=earlier[0], reason_code="duplicate_file",
+                         reason=f"same bytes as file {earlier[0]}")
+        return FileResult(path.name, file_id, "duplicate_file", source, feed, reason_code="duplicate_file")
+
+    try:
+        if name is None or delivered is None:
+            raise FileRejected("bad_file_name", "file name does not follow the contract's pattern")
+        spec, records, stream = read_file(data, name)
+    except FileRejected as rejected:
+        return rejected_file(rejected)
+
+    file_id = record("loaded")
+    superseded = [row[0] for row in conn.execute(
+        """update ingest.files set status = 'superseded', superseded_by = %s
+           where source = %s and feed = %s and delivered_on = %s and status = 'loaded' and file_id <> %s
+           returning file_id""",
+        (file_id, source, feed, delivered, file_id),
+    )]
+    ensure_raw_table(conn, spec)
+    if superseded:
+        # The keys the superseded file made current fall back to their previous versions (if any), before
+        # the correcting file's rows are compared with what is current.
+        ids = ", ".join(str(int(i)) for i in superseded)
+        _elect_current(conn, spec, f"select {', '.join(spec.key)} from {spec.raw_table} where _file_id in ({ids})")
+    rows_in, read_problems = _frame(conn, spec, records, stream)
+    rows_loaded, rows_quarantined = _land(conn, spec, file_id, delivered, key, read_problems, stream)
+    result = FileResult(
+        path.name, file_id, "loaded", source, feed,
+        rows_in=rows_in,
+        rows_loaded=rows_loaded,
+        rows_quarantined=rows_quarantined,
+        rows_duplicate=rows_in - rows_loaded - rows_quarantined,
+        raw_table=spec.raw_table,
+    )
+    conn.execute(
+        """update ingest.files set rows_in = %s, rows_loaded = %s, rows_quarantined = %s, rows_duplicate = %s
+           where file_id = %s""",
+        (result.rows_in, result.rows_loaded, result.rows_quarantined, result.rows_duplicate, file_id),
+    )
+    return result
 
 
 def _value_text(value: object, column: Column, formats: Formats) -> str | None:

@@ -10,7 +10,10 @@ REASON_CODES: dict[str, tuple[str, str]] = {
     "bad_mapping": ("file", "the NGO's mapping file is invalid"),
     "unsupported_encoding": ("file", "the declared encoding is not one the contract allows"),
     "undecodable": ("file", "the bytes are not valid in the declared encoding"),
-    "unreadable": ("file", "the file cannot be opened as its format (e.g. a broken XLSX)"),
+    "unreadable": ("file", "the file cannot be read as its format (a broken XLSX, a CSV field over 128 KiB, …)"),
+    "too_large": ("file", "the file is larger than its feed may deliver (ingest_limits.yml: max_file_mb)"),
+    "unsafe_archive": ("file", "a workbook that would inflate or expand beyond the reader's limits (zip bomb, "
+                               "a sheet declaring millions of cells)"),
     "unknown_column": ("file", "a header (or JSON key) that the contract does not know"),
     "missing_column": ("file", "a column the contract requires is absent from the header"),
     "duplicate_column": ("file", "the same column appears twice in the header"),

@@ -87,33 +87,75 @@ class CsvFile:
 
 def _without_trailing_blank_lines(text: str) -> str:
     """Trailing blank lines are formatting, not records: what follows the last line's end goes (as
-    `re.sub(r"\\n\\s*\\Z", "\\n", text)` would do, without a regex scan of the whole file)."""
-    content = text.rstrip()
-    tail = text[len(content):]
-    end = tail.find("\n")
-    return text if end < 0 else content + tail[:end] + "\n"
+    `re.sub(r"\\n\\s*\\Z", "\\n", text)` would do, without a regex scan or a copy of the whole file)."""
+    content_end = len(text)
+    while content_end and text[content_end - 1].isspace():
+        content_end -= 1
+    line_end = text.find("\n", content_end)
+    if line_end < 0 or line_end + 1 == len(text):
+        return text
+    return text[: line_end + 1]
+
+
+# The longest physical line a CSV may have: csv's own limit is 128 KiB a field, and no contract or NGO template has
+# more than a few dozen fields. A longer line is refused before it is copied out of the file's text.
+MAX_LINE_CHARS = 4 << 20
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The text's lines (with their ends), each checked against MAX_LINE_CHARS before it is sliced out."""
+    start, number = 0, 0
+    while start < len(text):
+        number += 1
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end + 1
+        if end - start > MAX_LINE_CHARS:
+            raise FileRejected("unreadable", f"line {number} is {end - start:,} characters long "
+                                             f"(at most {MAX_LINE_CHARS:,})")
+        yield text[start:end]
+        start = end
+
+
+def _unreadable(error: csv.Error, line: int) -> FileRejected:
+    # csv's messages name the problem, never a value: "field larger than field limit (131072)".
+    return FileRejected("unreadable", f"not readable as CSV at line {line}: {error}")
 
 
 def read_csv(text: str, delimiter: str, expected: dict[str, str]) -> CsvFile:
+    """The header is matched at once; the records are framed lazily, as they are consumed. A file csv cannot frame
+    (a field over csv's limit of 128 KiB, as in a single-line file of hundreds of MB) is FileRejected('unreadable'),
+    also when that happens while its records are consumed."""
     text = _without_trailing_blank_lines(text)
     if not text.strip():
         return CsvFile([], iter(()), "")
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    header = next(reader)
+    reader = csv.reader(_lines(text), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except csv.Error as error:
+        raise _unreadable(error, reader.line_num) from error
     names = match_header(header, expected)
     ends_with_newline = text.endswith(("\n", "\r"))
+
+    def rows() -> Iterator[tuple[list[str], bool]]:
+        """Each row, and whether it is the file's last (one row of look-ahead)."""
+        try:
+            previous = next(reader, None)
+            while previous is not None:
+                following = next(reader, None)
+                yield previous, following is None
+                previous = following
+        except csv.Error as error:
+            raise _unreadable(error, reader.line_num) from error
 
     def records() -> Iterator[RawRecord]:
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter=delimiter, lineterminator="")
-        rows = list(reader)
-        for index, row in enumerate(rows, start=1):
+        for index, (row, is_last) in enumerate(rows(), start=1):
             buffer.seek(0)
             buffer.truncate()
             writer.writerow(row)
             raw = buffer.getvalue()
             if len(row) != len(names):
-                is_last = index == len(rows)
                 if is_last and not ends_with_newline and len(row) < len(names):
                     yield RawRecord(index, raw, None, ("truncated_row", "last line ends before its last column"))
                 else:
@@ -135,8 +177,11 @@ def read_jsonl(text: str, spec: FeedSpec) -> Iterator[RawRecord]:
     for index, line in enumerate(lines, start=1):
         try:
             obj = json.loads(line)
-        except json.JSONDecodeError:
-            yield RawRecord(index, line, None, ("malformed_row", "not a JSON object"))
+        except (ValueError, RecursionError) as error:
+            # ValueError: not JSON, or a number of more digits than Python converts; RecursionError: nested
+            # deeper than the parser's stack allows. The line is quarantined, the file goes on.
+            problem = "nested too deeply" if isinstance(error, RecursionError) else "not a JSON object"
+            yield RawRecord(index, line, None, ("malformed_row", problem))
             continue
         if not isinstance(obj, dict):
             yield RawRecord(index, line, None, ("malformed_row", "not a JSON object"))

@@ -15,6 +15,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from psycopg import sql
+
 from kopru import config
 
 DATASOURCE = "warehouse"
@@ -235,11 +237,13 @@ def feed_views() -> dict[str, str]:
     from kopru.ingest.stk import all_mappings
 
     views = {feed_view(spec): _feed_query(spec) for spec in FEEDS.values()}
-    with_ids = ", ".join(f"'{m.ngo_code}'" for m in all_mappings() if "tckn" in m.columns.values())
-    views[NGO_IDS_VIEW] = f"""
+    # NGO codes come from mapping file names: values, composed as literals (the loader also holds them to [a-z0-9_]).
+    with_ids = [m.ngo_code for m in all_mappings() if "tckn" in m.columns.values()]
+    views[NGO_IDS_VIEW] = sql.SQL("""
         select raw_rows.ngo_code, raw_rows.tckn_status from raw.stk__aid_rows raw_rows
         join ingest.files files on files.file_id = raw_rows._file_id and files.status = 'loaded'
-        where raw_rows.ngo_code in ({with_ids or "''"}) and {NOT_YET_PUBLISHED}"""
+        where raw_rows.ngo_code = any({with_ids}) and {not_yet_published}""").format(
+        with_ids=sql.Literal(with_ids), not_yet_published=sql.SQL(NOT_YET_PUBLISHED)).as_string()
     return views
 
 
@@ -288,16 +292,23 @@ def _volume_query(feeds: tuple[tuple[str, str], ...]) -> str:
     a collapse)."""
     from kopru.ingest.contract import FEEDS
 
-    pairs = ", ".join(f"('{source}', '{feed}')" for source, feed in feeds)
-    snapshots = ", ".join(f"('{s.source}', '{s.feed}')" for s in FEEDS.values() if s.kind == "snapshot")
-    return f"""
+    unknown = [f"{source}/{feed}" for source, feed in feeds if (source, feed) not in FEEDS]
+    if unknown:
+        raise ValueError(f"quality_levels.yml: volume_checked_feeds names feeds the contract does not have: "
+                         f"{', '.join(unknown)}")
+
+    def pairs(of) -> sql.Composable:
+        return sql.SQL(", ").join(sql.SQL("({}, {})").format(sql.Literal(s), sql.Literal(f)) for s, f in of)
+
+    snapshots = [(s.source, s.feed) for s in FEEDS.values() if s.kind == "snapshot"]
+    return sql.SQL("""
         select * from (with deliveries as (
             select source, feed, file_id, delivered_on, rows_in,
                    case when (source, feed) in ({snapshots}) then rows_in::numeric
                         else rows_in::numeric / greatest(delivered_on - lag(delivered_on) over (
                             partition by source, feed order by delivered_on, file_id), 1) end as volume
             from ingest.files
-            where status = 'loaded' and (source, feed) in ({pairs})
+            where status = 'loaded' and (source, feed) in ({checked})
         ), compared as (
             select deliveries.*,
                    avg(volume) over (partition by source, feed order by delivered_on, file_id
@@ -307,7 +318,8 @@ def _volume_query(feeds: tuple[tuple[str, str], ...]) -> str:
         )
         select source, feed, delivered_on, rows_in, volume, previous_average,
                volume / nullif(previous_average, 0) as ratio_to_previous
-        from compared where recency = 1 and previous_average > 0) latest"""
+        from compared where recency = 1 and previous_average > 0) latest""").format(
+        snapshots=pairs(snapshots), checked=pairs(feeds)).as_string()
 
 
 

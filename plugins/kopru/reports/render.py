@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from kopru import warehouse
+from kopru.reports import xlsx
 
 PERIOD_PATTERN = re.compile(r"^(\d{4})(-H[12])?$")
 
@@ -240,14 +241,6 @@ def write_html_and_pdf(html: str, out_dir: Path, stem: str) -> dict[str, Path]:
     return paths
 
 
-def header_row(sheet) -> None:
-    from openpyxl.styles import Font, PatternFill
-
-    for cell in sheet[1]:
-        cell.font = Font(bold=True, color="FFFFFF")
-        cell.fill = PatternFill("solid", fgColor="0B4F6C")
-
-
 def render(period: str, out_dir: Path) -> dict[str, str]:
     """Write the period's report as HTML, PDF and XLSX into out_dir; return the paths."""
     kind = report_kind(period)
@@ -300,7 +293,7 @@ def _write_xlsx(path: Path, period: str, data: dict) -> None:
     header = ["Kod", "Gösterge", "Birim", "Etki (%)", "Başlangıç (2019)", "Hedef", "Gerçekleşme", "Pay", "Payda",
               "Gerçekleşme oranı (%)"]
     sheet.append(header)
-    header_row(sheet)
+    xlsx.header_row(sheet)
     for row in data["indicators"]:
         sheet.append([
             row["indicator_code"], row["name_tr"], row["unit_tr"], _num(row["weight_pct"]),
@@ -339,14 +332,14 @@ def _write_xlsx(path: Path, period: str, data: dict) -> None:
            [[r["aid_id"], r["delivered_on"], r["days_since_delivery"],
              "Girilmedi" if r["status"] == "not_entered" else "Reddedildi", r["rejection_reason"]]
             for r in data["isas_oldest"]])
-    book.save(path)
+    xlsx.save(book, path)
 
 
 def _sheet(book, title: str, header: list[str], rows: list[list]) -> None:
 
     sheet = book.create_sheet(title)
     sheet.append(header)
-    header_row(sheet)
+    xlsx.header_row(sheet)
     for row in rows:
         sheet.append(row)
     for index, _ in enumerate(header, start=1):

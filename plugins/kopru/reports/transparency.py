@@ -121,16 +121,16 @@ def render(year: int, out_dir: Path) -> dict[str, str]:
 def _write_xlsx(path: Path, tables: dict[str, Table]) -> None:
     from openpyxl import Workbook
 
-    from kopru.reports.render import header_row
+    from kopru.reports import xlsx
 
     book = Workbook()
     book.remove(book.active)
     for half_year, table in tables.items():
         sheet = book.create_sheet(half_year)
         sheet.append(["Mahalle", *table.columns, "Toplam"])
-        header_row(sheet)
+        xlsx.header_row(sheet)
         for row in table.rows:
             sheet.append([row, *(table.shown(row, c) for c in table.columns), table.shown(row, None)])
         sheet.append(["Toplam", *(table.shown(None, c) for c in table.columns), table.shown(None, None)])
         sheet.column_dimensions["A"].width = 24
-    book.save(path)
+    xlsx.save(book, path)
