@@ -16,6 +16,8 @@ SESSION_HOME = None
 def kopru_home(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("kopru_home")
     os.environ["KOPRU_HOME"] = str(home)
+    # Tests write inboxes and reports into their own temporary folders, beside KOPRU_HOME.
+    os.environ["KOPRU_ALLOWED_PATHS"] = str(tmp_path_factory.getbasetemp())
     os.environ.pop("KOPRU_WAREHOUSE_URL", None)
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
     return home

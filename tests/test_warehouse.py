@@ -1,6 +1,7 @@
 """The embedded warehouse's lifecycle, in a KOPRU_HOME of its own."""
 
 import os
+import stat
 import subprocess
 import sys
 
@@ -8,7 +9,10 @@ import psycopg
 
 
 def test_embedded_warehouse_starts_stops_and_keeps_its_data(tmp_path):
-    env = {**os.environ, "KOPRU_HOME": str(tmp_path / "home")}
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    home = private / "home"
+    env = {**os.environ, "KOPRU_HOME": str(home)}
     env.pop("KOPRU_WAREHOUSE_URL", None)
     kopru = [sys.executable, "-m", "kopru.cli"]
 
@@ -16,6 +20,12 @@ def test_embedded_warehouse_starts_stops_and_keeps_its_data(tmp_path):
         return subprocess.run([*kopru, *args], env=env, capture_output=True, text=True, check=check)
 
     assert "warehouse running" in run("warehouse", "start").stdout
+    # KOPRU_HOME is its owner's (the server's own account may pass through when we are root, never list it), and
+    # the folders above it gain no read permission for others.
+    assert stat.S_IMODE(home.stat().st_mode) == (0o711 if os.geteuid() == 0 else 0o700)
+    assert stat.S_IMODE(private.stat().st_mode) & 0o077 in (0o000, 0o001)
+    assert stat.S_IMODE((home / "secrets").stat().st_mode) == 0o700
+    assert {stat.S_IMODE(p.stat().st_mode) for p in (home / "secrets").iterdir()} == {0o600}
     url = run("warehouse", "url", "--show-password").stdout.strip()
     assert url.startswith("postgresql://kopru:") and "127.0.0.1" in url
     assert "***" in run("warehouse", "url").stdout

@@ -34,23 +34,28 @@ def cmd_warehouse(args) -> int:
 
 
 def cmd_generate(args) -> int:
+    from kopru import config
     from kopru.generate.sample import Dirt, default_truth_dir, generate
 
     dirt = Dirt.clean() if args.clean else Dirt.parse(args.dirt or [])
-    truth_dir = Path(args.truth) if args.truth else default_truth_dir(Path(args.out))
+    out = config.confined_path(args.out, "inbox")
+    truth_dir = config.confined_path(args.truth, "ground-truth folder") if args.truth else default_truth_dir(out)
     written = generate(args.district, args.households, date.fromisoformat(args.start),
-                       date.fromisoformat(args.end), args.seed, Path(args.out), dirt, truth_dir)
+                       date.fromisoformat(args.end), args.seed, out, dirt, truth_dir)
     print(f"{len(written)} files, {sum(written.values()):,} bytes written to {args.out}; "
           f"ground truth in {truth_dir}")
     return 0
 
 
 def cmd_ingest(args) -> int:
-    from kopru import warehouse
+    from kopru import config, warehouse
     from kopru.ingest.loader import ingest_inbox
 
+    inbox = config.confined_path(args.inbox, "inbox")
+    if not inbox.is_dir():
+        raise config.PathNotAllowed(f"the inbox {args.inbox!r} does not exist or is not a folder")
     warehouse.start()
-    results = ingest_inbox(Path(args.inbox), tuple(args.source) if args.source else None)
+    results = ingest_inbox(inbox, tuple(args.source) if args.source else None)
     summary: dict = {}
     for result in results:
         summary[result.status] = summary.get(result.status, 0) + 1
@@ -106,7 +111,8 @@ def cmd_report(args) -> int:
         year = int((args.period or "")[:4] or 0) or None
         if year is None:
             raise SystemExit("--public needs --period YYYY")
-        out = Path(args.out) if args.out else config.outputs_dir() / "reports" / f"kamuoyu_{year}"
+        out = config.confined_path(args.out, "report folder") if args.out else \
+            config.outputs_dir() / "reports" / f"kamuoyu_{year}"
         _print(render(year, out))
         return 0
     _print(write_report(args.period, args.out))
@@ -139,6 +145,8 @@ def cmd_run(args) -> int:
     from kopru import config, warehouse
     from kopru.orchestration import run_pipeline
 
+    if not Path(args.inbox).is_dir():
+        raise config.PathNotAllowed(f"the inbox {args.inbox!r} does not exist or is not a folder")
     states = run_pipeline(Path(args.inbox), args.period, Path(args.out) if args.out else None)
     for dag_id, state, seconds in states:
         print(f"  {dag_id:<20} {state:<8} {seconds:6.1f} s")
@@ -214,7 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("report", help="write the izleme (2024-H1) or değerlendirme (2024) report: PDF, XLSX, HTML")
-    p.add_argument("--period", help="2024-H1, 2024-H2 or 2024; default: the latest half-year in the marts")
+    p.add_argument("--period", type=period_argument,
+                   help="2024-H1, 2024-H2 or 2024; default: the latest half-year in the marts")
     p.add_argument("--public", action="store_true",
                    help="the public transparency report of the period's year (disclosure-controlled aggregates)")
     p.add_argument("--out", help="output folder; default $KOPRU_HOME/outputs/reports/<period>")
@@ -238,15 +247,52 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="the whole pipeline through Airflow DAG runs over an inbox")
     p.add_argument("--inbox", required=True)
-    p.add_argument("--period", help="report period; default: the latest half-year in the marts")
+    p.add_argument("--period", type=period_argument, help="report period; default: the latest half-year in the marts")
     p.add_argument("--out", help="report output folder")
     p.set_defaults(func=cmd_run)
     return parser
 
 
+def known_failure(error: BaseException) -> str | None:
+    """The one sentence that explains a failure an operator can meet and mend; None for anything else (a bug,
+    which keeps its traceback)."""
+    import psycopg
+
+    from kopru import config
+    from kopru.ingest.manifest import PseudonymKeyMismatch
+    from kopru.warehouse import WarehouseNotRunning
+
+    if isinstance(error, config.SettingError | config.PathNotAllowed | PseudonymKeyMismatch | WarehouseNotRunning):
+        return str(error)
+    if isinstance(error, psycopg.errors.UndefinedTable | psycopg.errors.InvalidSchemaName):
+        return ("the warehouse has no published marts to read yet: run the pipeline first (`kopru run --inbox "
+                "DIR`, or `kopru ingest`, `kopru build` and `kopru publish`)")
+    if isinstance(error, psycopg.OperationalError):
+        from kopru import warehouse
+
+        return (f"the warehouse at {warehouse.redacted_url()} cannot be reached: start it with "
+                "`kopru warehouse start` (or check KOPRU_WAREHOUSE_URL)")
+    return None
+
+
+def period_argument(text: str) -> str:
+    from kopru.reports.render import PERIOD_PATTERN
+
+    if not PERIOD_PATTERN.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a period: write 2024-H1, 2024-H2 or 2024")
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except Exception as error:
+        message = known_failure(error)
+        if message is None:
+            raise
+        print(f"kopru: {message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

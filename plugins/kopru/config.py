@@ -6,6 +6,9 @@ KOPRU_WAREHOUSE_URL  an external PostgreSQL; when unset, the embedded server und
 KOPRU_NGO_MAPPINGS  folder of partner-NGO mapping files (default: the project's plugins/kopru/data/ngo_mappings).
 KOPRU_PSEUDONYM_KEY  the secret of the keyed pseudonyms (HMAC-SHA256); when unset, a development key is
                      generated once into KOPRU_HOME/secrets and reused.
+KOPRU_INBOX          where the ingest DAGs look for delivered files (default: KOPRU_HOME/inbox).
+KOPRU_ALLOWED_PATHS  folders (separated by `:`) besides KOPRU_HOME and the inbox that inbox and report paths
+                     given as options or DAG params may lie in; any other path is refused.
 KOPRU_INGEST_LIMITS  the limits a delivered file is held to before it is read (default:
                      plugins/kopru/data/ingest_limits.yml): per-feed size caps, the XLSX reader's bounds.
 """
@@ -29,9 +32,39 @@ WAREHOUSE_DATABASE = "kopru"
 
 
 def kopru_home() -> Path:
+    """Local state, personal data included (the warehouse's files, archives, reports): its owner's only. When the
+    embedded server runs under an account of its own (we are root), that account may pass through (0711), never
+    list it."""
     home = Path(os.environ.get("KOPRU_HOME") or PROJECT_ROOT / ".kopru").resolve()
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    mode = 0o711 if os.geteuid() == 0 else 0o700
+    if home.stat().st_uid == os.geteuid() and home.stat().st_mode & 0o777 != mode:
+        home.chmod(mode)
     return home
+
+
+def inbox_dir() -> Path:
+    return Path(os.environ.get("KOPRU_INBOX") or kopru_home() / "inbox")
+
+
+def allowed_roots() -> list[Path]:
+    extra = [Path(p) for p in os.environ.get("KOPRU_ALLOWED_PATHS", "").split(os.pathsep) if p.strip()]
+    return [root.resolve() for root in (kopru_home(), inbox_dir(), *extra)]
+
+
+class PathNotAllowed(Exception):
+    """A path given as an option or a DAG param that lies outside the folders Köprü may read and write."""
+
+
+def confined_path(path: str | Path, what: str) -> Path:
+    """`path` resolved (symbolic links and `..` followed), if it lies inside an allowed root; PathNotAllowed
+    otherwise: an option or a DAG param must not make Köprü read or write elsewhere (`../../etc`)."""
+    resolved = Path(path).resolve()
+    roots = allowed_roots()
+    if not any(resolved.is_relative_to(root) for root in roots):
+        raise PathNotAllowed(f"the {what} {str(path)!r} is outside the folders Köprü may use "
+                             f"({', '.join(map(str, roots))}); add its folder to KOPRU_ALLOWED_PATHS to allow it")
+    return resolved
 
 
 def ngo_mappings_dir() -> Path:
@@ -77,17 +110,39 @@ def _secret_file(name: str) -> Path:
 
 
 def development_secret(name: str, nbytes: int = 32) -> str:
-    """A secret generated once into KOPRU_HOME/secrets (never committed) and reused."""
+    """A secret generated once into KOPRU_HOME/secrets (never committed) and reused. Processes starting together
+    agree on one: the secret is written whole to a file of its own and then linked into place, which fails for all
+    but the first (a reader never sees a partly written or empty secret)."""
     path = _secret_file(name)
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(nbytes))
-        path.chmod(0o600)
-    return path.read_text().strip()
+        candidate = path.with_name(f".{name}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(nbytes))
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(candidate, path)
+        except FileExistsError:
+            pass  # another process was first: its secret is the one
+        finally:
+            candidate.unlink()
+    secret = path.read_text().strip()
+    if not secret:
+        raise SettingError(f"the secret in {path} is empty: remove the file and run again, or set it")
+    return secret
+
+
+class SettingError(Exception):
+    """A setting that cannot be used as it is; the message says which and what to do."""
 
 
 def pseudonym_key() -> bytes:
-    key = os.environ.get("KOPRU_PSEUDONYM_KEY") or development_secret("pseudonym_key")
-    return key.encode()
+    key = os.environ.get("KOPRU_PSEUDONYM_KEY")
+    if key is not None and not key.strip():
+        raise SettingError("KOPRU_PSEUDONYM_KEY is set but empty: set the warehouse's key, or unset it for a "
+                           "development key")
+    return (key or development_secret("pseudonym_key")).encode()
 
 
 def ingest_workers() -> int:

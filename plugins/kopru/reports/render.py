@@ -17,7 +17,7 @@ from pathlib import Path
 from kopru import warehouse
 from kopru.reports import xlsx
 
-PERIOD_PATTERN = re.compile(r"^(\d{4})(-H[12])?$")
+PERIOD_PATTERN = re.compile(r"([0-9]{4})(-H[12])?")  # whole strings only: fullmatch
 
 DEFINITIONS = [
     ("PG4.1.1", "Dönemde belediyeden en az bir yardım (her tür) alan farklı aile (hane) sayısı."),
@@ -47,7 +47,7 @@ def tr_number(value, decimals: int = 0) -> str:
 
 
 def report_kind(period: str) -> str:
-    match = PERIOD_PATTERN.match(period)
+    match = PERIOD_PATTERN.fullmatch(period)
     if not match:
         raise ValueError(f"period must look like 2024-H1 or 2024, not {period!r}")
     return "izleme" if match.group(2) else "degerlendirme"

