@@ -261,10 +261,27 @@ def test_public_report_hides_small_cells_and_no_total_gives_one_back(pipeline, e
     assert hidden_cells > 0  # the sample has small cells: the protection was exercised
 
 
-def test_the_scheduled_run_writes_what_is_due_when_a_year_closes(pipeline, tmp_path):
-    from kopru.orchestration import write_due_reports
+def test_the_scheduled_run_writes_what_is_due_when_a_year_closes(pipeline, sample_inbox, tmp_path):
+    from datetime import date
 
-    written = write_due_reports(None, str(tmp_path))
+    from kopru.orchestration import reporting_day_of, write_due_reports
+
+    written = write_due_reports(date(2025, 1, 5), str(tmp_path))
     assert [w["period"] for w in written] == ["2024-H2", "2024", "2024"]
     for name in ("izleme_raporu_2024-H2.pdf", "degerlendirme_raporu_2024.pdf", "kamuoyu_raporu_2024.pdf"):
         assert (tmp_path / name).read_bytes().startswith(b"%PDF"), name
+    assert reporting_day_of(sample_inbox) == date(2025, 1, 5)  # what `kopru run` and the demo report as of
+
+
+def test_mid_year_only_the_closed_half_years_izleme_report_is_due(pipeline, external_url, tmp_path):
+    """`kopru report --due --as-of` writes what the scheduled run writes that day: on 5 July the izleme report of
+    the half-year that just closed, and no year or public report of a year that has not."""
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "kopru.cli", "report", "--due", "--as-of", "2024-07-05",
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "KOPRU_WAREHOUSE_URL": external_url})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert sorted(p.name for p in tmp_path.glob("*.pdf")) == ["izleme_raporu_2024-H1.pdf"]

@@ -102,18 +102,21 @@ def cmd_publish(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from kopru.orchestration import write_report
+    from kopru import config, periods
+    from kopru.orchestration import write_due_reports, write_report
 
+    if args.due:
+        as_of = date.fromisoformat(args.as_of) if args.as_of else periods.local_day()
+        _print(write_due_reports(as_of, args.out))
+        return 0
     if args.public:
-        from kopru import config
         from kopru.reports.transparency import render
 
-        year = int((args.period or "")[:4] or 0) or None
-        if year is None:
-            raise SystemExit("--public needs --period YYYY")
+        if args.period is None or "-H" in args.period:
+            raise config.SettingError("--public needs --period YYYY: the public report covers a year")
         out = config.confined_path(args.out, "report folder") if args.out else \
-            config.outputs_dir() / "reports" / f"kamuoyu_{year}"
-        _print(render(year, out))
+            config.outputs_dir() / "reports" / f"kamuoyu_{args.period}"
+        _print(render(int(args.period), out))
         return 0
     _print(write_report(args.period, args.out))
     return 0
@@ -223,7 +226,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="write the izleme (2024-H1) or değerlendirme (2024) report: PDF, XLSX, HTML")
     p.add_argument("--period", type=period_argument,
-                   help="2024-H1, 2024-H2 or 2024; default: the latest half-year in the marts")
+                   help="2024-H1, 2024-H2 or 2024; default: the half-year that closed last (Istanbul's today)")
+    p.add_argument("--due", action="store_true",
+                   help="write exactly what the scheduled reports run writes on --as-of: the izleme report of the "
+                        "half-year closed last and, when a year closed, its değerlendirme and public reports")
+    p.add_argument("--as-of", type=day_argument, help="with --due: the day, YYYY-MM-DD (default: Istanbul's today)")
     p.add_argument("--public", action="store_true",
                    help="the public transparency report of the period's year (disclosure-controlled aggregates)")
     p.add_argument("--out", help="output folder; default $KOPRU_HOME/outputs/reports/<period>")
@@ -247,7 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="the whole pipeline through Airflow DAG runs over an inbox")
     p.add_argument("--inbox", required=True)
-    p.add_argument("--period", type=period_argument, help="report period; default: the latest half-year in the marts")
+    p.add_argument("--period", type=period_argument,
+                   help="write just this period's report; default: what is due on the first reporting day after the "
+                        "inbox's latest delivery")
     p.add_argument("--out", help="report output folder")
     p.set_defaults(func=cmd_run)
     return parser
@@ -264,6 +273,8 @@ def known_failure(error: BaseException) -> str | None:
 
     if isinstance(error, config.SettingError | config.PathNotAllowed | PseudonymKeyMismatch | WarehouseNotRunning):
         return str(error)
+    if isinstance(error, LookupError) and str(error).startswith("no indicator values"):
+        return f"{error}: the marts hold no data for that period yet"
     if isinstance(error, psycopg.errors.UndefinedTable | psycopg.errors.InvalidSchemaName):
         return ("the warehouse has no published marts to read yet: run the pipeline first (`kopru run --inbox "
                 "DIR`, or `kopru ingest`, `kopru build` and `kopru publish`)")
@@ -276,10 +287,19 @@ def known_failure(error: BaseException) -> str | None:
 
 
 def period_argument(text: str) -> str:
-    from kopru.reports.render import PERIOD_PATTERN
+    from kopru.periods import Period
 
-    if not PERIOD_PATTERN.fullmatch(text):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a period: write 2024-H1, 2024-H2 or 2024")
+    try:
+        return str(Period.parse(text))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def day_argument(text: str) -> str:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day: write YYYY-MM-DD") from None
     return text
 
 

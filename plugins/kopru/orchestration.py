@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
-from kopru import config
+from kopru import config, periods
 
 DEFAULT_ARGS = {
     "owner": "kopru-data-team",
@@ -251,7 +251,7 @@ def run_pipeline(inbox: Path, period: str | None = None, out: Path | None = None
 
     warehouse.start()
     ensure_airflow_db()
-    conf = {"inbox": str(config.confined_path(inbox, "inbox"))}
+    conf = {"inbox": str(config.confined_path(inbox, "inbox")), "as_of": reporting_day_of(inbox).isoformat()}
     if period:
         conf["period"] = period
     if out:
@@ -285,13 +285,11 @@ def ingest_family(family: str, inbox: str | None) -> dict:
 
 def pull_state_feeds(inbox: str | None, day) -> list[str]:
     """File names only (safe for XCom); nothing when the `devlet_api` connection is not configured."""
-    from datetime import date, timedelta
-
     from kopru.ingest import pull
 
     if not pull.connection_configured(pull.DEVLET_CONN_ID):
         return []
-    return pull.pull_devlet(day or date.today() - timedelta(days=1), _inbox(inbox))
+    return pull.pull_devlet(day or periods.local_day() - timedelta(days=1), _inbox(inbox))
 
 
 def fetch_ngo_drop(inbox: str | None) -> list[str]:
@@ -327,40 +325,39 @@ def check_quality() -> dict:
     return run_gate().as_xcom()
 
 
-def last_closed_half_year(today=None) -> str:
-    from datetime import date
-
-    today = today or date.today()
-    return f"{today.year - 1}-H2" if today.month <= 6 else f"{today.year}-H1"
-
-
-def latest_reportable_period() -> str:
-    """The latest half-year the marts hold values for (the demo's data may end before today's last half-year)."""
-    from kopru import warehouse
-
-    with warehouse.connect() as conn:
-        row = conn.execute(
-            "select max(period) from marts.fct_indicator_period where period_kind = 'half_year'"
-        ).fetchone()
-    return row[0] if row and row[0] else last_closed_half_year()
-
-
-def write_due_reports(period: str | None, out: str | None) -> list[dict]:
-    """What the scheduled run owes the directorate: the half-year's izleme report and, once a year closes, the
-    year's değerlendirme report and the public transparency report. An explicit period writes just that one."""
+def write_due_reports(as_of: date, out: str | None = None, period: str | None = None) -> list[dict]:
+    """What the scheduled run owes the directorate on `as_of` (an Istanbul day; kopru.periods.reports_due): the
+    izleme report of the half-year that closed last and, once a year closes, the year's değerlendirme report and
+    the public transparency report. An explicit period writes just that one."""
     if period:
         return [write_report(period, out)]
-    latest = latest_reportable_period()
-    written = [write_report(latest, out)]
-    if latest.endswith("-H2"):
-        from kopru.reports.transparency import render as render_public
+    written = []
+    for kind, due in periods.reports_due(as_of):
+        if kind == "kamuoyu":
+            from kopru.reports.transparency import render as render_public
 
-        year = latest[:4]
-        written.append(write_report(year, out))
-        folder = config.confined_path(out, "report folder") if out else \
-            config.outputs_dir() / "reports" / f"kamuoyu_{year}"
-        written.append({"period": year, "public": render_public(int(year), folder)})
+            folder = config.confined_path(out, "report folder") if out else \
+                config.outputs_dir() / "reports" / f"kamuoyu_{due}"
+            written.append({"period": str(due), "public": render_public(due.year, folder)})
+        else:
+            written.append(write_report(str(due), out))
     return written
+
+
+def due_day(as_of: str | None, run_moment) -> date:
+    """The Istanbul day a reports run decides what is due on: `as_of` when given (YYYY-MM-DD), else its run's."""
+    return date.fromisoformat(as_of) if as_of else periods.local_day(run_moment)
+
+
+def reporting_day_of(inbox: Path) -> date:
+    """The day the scheduled reports run would write reports on the inbox's deliveries: the first reporting day on
+    or after its latest delivery (`kopru run` and the demo report as of that day)."""
+    from kopru.ingest.contract import parse_file_name
+    from kopru.ingest.loader import delivered_on, inbox_files
+
+    days = [delivered_on(name) for name in map(parse_file_name, (p.name for p in inbox_files(inbox))) if name]
+    days = [day for day in days if day]
+    return periods.reporting_day_on_or_after(max(days)) if days else periods.local_day()
 
 
 def write_report(period: str | None, out: str | None) -> dict:
@@ -368,7 +365,8 @@ def write_report(period: str | None, out: str | None) -> dict:
     from kopru.reports.deliver import deliver
     from kopru.reports.render import render
 
-    period = period or latest_reportable_period()
+    if period is None:
+        period = str(periods.last_closed_half_year(periods.local_day()))
     folder = config.confined_path(out, "report folder") if out else config.outputs_dir() / "reports" / period
     written = render(period, folder)
     manifest = written.pop("manifest")

@@ -9,15 +9,12 @@ from __future__ import annotations
 import base64
 import io
 import json
-import re
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 from kopru import warehouse
+from kopru.periods import LOCAL_TIME_ZONE, Period, local_now
 from kopru.reports import xlsx
-
-PERIOD_PATTERN = re.compile(r"([0-9]{4})(-H[12])?")  # whole strings only: fullmatch
 
 DEFINITIONS = [
     ("PG4.1.1", "Dönemde belediyeden en az bir yardım (her tür) alan farklı aile (hane) sayısı."),
@@ -47,10 +44,7 @@ def tr_number(value, decimals: int = 0) -> str:
 
 
 def report_kind(period: str) -> str:
-    match = PERIOD_PATTERN.fullmatch(period)
-    if not match:
-        raise ValueError(f"period must look like 2024-H1 or 2024, not {period!r}")
-    return "izleme" if match.group(2) else "degerlendirme"
+    return "izleme" if Period.parse(period).half else "degerlendirme"
 
 
 def _fetch(period: str) -> dict:
@@ -92,9 +86,15 @@ def _fetch(period: str) -> dict:
                where run_id = (select run_id from quality.validation_results order by run_at desc limit 1)
                group by run_at"""
         ).fetchone() if _has_table(conn, "quality.validation_results") else None
+        # The state of the published marts the report reads: the last publication and the newest file it checked,
+        # not the newest file landed (a later delivery may still wait for its build and gate).
         state = conn.execute(
-            "select max(file_id) as last_file, max(received_at) as last_received from ingest.files"
-        ).fetchone()
+            """select p.decided_at as published_at, p.checked_through_file_id as last_file,
+                      f.received_at as last_received
+               from quality.publications p
+               left join ingest.files f on f.file_id = p.checked_through_file_id
+               where p.status = 'published' order by p.publication_id desc limit 1"""
+        ).fetchone() if _has_table(conn, "quality.publications") else None
         bounds = conn.execute(
             """select min(period_start) as start, max(period_end) as end
                from marts.fct_indicator_period where period = %s""",
@@ -255,16 +255,21 @@ def render(period: str, out_dir: Path) -> dict[str, str]:
         if quality else "henüz kalite denetimi çalıştırılmadı"
     )
     state = data["state"]
-    warehouse_state = f"son dosya #{state['last_file']}, {state['last_received']:%d.%m.%Y %H:%M}" if state and \
-        state["last_file"] else "veri yok"
+    warehouse_state = (
+        f"yayımlanmış veri {state['published_at'].astimezone(LOCAL_TIME_ZONE):%d.%m.%Y %H:%M} "
+        f"(son dosya #{state['last_file']}, alınma {state['last_received'].astimezone(LOCAL_TIME_ZONE):%d.%m.%Y})"
+        if state and state["last_file"] else "yayımlanmış veri yok")
+    first = data["indicators"][0]
+    provisional = None if first["is_closed"] else first["data_through"]
     html = templates().get_template("izleme.html.j2").render(
         title=title, period=period, year=year, show_year_to_date=period.endswith("-H2"), plan=data["plan"],
         indicators=data["indicators"],
         target_achievement=data["target"]["weighted_achievement_pct"] if data["target"] else None,
         target_year_achievement=data["target_year"]["weighted_achievement_pct"] if data["target_year"] else None,
         charts=_charts(data["history"], names), quality={"summary": quality_summary},
-        definitions=DEFINITIONS, generated_at=datetime.now().strftime("%d.%m.%Y %H:%M"),
-        warehouse_state=warehouse_state, budget=data["budget"], yearly_budget=data["yearly_budget"],
+        definitions=DEFINITIONS, generated_at=local_now().strftime("%d.%m.%Y %H:%M"),
+        warehouse_state=warehouse_state, provisional_through=provisional, budget=data["budget"],
+        yearly_budget=data["yearly_budget"],
         by_institution=data["by_institution"], risks=data["risks"], children=data["children"],
         sanctions=data["sanctions"],
         targeting=data["targeting"][:15], targeting_rows=len(data["targeting"]), isas_ages=data["isas_ages"],
@@ -275,7 +280,7 @@ def render(period: str, out_dir: Path) -> dict[str, str]:
     paths = write_html_and_pdf(html, out_dir, stem)
     _write_xlsx(paths["xlsx"], period, data)
     publication = data["publication"]
-    manifest = {"period": period, "kind": kind, "generated_at": datetime.now().isoformat(timespec="seconds"),
+    manifest = {"period": period, "kind": kind, "generated_at": local_now().isoformat(timespec="seconds"),
                 "warehouse_state": {**{k: str(v) for k, v in (state or {}).items()},
                                     "publication_run_id": publication["run_id"] if publication else None,
                                     "published_at": str(publication["decided_at"]) if publication else None},

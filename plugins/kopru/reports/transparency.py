@@ -10,10 +10,10 @@ only counts of families, from the marts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from kopru import warehouse
+from kopru.periods import local_now
 
 MIN_SHOWN = 11  # counts from 1 to 10 are never shown
 SUPPRESSED = "<11"
@@ -111,7 +111,7 @@ def render(year: int, out_dir: Path) -> dict[str, str]:
     tables = fetch(year)
     html = templates().get_template("kamuoyu.html.j2").render(
         year=year, tables=tables, process=PROCESS_TR, suppressed_mark=SUPPRESSED, min_shown=MIN_SHOWN,
-        generated_at=datetime.now().strftime("%d.%m.%Y"),
+        generated_at=local_now().strftime("%d.%m.%Y"),
     )
     paths = write_html_and_pdf(html, Path(out_dir), f"kamuoyu_raporu_{year}")
     _write_xlsx(paths["xlsx"], tables)

@@ -1,11 +1,20 @@
--- Every reporting period the warehouse has municipal aid data for: half-years (`2024-H1`, `2024-H2`) and
--- years (`2024`). Periods before the first delivery are not reported as zeros.
-with years as (
-    select generate_series(
-        extract(year from min(delivered_on))::int,
-        extract(year from max(delivered_on))::int
-    ) as year
-    from {{ ref('int_aid_isas_status') }}
+-- Every reporting period the data has begun: half-years (`2024-H1`, `2024-H2`) and years (`2024`) from the first
+-- to the latest municipal aid delivery (an aid record's own day, not its file's: a file delivered on 1 January
+-- carries December). Periods before the first delivery, or not yet begun, are not reported (no zeros for them).
+-- A period is closed once a file delivered on or after its last day has been loaded; until then its figures are
+-- provisional and reach `data_through`. Decided by the deliveries, not by the clock, so that replaying past days
+-- gives what those days gave.
+with aid_days as (
+    select min(delivered_on) as first_day, max(delivered_on) as last_day from {{ ref('int_aid_isas_status') }}
+),
+
+latest_delivery as (
+    select max(delivered_on) as latest_day from {{ source('ingest', 'files') }} where status = 'loaded'
+),
+
+years as (
+    select generate_series(extract(year from first_day)::int, extract(year from last_day)::int) as year
+    from aid_days
 ),
 
 periods as (
@@ -18,4 +27,15 @@ periods as (
     select year::text, 'year', year, make_date(year, 1, 1), make_date(year, 12, 31) from years
 )
 
-select * from periods
+select
+    periods.period,
+    periods.period_kind,
+    periods.year,
+    periods.period_start,
+    periods.period_end,
+    coalesce(latest_delivery.latest_day >= periods.period_end, false) as is_closed,
+    least(periods.period_end, greatest(latest_delivery.latest_day, aid_days.last_day)) as data_through
+from periods
+cross join aid_days
+cross join latest_delivery
+where periods.period_start <= aid_days.last_day
