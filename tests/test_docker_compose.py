@@ -76,3 +76,21 @@ def test_the_warehouse_runs_with_the_embedded_servers_settings(compose):
     assert flags[::2] == ["-c"] * (len(flags) // 2)
     assert dict(flag.split("=", 1) for flag in flags[1::2]) == server_settings()
     assert server_settings()["shared_buffers"] == "2GB"
+
+
+def test_nothing_is_published_on_all_interfaces(compose):
+    for name, service in compose["services"].items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), (name, port)
+
+
+def test_metabase_has_its_own_database_user_and_bi_queries_are_bounded(compose):
+    metabase = compose["services"]["metabase"]["environment"]
+    assert metabase["MB_DB_USER"] == "metabase" and metabase["MB_DB_PASS"].startswith("${METABASE_DB_PASSWORD")
+    init = (ROOT / "deploy/postgres-init/10-kopru.sh").read_text()
+    assert "create database metabase owner metabase" in init
+    assert "alter role bi_reader_login set statement_timeout" in init
+
+
+def test_mail_leaves_the_relay_only_over_tls(compose):
+    assert compose["services"]["smtp"]["environment"]["POSTFIX_smtp_tls_security_level"] == "encrypt"

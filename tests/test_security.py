@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -86,7 +87,7 @@ def test_a_report_folder_outside_the_allowed_roots_is_refused(out, kopru_home, w
     os.environ["KOPRU_ALLOWED_PATHS"], saved = "", os.environ.get("KOPRU_ALLOWED_PATHS", "")
     try:
         with pytest.raises(config.PathNotAllowed):
-            write_due_reports("2024", target)  # the reports DAG's params take this path
+            write_due_reports(date(2025, 1, 5), target)  # the reports DAG's params take this path
     finally:
         os.environ["KOPRU_ALLOWED_PATHS"] = saved
     assert not Path("/etc/kopru").exists()
@@ -162,3 +163,22 @@ def test_a_run_with_another_pseudonym_key_refuses_to_load(tmp_path, warehouse_ur
             assert conn.execute("select count(*) from ingest.files").fetchone()[0] == 1
         monkeypatch.setenv("KOPRU_PSEUDONYM_KEY", "the-warehouse-key")
         assert [r.status for r in ingest_inbox(inbox)] == ["duplicate_file", "loaded"]
+
+
+def test_the_server_log_holds_no_delivered_value_and_records_connections(tmp_path, warehouse_url):
+    """A row COPY cannot frame makes PostgreSQL report the offending line as the error's CONTEXT; with the
+    warehouse's settings that line, national ID included, never reaches the server log."""
+    from kopru import warehouse
+    from kopru.identity import check_digits
+    from support import land_file
+
+    tckn = "38291" + "7460" + "3"
+    tckn = tckn[:9] + check_digits(tckn[:9])
+    header = "referral_id,person_id,tckn,referred_on,channel,program,referred_by"
+    data = f"{header}\nR-LOG-1,P-LOG-1,{tckn},2029-01-02,iskur,program,unit,one field too many\n".encode()
+    result, reasons, _ = land_file(tmp_path, "belediye_employment_referrals_20290103.csv", data)
+    assert result.status == "loaded" and reasons == {1: "malformed_row"}
+    log = warehouse.embedded().log_file.read_text(errors="replace")
+    assert "extra data after last expected column" in log  # the COPY did fail, and was logged
+    assert tckn not in log
+    assert "connection authorized" in log

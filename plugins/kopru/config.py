@@ -9,6 +9,7 @@ KOPRU_PSEUDONYM_KEY  the secret of the keyed pseudonyms (HMAC-SHA256); when unse
 KOPRU_INBOX          where the ingest DAGs look for delivered files (default: KOPRU_HOME/inbox).
 KOPRU_ALLOWED_PATHS  folders (separated by `:`) besides KOPRU_HOME and the inbox that inbox and report paths
                      given as options or DAG params may lie in; any other path is refused.
+KOPRU_REPORT_RECIPIENTS  the directorate's addresses the reports are mailed to (comma-separated).
 KOPRU_INGEST_LIMITS  the limits a delivered file is held to before it is read (default:
                      plugins/kopru/data/ingest_limits.yml): per-feed size caps, the XLSX reader's bounds.
 """
@@ -67,6 +68,11 @@ def confined_path(path: str | Path, what: str) -> Path:
     return resolved
 
 
+def report_recipients() -> list[str]:
+    """KOPRU_REPORT_RECIPIENTS: the directorate's addresses the reports are mailed to (comma-separated)."""
+    return [a.strip() for a in os.environ.get("KOPRU_REPORT_RECIPIENTS", "").split(",") if a.strip()]
+
+
 def ngo_mappings_dir() -> Path:
     return Path(os.environ.get("KOPRU_NGO_MAPPINGS") or PACKAGE_DATA / "ngo_mappings")
 
@@ -93,13 +99,13 @@ def airflow_home() -> Path:
 
 def outputs_dir() -> Path:
     path = kopru_home() / "outputs"
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
 
 
 def archive_dir() -> Path:
     path = kopru_home() / "archive"
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -36,7 +35,7 @@ create table if not exists quality.report_runs (
 
 
 def recipients() -> list[str]:
-    return [a.strip() for a in os.environ.get("KOPRU_REPORT_RECIPIENTS", "").split(",") if a.strip()]
+    return config.report_recipients()
 
 
 def archive(paths: dict[str, str], manifest: dict) -> Path:
@@ -49,6 +48,7 @@ def archive(paths: dict[str, str], manifest: dict) -> Path:
     for path in paths.values():
         shutil.copy2(path, folder / Path(path).name)
     (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    (folder / "manifest.json").chmod(0o600)
     with warehouse.connect() as conn:
         conn.execute(ARCHIVE_DDL)
         conn.execute(

@@ -238,6 +238,8 @@ def write_html_and_pdf(html: str, out_dir: Path, stem: str) -> dict[str, Path]:
     paths = {"html": out_dir / f"{stem}.html", "pdf": out_dir / f"{stem}.pdf", "xlsx": out_dir / f"{stem}.xlsx"}
     paths["html"].write_text(html, encoding="utf-8")
     HTML(string=html, base_url=str(out_dir)).write_pdf(paths["pdf"])
+    for path in (paths["html"], paths["pdf"]):
+        path.chmod(0o600)  # its owner's only, as every output under KOPRU_HOME
     return paths
 
 
