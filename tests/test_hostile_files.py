@@ -156,7 +156,7 @@ def test_a_run_of_hostile_files_stays_alive_and_bounded_and_lands_the_good_ones(
                "print(run.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
     kopru = str(Path(sys.executable).with_name("kopru"))
     for attempt in (1, 2):
-        done = subprocess.run([sys.executable, "-c", measure, kopru, "ingest", "--inbox", str(inbox)],
+        done = subprocess.run([sys.executable, "-c", measure, kopru, "ingest", "--inbox", str(inbox), "--keep-files"],
                               capture_output=True, text=True, env=os.environ, timeout=300)
         exit_code, peak_kb = map(int, done.stdout.strip().splitlines()[-1].split())
         assert exit_code == 0, done.stderr[-2000:]

@@ -4,6 +4,7 @@ own reached through KOPRU_WAREHOUSE_URL (so the setting is honoured by loaders, 
 from __future__ import annotations
 
 import csv
+import re
 from decimal import Decimal
 
 import psycopg
@@ -22,13 +23,33 @@ def external_url(warehouse_url):
         yield url
 
 
+def deliver(sample_inbox, inbox):
+    """The sample's files delivered (again) into `inbox`: the pipeline drains what it lands."""
+    import shutil
+
+    shutil.copytree(sample_inbox, inbox, dirs_exist_ok=True)
+    return inbox
+
+
 @pytest.fixture(scope="module")
 def pipeline(external_url, sample_inbox, kopru_home):
     from kopru.orchestration import run_pipeline
 
     out = kopru_home / "e2e_reports"
-    states = run_pipeline(sample_inbox, "2024-H2", out)
-    return {"states": {dag_id: state for dag_id, state, _ in states}, "out": out}
+    inbox = deliver(sample_inbox, kopru_home / "e2e_inbox")
+    states = run_pipeline(inbox, "2024-H2", out)
+    return {"states": {dag_id: state for dag_id, state, _ in states}, "out": out, "inbox": inbox}
+
+
+def test_the_inbox_is_drained_into_the_dated_archive(pipeline, sample_inbox, kopru_home):
+    from kopru import periods
+
+    assert not [p for p in pipeline["inbox"].rglob("*") if p.is_file()]
+    processed = kopru_home / "archive" / "processed" / periods.local_day().isoformat()
+    delivered = {p.name for p in sample_inbox.rglob("*") if p.is_file()}
+    archived = {re.sub(r"^[0-9a-f]{12}_", "", p.name) for p in processed.iterdir()}
+    rejected = {re.sub(r"^[0-9a-f]{16}_", "", p.name) for p in (kopru_home / "archive").glob("rejected/*")}
+    assert delivered <= archived | rejected
 
 
 def test_every_dag_run_succeeds(pipeline):
@@ -161,9 +182,18 @@ def test_rerunning_the_pipeline_changes_nothing(pipeline, external_url, sample_i
                              "order by 1, 2").fetchall(),
             )
 
+    with psycopg.connect(external_url) as conn:
+        files_before = conn.execute("select count(*) from ingest.files").fetchone()[0]
     before = snapshot()
-    run_pipeline(sample_inbox, "2024-H2", pipeline["out"])
+    run_pipeline(pipeline["inbox"], "2024-H2", pipeline["out"])  # an empty inbox: nothing to land
+    with psycopg.connect(external_url) as conn:
+        assert conn.execute("select count(*) from ingest.files").fetchone()[0] == files_before
+    run_pipeline(deliver(sample_inbox, pipeline["inbox"]), "2024-H2", pipeline["out"])  # every file again
     assert snapshot() == before
+    with psycopg.connect(external_url) as conn:
+        statuses = dict(conn.execute("select status, count(*) from ingest.files where file_id > %s group by 1",
+                                     (files_before,)).fetchall())
+    assert set(statuses) <= {"duplicate_file", "rejected"} and statuses["duplicate_file"] > 0
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import json
 import threading
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import asyncssh
@@ -84,10 +85,17 @@ def airflow_db(warehouse_url):
     ensure_airflow_db()
 
 
+def processed_today() -> Path:
+    from kopru import config, periods
+
+    return config.archive_dir() / "processed" / periods.local_day().isoformat()
+
+
 def test_ingest_devlet_dag_pulls_then_lands(state_service, tmp_path, airflow_db, db):
     inbox = tmp_path / "inbox"
     run_dag("ingest_devlet", {"inbox": str(inbox)})
-    files = sorted(p.name for p in inbox.glob("devlet_isas_alindi_*.jsonl"))
+    assert not list(inbox.iterdir())  # landed, and moved to the archive's processed files
+    files = sorted(p.name for p in processed_today().glob("devlet_isas_alindi_*.jsonl"))
     assert len(files) == 1
     status, rows_loaded = db.execute(
         "select status, rows_loaded from ingest.files where file_name = %s order by file_id desc limit 1", (files[0],)
@@ -145,19 +153,48 @@ def sftp_drop(tmp_path, monkeypatch):
 def test_ingest_stk_dag_fetches_from_sftp_and_moves_landed_files_to_processed(sftp_drop, tmp_path, airflow_db, db):
     body = ("Sıra No;T.C. Kimlik No;Adı;Soyadı;Doğum Tarihi;Mahalle;Yardım Türü;Miktar;Tutar (TL);Teslim Tarihi\n"
             f"1;{VALID_TCKN};Ayşe;Şahin;01.02.1980;Gazi;Gıda Kolisi;1;1.250,50;05.01.2032\n")
-    (sftp_drop / "stk_kizilay_ilce_203201.csv").write_bytes(body.encode("cp1254"))
-    (sftp_drop / "notes.txt").write_text("not a delivery")
+    folder = sftp_drop / "kizilay_ilce"
+    folder.mkdir()
+    (folder / "stk_kizilay_ilce_203201.csv").write_bytes(body.encode("cp1254"))
+    (folder / "notes.txt").write_text("not a delivery")
+    (sftp_drop / "stk_kizilay_ilce_203202.csv").write_bytes(body.encode("cp1254"))  # no sender: not fetched
     inbox = tmp_path / "inbox"
     run_dag("ingest_stk", {"inbox": str(inbox)})
-    assert (inbox / "stk_kizilay_ilce_203201.csv").read_bytes() == body.encode("cp1254")
+    assert (processed_today() / "stk_kizilay_ilce_203201.csv").read_bytes() == body.encode("cp1254")
+    assert not list(inbox.iterdir())
     assert db.execute(
         "select status, rows_loaded from ingest.files where file_name = 'stk_kizilay_ilce_203201.csv'"
     ).fetchone() == ("loaded", 1)
-    assert sorted(p.name for p in sftp_drop.iterdir()) == ["notes.txt", "processed"]
-    assert [p.name for p in (sftp_drop / "processed").iterdir()] == ["stk_kizilay_ilce_203201.csv"]
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt", "processed"]
+    assert [p.name for p in (folder / "processed").iterdir()] == ["stk_kizilay_ilce_203201.csv"]
 
 
-def test_a_file_the_loader_has_not_recorded_stays_on_the_server(sftp_drop, warehouse_url):
-    (sftp_drop / "stk_kizilay_ilce_203202.csv").write_bytes(b"never landed")
-    assert pull.mark_processed(["stk_kizilay_ilce_203202.csv"]) == []
-    assert (sftp_drop / "stk_kizilay_ilce_203202.csv").exists()
+def test_a_file_claiming_another_ngo_is_rejected_and_never_reaches_the_inbox(sftp_drop, tmp_path, warehouse_url, db):
+    (sftp_drop / "gidabankasi").mkdir()
+    forged = b"ad,soyad\nAyse,Sahin\n"
+    (sftp_drop / "gidabankasi" / "stk_kizilay_ilce_203203.csv").write_bytes(forged)
+    inbox = tmp_path / "inbox"
+    assert pull.fetch_ngo_files(inbox) == []
+    assert not [p for p in inbox.iterdir()]
+    status, reason_code, archived = db.execute(
+        """select status, reason_code, archived_path from ingest.files
+           where file_name = 'stk_kizilay_ilce_203203.csv' order by file_id desc limit 1""").fetchone()
+    assert (status, reason_code) == ("rejected", "wrong_sender")
+    assert Path(archived).read_bytes() == forged
+
+
+def test_a_file_the_loader_has_not_recorded_or_that_changed_stays_on_the_server(sftp_drop, tmp_path, warehouse_url):
+    folder = sftp_drop / "kizilay_ilce"
+    folder.mkdir()
+    (folder / "stk_kizilay_ilce_203204.csv").write_bytes(b"never landed")
+    fetched = pull.fetch_ngo_files(tmp_path / "inbox")
+    assert [f["name"] for f in fetched] == ["stk_kizilay_ilce_203204.csv"]
+    assert pull.mark_processed(fetched) == []  # not recorded by the loader
+    from kopru import warehouse
+    from kopru.ingest.loader import ingest_file
+
+    with warehouse.connect(autocommit=True) as conn:
+        ingest_file(conn, tmp_path / "inbox" / "stk_kizilay_ilce_203204.csv", b"test-key")
+    (folder / "stk_kizilay_ilce_203204.csv").write_bytes(b"replaced after the fetch")
+    assert pull.mark_processed(fetched) == []  # recorded, but the server's copy is not the one fetched
+    assert (folder / "stk_kizilay_ilce_203204.csv").read_bytes() == b"replaced after the fetch"

@@ -55,7 +55,7 @@ def cmd_ingest(args) -> int:
     if not inbox.is_dir():
         raise config.PathNotAllowed(f"the inbox {args.inbox!r} does not exist or is not a folder")
     warehouse.start()
-    results = ingest_inbox(inbox, tuple(args.source) if args.source else None)
+    results = ingest_inbox(inbox, tuple(args.source) if args.source else None, drain=not args.keep_files)
     summary: dict = {}
     for result in results:
         summary[result.status] = summary.get(result.status, 0) + 1
@@ -205,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inbox", required=True)
     p.add_argument("--source", action="append", choices=SOURCE_FAMILIES,
                    help="only these source families (repeatable)")
+    p.add_argument("--keep-files", action="store_true",
+                   help="leave the files in the inbox (by default each recorded file moves to "
+                        "$KOPRU_HOME/archive/processed/<day>/, as the ingest DAGs do)")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("build", help="dbt build: seeds, staging, intermediate, marts and their tests")

@@ -48,7 +48,9 @@ def ingest_dag(family: str, schedule: str, description: str, pull: str | None = 
         "http": "First `pull_from_service` saves the day's responses of the state web service (HTTP connection "
                 "`devlet_api`) into the inbox as JSON Lines.",
         "sftp": "First `fetch_from_sftp` copies new files of the NGO SFTP drop (connection `ngo_sftp`) into the "
-                "inbox; after landing, `mark_processed` moves the ones recorded in `ingest.files` to `processed/`.",
+                "inbox (one folder per NGO; a file claiming another NGO is rejected); after landing, "
+                "`mark_processed` moves the ones recorded in `ingest.files`, matched by hash, to their folder's "
+                "`processed/`.",
     }.get(pull or "", "")
 
     @dag(
@@ -73,22 +75,29 @@ Re-running is safe: identical bytes are recorded as `duplicate_file` and load no
     def ingest():
         @task(outlets=[Asset(ASSET_RAW.format(family=family))])
         def land_files(params=None) -> dict:
-            return ingest_family(family, (params or {}).get("inbox"))
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            summary = ingest_family(family, (params or {}).get("inbox"))
+            if not summary["changed"]:
+                # A skipped task emits no asset event: nothing is rebuilt for nothing.
+                raise AirflowSkipException(f"nothing new landed ({summary['files']} file(s) seen)")
+            return summary
 
         if pull == "http":
             @task
             def pull_from_service(params=None) -> list[str]:
                 interval_start = get_current_context().get("data_interval_start")
-                return pull_state_feeds((params or {}).get("inbox"), interval_start.date() if interval_start else None)
+                return pull_state_feeds((params or {}).get("inbox"),
+                                        periods.local_day(interval_start) if interval_start else None)
 
             pull_from_service() >> land_files()
         elif pull == "sftp":
             @task
-            def fetch_from_sftp(params=None) -> list[str]:
+            def fetch_from_sftp(params=None) -> list[dict]:
                 return fetch_ngo_drop((params or {}).get("inbox"))
 
-            @task
-            def mark_processed(fetched: list[str]) -> list[str]:
+            @task(trigger_rule="none_failed")  # also after a run that landed nothing new (skipped)
+            def mark_processed(fetched: list[dict]) -> list[str]:
                 return mark_ngo_files_processed(fetched)
 
             fetched = fetch_from_sftp()
@@ -271,13 +280,14 @@ def ingest_family(family: str, inbox: str | None) -> dict:
     folder = _inbox(inbox)
     if not folder.exists():
         return {"family": family, "files": 0, "note": f"inbox {folder} does not exist"}
-    results = ingest_inbox(folder, (family,))
+    results = ingest_inbox(folder, (family,), drain=True)
     summary: dict = {"family": family, "files": len(results)}
     for result in results:
         summary[result.status] = summary.get(result.status, 0) + 1
     summary["rows_loaded"] = sum(r.rows_loaded for r in results)
     summary["rows_quarantined"] = sum(r.rows_quarantined for r in results)
     summary["rows_duplicate"] = sum(r.rows_duplicate for r in results)
+    summary["changed"] = any(r.changed_raw for r in results)
     if any(r.status == "error" for r in results):
         raise RuntimeError(f"{summary.get('error')} file(s) could not be loaded; they will be retried")
     return summary
@@ -292,7 +302,7 @@ def pull_state_feeds(inbox: str | None, day) -> list[str]:
     return pull.pull_devlet(day or periods.local_day() - timedelta(days=1), _inbox(inbox))
 
 
-def fetch_ngo_drop(inbox: str | None) -> list[str]:
+def fetch_ngo_drop(inbox: str | None) -> list[dict]:
     from kopru.ingest import pull
 
     if not pull.connection_configured(pull.NGO_SFTP_CONN_ID):
@@ -300,7 +310,7 @@ def fetch_ngo_drop(inbox: str | None) -> list[str]:
     return pull.fetch_ngo_files(_inbox(inbox))
 
 
-def mark_ngo_files_processed(fetched: list[str]) -> list[str]:
+def mark_ngo_files_processed(fetched: list[dict]) -> list[str]:
     from kopru.ingest import pull
 
     if not fetched:

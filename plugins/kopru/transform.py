@@ -75,9 +75,12 @@ def build(select: str | None = None, marts_schema: str = "marts", full_refresh: 
         args += ["--exclude-resource-type", "unit_test"]
     if full_refresh:
         args.append("--full-refresh")
-    summary = run_dbt(args)
-    if full_refresh:
-        _record_full_refresh(marts_schema)
+    from kopru import warehouse
+
+    with warehouse.marts_build_lock():
+        summary = run_dbt(args)
+        if full_refresh:
+            _record_full_refresh(marts_schema)
     return summary
 
 

@@ -244,6 +244,20 @@ def connect(autocommit: bool = False):
     return psycopg.connect(config.warehouse_url(), autocommit=autocommit)
 
 
+@contextmanager
+def marts_build_lock():
+    """Held by the dbt build and by the publication gate for the whole of their run, whoever starts them (the
+    warehouse and quality DAGs, the CLI): the gate must never check or swap `marts_build` while a build writes it,
+    nor a build write it while the gate swaps it. A session-level advisory lock on a connection of its own, so that
+    a process that dies releases it."""
+    with connect(autocommit=True) as conn:
+        conn.execute("select pg_advisory_lock(hashtext('kopru.marts_build'))")
+        try:
+            yield
+        finally:
+            conn.execute("select pg_advisory_unlock(hashtext('kopru.marts_build'))")
+
+
 def bootstrap() -> None:
     """Create what Köprü's code (not dbt) owns: schemas, extensions, the read-only BI role. Idempotent."""
     from kopru.ingest.checks import FUNCTIONS_DDL

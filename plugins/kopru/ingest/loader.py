@@ -62,6 +62,12 @@ class FileResult:
     reason_code: str | None = None
     reason: str | None = None
     raw_table: str | None = None  # where a loaded file's rows went
+    superseded_files: int = 0  # earlier files of the same source, feed and day this one replaced
+
+    @property
+    def changed_raw(self) -> bool:
+        """Whether landing it changed what is current in a raw table (new versions, or a correction)."""
+        return self.status == "loaded" and (self.rows_loaded > 0 or self.superseded_files > 0)
 
     def as_xcom(self) -> dict:
         """Counts and ids only: nothing personal goes through XCom."""
@@ -209,7 +215,11 @@ def _has_records(data: bytes) -> bool:
 
 
 def _archive(path: Path, sha256: str) -> str:
-    target = config.archive_dir() / "rejected" / f"{sha256[:16]}_{path.name}"
+    return _archive_bytes(path, path.name, sha256)
+
+
+def _archive_bytes(path: Path, name: str, sha256: str) -> str:
+    target = config.archive_dir() / "rejected" / f"{sha256[:16]}_{name}"
     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not target.exists():
         shutil.copyfile(path, target)
@@ -217,7 +227,7 @@ def _archive(path: Path, sha256: str) -> str:
     return str(target)
 
 
-def _sha256(path: Path) -> tuple[str, int]:
+def file_sha256(path: Path) -> tuple[str, int]:
     """The file's hash and size, read in chunks: a file is hashed before anything decides it is safe to hold."""
     digest, size = hashlib.sha256(), 0
     with path.open("rb") as handle:
@@ -235,7 +245,7 @@ READ_ERRORS = (csv.Error, RecursionError, MemoryError, ValueError, OverflowError
 
 def ingest_file(conn, path: Path, key: bytes) -> FileResult:
     """Land one file in its own transaction. The caller's connection must not be in a transaction."""
-    sha256, size = _sha256(path)
+    sha256, size = file_sha256(path)
     name = contract.parse_file_name(path.name)
     source = name.source if name else "unknown"
     feed = name.feed if name else None
@@ -257,6 +267,22 @@ def ingest_file(conn, path: Path, key: bytes) -> FileResult:
     log.warning("rejected %s: %s", path.name, rejected.reason_code)
     return FileResult(path.name, file_id, "rejected", source, feed, reason_code=rejected.reason_code,
                       reason=rejected.reason)
+
+
+def reject_delivery(conn, path: Path, name: str, reason_code: str, reason: str) -> int:
+    """Record a delivery refused before it reached the inbox (the bytes at `path`, delivered as `name`) as rejected,
+    with its bytes archived; its manifest id."""
+    sha256, size = file_sha256(path)
+    parsed = contract.parse_file_name(name)
+    source, feed = (parsed.source, parsed.feed) if parsed else ("unknown", None)
+    delivered = delivered_on(parsed) if parsed else None
+    with conn.transaction():
+        _lock_feed(conn, source, feed)
+        file_id = _record_file(conn, Path(name), sha256, size, source, feed, delivered, "rejected",
+                               reason_code=reason_code, reason=reason,
+                               archived_path=_archive_bytes(path, name, sha256))
+    log.warning("rejected %s: %s", name, reason_code)
+    return file_id
 
 
 def _lock_feed(conn, source: str, feed: str | None) -> None:
@@ -339,6 +365,7 @@ def _ingest_file(conn, path: Path, key: bytes, sha256: str, size: int, cap: int,
         rows_quarantined=rows_quarantined,
         rows_duplicate=rows_in - rows_loaded - rows_quarantined,
         raw_table=spec.raw_table,
+        superseded_files=len(superseded),
     )
     conn.execute(
         """update ingest.files set rows_in = %s, rows_loaded = %s, rows_quarantined = %s, rows_duplicate = %s
@@ -603,11 +630,13 @@ def _feed_of(path: Path) -> tuple[str, str]:
     return (name.source, name.feed) if name else ("unknown", path.name)
 
 
-def ingest_inbox(inbox: Path, sources: tuple[str, ...] | None = None, workers: int | None = None) -> list[FileResult]:
+def ingest_inbox(inbox: Path, sources: tuple[str, ...] | None = None, workers: int | None = None,
+                 drain: bool = False) -> list[FileResult]:
     """Every file of the inbox (of the given sources), each in its own transaction. A feed's files load in
     arrival order, one after another (a snapshot or a correction is compared with what came before it); different
     feeds share nothing, so they load side by side on `workers` connections (config.ingest_workers()), the
-    largest feeds first. Results come back in arrival order."""
+    largest feeds first. Results come back in arrival order. With `drain`, every file the manifest recorded leaves
+    the inbox (`drain_inbox`)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from kopru import warehouse
@@ -656,4 +685,28 @@ def ingest_inbox(inbox: Path, sources: tuple[str, ...] | None = None, workers: i
             if estimated < 0 or rows > STATISTICS_STALE_SHARE * estimated:
                 conn.execute(f"analyze {table}")
         conn.execute("analyze ingest.files")
+    if drain:
+        drain_inbox(files, results)
     return results
+
+
+def drain_inbox(files: list[Path], results: list[FileResult]) -> None:
+    """Move each file the manifest recorded (loaded, duplicate or rejected) out of the inbox, into
+    `archive/processed/<Istanbul day>/`, so that the next run reads only new deliveries instead of hashing every file
+    ever delivered again. A file that failed to load stays, to be retried. A rejected file's bytes are already in
+    `archive/rejected/`. A later re-delivery of the same bytes is still known by its hash in ingest.files."""
+    from kopru import periods
+
+    day_folder = config.archive_dir() / "processed" / periods.local_day().isoformat()
+    for path, result in zip(files, results, strict=True):
+        if result.status == "error" or not path.exists():
+            continue
+        if result.status == "rejected":
+            path.unlink()
+            continue
+        day_folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        target = day_folder / path.name
+        if target.exists():  # the same name twice in a day (a corrected file): kept apart by its hash
+            target = day_folder / f"{file_sha256(path)[0][:12]}_{path.name}"
+        shutil.move(path, target)
+        target.chmod(0o600)

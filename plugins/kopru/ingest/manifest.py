@@ -7,6 +7,7 @@ REASON_CODES: dict[str, tuple[str, str]] = {
     "bad_file_name": ("file", "the file name does not follow <source>_<feed>_<date>.<ext> of the contract"),
     "unknown_feed": ("file", "the name's source/feed pair is not in the contract"),
     "unknown_ngo": ("file", "an stk_ file from an NGO the project has no mapping for"),
+    "wrong_sender": ("file", "an NGO file delivered into one NGO's SFTP folder whose name claims another NGO"),
     "bad_mapping": ("file", "the NGO's mapping file is invalid"),
     "unsupported_encoding": ("file", "the declared encoding is not one the contract allows"),
     "undecodable": ("file", "the bytes are not valid in the declared encoding"),

@@ -179,7 +179,15 @@ def carry_incremental_marts() -> frozenset[str]:
 
 
 def run_gate() -> GateDecision:
-    """Validate the build schema; publish it if nothing critical failed, else keep the published marts and raise."""
+    """Validate the build schema; publish it if nothing critical failed, else keep the published marts and raise.
+    Never beside a build (warehouse.marts_build_lock)."""
+    from kopru import warehouse
+
+    with warehouse.marts_build_lock():
+        return _run_gate()
+
+
+def _run_gate() -> GateDecision:
     from kopru import warehouse
     from kopru.quality.gx import run_checkpoint
 
