@@ -122,6 +122,19 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_privacy(args) -> int:
+    from kopru import privacy, warehouse
+
+    warehouse.start()
+    erasure = privacy.erase(args.tckn, args.reason, args.by)
+    _print(erasure.as_dict())
+    if not erasure.published:
+        print("kopru: the rebuilt marts were not published (a critical check failed): the published marts hold the "
+              "erased rows until the next publication", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_linkage(args) -> int:
     from kopru.linkage import evaluate
 
@@ -239,6 +252,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder; default $KOPRU_HOME/outputs/reports/<period>")
     p.set_defaults(func=cmd_report)
 
+    p = sub.add_parser("privacy", help="KVKK: erase a person (and the family they head) on request")
+    p.add_argument("action", choices=["erase"])
+    p.add_argument("--tckn", required=True, help="the national ID (TCKN or YKN) of the person who asked")
+    p.add_argument("--reason", required=True, help="why (the request's reference), kept in privacy.erasures")
+    p.add_argument("--by", help="who carries it out (default: this account's user name)")
+    p.set_defaults(func=cmd_privacy)
+
     p = sub.add_parser("linkage", help="measure NGO-row linkage against a ground-truth file (precision, recall)")
     p.add_argument("what", choices=["evaluate"])
     p.add_argument("--truth", required=True, help="stk_rows.csv written by `kopru generate` beside the inbox")
@@ -272,9 +292,11 @@ def known_failure(error: BaseException) -> str | None:
 
     from kopru import config
     from kopru.ingest.manifest import PseudonymKeyMismatch
+    from kopru.privacy import ErasureRefused
     from kopru.warehouse import WarehouseNotRunning
 
-    if isinstance(error, config.SettingError | config.PathNotAllowed | PseudonymKeyMismatch | WarehouseNotRunning):
+    if isinstance(error, config.SettingError | config.PathNotAllowed | PseudonymKeyMismatch | WarehouseNotRunning
+                  | ErasureRefused):
         return str(error)
     if isinstance(error, LookupError) and str(error).startswith("no indicator values"):
         return f"{error}: the marts hold no data for that period yet"

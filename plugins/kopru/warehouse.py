@@ -26,7 +26,7 @@ from kopru import config
 SUPERUSER = "kopru"
 SERVER_SETTINGS_FILE = config.PACKAGE_DATA / "warehouse_server.conf"
 # Schemas owned by code outside dbt. dbt creates its own (staging, intermediate, marts, snapshots).
-BOOTSTRAP_SCHEMAS = ("ingest", "raw", "quality")
+BOOTSTRAP_SCHEMAS = ("ingest", "raw", "quality", "privacy")
 BI_ROLE = "bi_reader"
 
 
@@ -298,6 +298,9 @@ def bootstrap() -> None:
         from kopru.quality.gate import DDL as QUALITY_DDL
 
         conn.execute(QUALITY_DDL)
+        from kopru.privacy import DDL as PRIVACY_DDL
+
+        conn.execute(PRIVACY_DDL)
 
 
 def start() -> str:

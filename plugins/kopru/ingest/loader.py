@@ -375,6 +375,24 @@ def _ingest_file(conn, path: Path, key: bytes, sha256: str, size: int, cap: int,
     return result
 
 
+def _quarantine_erased(conn, spec: FeedSpec, key: bytes) -> None:
+    """Rows naming a person or family erased on request (kopru.privacy: their IDs' keyed pseudonyms are kept as
+    tombstones) get the problem `erased`: quarantined without their content, never loaded again."""
+    if conn.execute("select not exists (select from privacy.tombstones)").fetchone()[0]:
+        return
+    inner_pad, outer_pad = hmac_pads(key)
+    for column, namespace, _ in pseudonymised(spec):
+        valid = sql.SQL(" and {} = 'valid'").format(sql.Identifier(f"{column}_status")) if namespace == "person" \
+            else sql.SQL("")
+        conn.execute(sql.SQL(
+            """update checked set _problem = {problem}
+               where _problem is null and {column} is not null{valid}
+                 and ingest.pseudonym({column}, {namespace}, %s, %s) in (
+                     select pseudonym from privacy.tombstones where namespace = {namespace})""").format(
+            problem=sql.Literal(f"{column}:erased"), column=sql.Identifier(column), valid=valid,
+            namespace=sql.Literal(namespace)), (inner_pad, outer_pad))
+
+
 def _value_text(value: object, column: Column, formats: Formats) -> str | None:
     """A delivered value as the text the SQL checks read: JSON values and XLSX cells rendered in the file's
     declared formats, so that one set of rules types them all."""
@@ -481,6 +499,7 @@ def _land(conn, spec: FeedSpec, file_id: int, delivered: date, key: bytes, read_
     conn.execute(f"create temporary table checked on commit drop as {checked_select(spec, records)}")
     # Temporary tables have no statistics until analysed; without them the planner guesses nested loops.
     conn.execute("analyze checked")
+    _quarantine_erased(conn, spec, key)
     # The same key twice in one file: identical rows count once, different ones are all quarantined.
     conn.execute(
         f"""create temporary table repeated_keys on commit drop as
@@ -498,7 +517,10 @@ def _land(conn, spec: FeedSpec, file_id: int, delivered: date, key: bytes, read_
                                      stream.delimiter if stream else ",")
     quarantined = conn.execute(
         f"""insert into ingest.quarantine (file_id, row_number, raw_record, reason_code, reason)
-            select %(file_id)s, c._row_number, coalesce(c._raw, {as_delivered}), problem.code,
+            select %(file_id)s, c._row_number,
+                   case when problem.code = 'erased' then '(erased on request)'
+                        else coalesce(c._raw, {as_delivered}) end,
+                   problem.code,
                    problem.column_name || ': ' || coalesce(codes.description, problem.code)
             from checked c
             join incoming_text t on t._row_number = c._row_number

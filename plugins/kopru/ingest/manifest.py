@@ -32,6 +32,7 @@ REASON_CODES: dict[str, tuple[str, str]] = {
     "out_of_range": ("row", "a number outside its allowed range (percentages, scores, sizes)"),
     "duplicate_key_in_file": ("row", "the same business key twice in one file with different content"),
     "unknown_aid_type": ("row", "an NGO aid word the NGO's mapping does not map to the catalogue"),
+    "erased": ("row", "a person or family whose data was erased on request (KVKK); the record is not kept"),
 }
 
 # Identity status of every ID column (stored beside it as <column>_status): only `valid` is used for matching.
@@ -61,6 +62,8 @@ create table if not exists ingest.files (
         rows_in is null or rows_in = rows_loaded + rows_quarantined + rows_duplicate)
 );
 create index if not exists files_sha256 on ingest.files (sha256);
+-- rows of the file's that an erasure on request took out of the raw tables (kopru.privacy)
+alter table ingest.files add column if not exists rows_erased integer not null default 0;
 create index if not exists files_feed_date on ingest.files (source, feed, delivered_on);
 
 create table if not exists ingest.quarantine (
