@@ -269,7 +269,8 @@ def test_rerunning_a_closed_period_report_gives_the_same_numbers(pipeline, tmp_p
 def test_public_report_hides_small_cells_and_no_total_gives_one_back(pipeline, external_url, tmp_path):
     """The attacker's move: any published total with exactly one hidden part gives that part back (and then the
     next one, by elimination). It must not apply to a single total."""
-    from kopru.reports.transparency import SUPPRESSED, render
+    from disclosure_audit import hidden_cell_ranges
+    from kopru.reports.transparency import PROTECTION_WIDTH, SUPPRESSED, render
     from openpyxl import load_workbook
 
     paths = render(2024, tmp_path)
@@ -288,6 +289,10 @@ def test_public_report_hides_small_cells_and_no_total_gives_one_back(pipeline, e
         for equation in equations:
             unknown = [p for p in equation if p not in known]
             assert len(unknown) != 1, f"{sheet.title}: cell {unknown} is recoverable from its total"
+        # The stronger attack: all the published equations at once (linear programming over the grid).
+        narrow = {cell: bounds for cell, bounds in hidden_cell_ranges(body, SUPPRESSED).items()
+                  if bounds[1] - bounds[0] < PROTECTION_WIDTH}
+        assert narrow == {}, sheet.title
     assert hidden_cells > 0  # the sample has small cells: the protection was exercised
 
 

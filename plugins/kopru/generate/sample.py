@@ -575,11 +575,20 @@ def _render(jobs: list, out: Path) -> dict[str, int]:
         for name, function, args in jobs:
             save(name, function(*args))
         return written
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     _JOBS = jobs
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for name, data in pool.imap_unordered(_render_one, range(len(jobs)), chunksize=4):
+        # An executor, not a multiprocessing.Pool: a worker that dies (a fork of a process with threads can) breaks
+        # the executor, which says so, where a Pool waits forever on the queue lock the dead worker held.
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            for name, data in pool.map(_render_one, range(len(jobs)), chunksize=4):
                 save(name, data)
+    except BrokenProcessPool:
+        for name, function, args in jobs:
+            if name not in written:
+                save(name, function(*args))
     finally:
         _JOBS = []
     return written

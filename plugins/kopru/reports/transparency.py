@@ -1,10 +1,13 @@
 """The public transparency report (plan activity 5: share with the public how aid is given): the process, and the
 number of families aided by mahalle and aid type in each half-year, with statistical disclosure control.
 
-Disclosure control: no cell between 1 and 10 is shown (primary suppression), and complementary suppression makes
-sure no published total can give a suppressed cell back: in every row and column (totals included) that has a
-suppressed cell, at least two cells are suppressed, so no single equation has a single unknown. No personal data:
-only counts of families, from the marts.
+Disclosure control: no count from 1 to 10 is shown (primary suppression). Complementary suppression then hides
+more cells until no combination of the published totals gives a hidden cell back: the table is audited as an
+attacker would, by linear programming over every row, column and grand-total equation (hidden cells unknown and
+non-negative), and every hidden cell's feasible interval must be at least PROTECTION_WIDTH wide; a cell that is
+narrower gets another cell of its row or column hidden, the smallest first, and the audit runs again. Every hidden
+cell is marked the same neutral way, whether small or hidden to protect another, so the mark tells nothing.
+No personal data: only counts of families, from the marts.
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ from kopru import warehouse
 from kopru.periods import local_now
 
 MIN_SHOWN = 11  # counts from 1 to 10 are never shown
-SUPPRESSED = "<11"
+# An attacker who solves the published equations must not pin a hidden cell down to fewer than this many values:
+# the width of the range "1 to 10" that hiding a small count already concedes.
+PROTECTION_WIDTH = MIN_SHOWN - 1
+SUPPRESSED = "•"  # the same for a small count and for a cell hidden to protect one
 
 PROCESS_TR = [
     ("Başvuru", "Aileler Sosyal Destek Hizmetleri Müdürlüğüne, e-Belediye üzerinden veya muhtarlık aracılığıyla "
@@ -65,29 +71,89 @@ class Table:
 
 
 def protect(table: Table) -> Table:
+    """Primary suppression of the small counts, the cheap complementary rule (no equation with a single hidden
+    cell), then the linear-programming audit, suppressing more until every hidden cell passes it."""
     positions = [(r, c) for r in [*table.rows, None] for c in [*table.columns, None]]
     table.suppressed = {p for p in positions if 1 <= table.value(*p) < MIN_SHOWN}
+    _no_lone_hidden_cell(table)
+    while weak := [p for p, (low, high) in feasible_intervals(table).items() if high - low < PROTECTION_WIDTH]:
+        # One more hidden cell beside each weak one (a round of LPs costs far more than a cell too many).
+        for target in sorted(weak, key=_position_order):
+            sharing = {q for equation in table.equations() if target in equation for q in equation}
+            candidates = [q for q in sharing if q not in table.suppressed] or \
+                [q for q in positions if q not in table.suppressed]
+            if candidates:
+                table.suppressed.add(min(candidates, key=lambda q: _suppression_cost(table, q)))
+        if len(table.suppressed) == len(positions):
+            break  # everything is hidden: nothing is published that could give a cell back
+        _no_lone_hidden_cell(table)
+    return table
+
+
+def _position_order(position: tuple) -> tuple:
+    return tuple("" if part is None else str(part) for part in position)
+
+
+def _suppression_cost(table: Table, position: tuple) -> tuple:
+    """The smallest cell that is not zero costs the least information; a zero only if nothing else is left; a
+    total last."""
+    value = table.value(*position)
+    return (value == 0, value, position[0] is None or position[1] is None, _position_order(position))
+
+
+def _no_lone_hidden_cell(table: Table) -> None:
+    """No equation may have exactly one hidden cell: it would give it back by subtraction."""
     changed = True
     while changed:
         changed = False
         for equation in table.equations():
             hidden = [p for p in equation if p in table.suppressed]
-            if len(hidden) != 1:
-                continue
             candidates = [p for p in equation if p not in table.suppressed]
-            if not candidates:
-                continue
-            # The smallest cell that is not zero costs the least information; a zero only if nothing else is left.
-            candidates.sort(key=lambda p: (table.value(*p) == 0, table.value(*p), p[1] is None or p[0] is None))
-            table.suppressed.add(candidates[0])
-            changed = True
-    return table
+            if len(hidden) == 1 and candidates:
+                table.suppressed.add(min(candidates, key=lambda q: _suppression_cost(table, q)))
+                changed = True
+
+
+def feasible_intervals(table: Table) -> dict[tuple, tuple[float, float]]:
+    """For each hidden cell, the least and greatest value it can take given everything published: two linear
+    programs per cell over the table's equations, hidden cells non-negative (an attacker knows no more)."""
+    import numpy as np
+    from scipy.optimize import linprog
+
+    hidden = sorted(table.suppressed, key=_position_order)
+    if not hidden:
+        return {}
+    index = {position: i for i, position in enumerate(hidden)}
+    rows, rhs = [], []
+    for total, *parts in table.equations():
+        coefficients, constant = np.zeros(len(hidden)), 0.0
+        for sign, position in [(1.0, total), *((-1.0, part) for part in parts)]:
+            if position in index:
+                coefficients[index[position]] += sign
+            else:
+                constant -= sign * table.value(*position)
+        if coefficients.any():
+            rows.append(coefficients)
+            rhs.append(constant)
+    intervals = {}
+    for position, i in index.items():
+        objective = np.zeros(len(hidden))
+        objective[i] = 1.0
+        bounds = []
+        for sense in (1.0, -1.0):
+            result = linprog(sense * objective, A_eq=np.array(rows), b_eq=np.array(rhs), bounds=(0, None),
+                             method="highs")
+            bounds.append(sense * result.fun if result.status == 0 else (0.0 if sense > 0 else float("inf")))
+        intervals[position] = (bounds[0], bounds[1])
+    return intervals
 
 
 def fetch(year: int) -> dict[str, Table]:
+    from kopru.reports.render import mahalle_name
+
     with warehouse.connect() as conn:
         rows = conn.execute(
-            """select households.mahalle_name, aid.half_year, catalogue.name_tr, count(distinct aid.household_key)
+            """select households.mahalle_code, aid.half_year, catalogue.name_tr, count(distinct aid.household_key)
                from marts.fct_aid aid
                join marts.dim_household households using (household_key)
                join seeds.aid_type_catalogue catalogue using (aid_type)
@@ -96,9 +162,9 @@ def fetch(year: int) -> dict[str, Table]:
             (f"{year}-H%",),
         ).fetchall()
     tables: dict[str, Table] = {}
-    for mahalle, half_year, aid_name, families in rows:
+    for mahalle_code, half_year, aid_name, families in rows:
         table = tables.setdefault(half_year, Table([], [], {}))
-        table.cells[(mahalle, aid_name)] = families
+        table.cells[(mahalle_name(mahalle_code), aid_name)] = families
     for table in tables.values():
         table.rows = sorted({r for r, _ in table.cells})
         table.columns = sorted({c for _, c in table.cells})
@@ -106,12 +172,15 @@ def fetch(year: int) -> dict[str, Table]:
 
 
 def render(year: int, out_dir: Path) -> dict[str, str]:
-    from kopru.reports.render import templates, write_html_and_pdf
+    from kopru.reports.render import INSTITUTION_NAMES, templates, write_html_and_pdf
 
     tables = fetch(year)
+    with warehouse.connect() as conn:
+        institutions = [INSTITUTION_NAMES.get(code, code) for (code,) in conn.execute(
+            "select distinct institution from marts.fct_aid where half_year like %s order by 1", (f"{year}-H%",))]
     html = templates().get_template("kamuoyu.html.j2").render(
         year=year, tables=tables, process=PROCESS_TR, suppressed_mark=SUPPRESSED, min_shown=MIN_SHOWN,
-        generated_at=local_now().strftime("%d.%m.%Y"),
+        generated_at=local_now().strftime("%d.%m.%Y"), institutions=institutions,
     )
     paths = write_html_and_pdf(html, Path(out_dir), f"kamuoyu_raporu_{year}")
     _write_xlsx(paths["xlsx"], tables)
