@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import Asset, Param, dag, task
 from kopru.orchestration import ASSET_MARTS, ASSET_MARTS_BUILD, ASSET_QUALITY, DEFAULT_ARGS
 
 MARTS_BUILD = Asset(ASSET_MARTS_BUILD)
@@ -18,6 +18,8 @@ QUALITY = Asset(ASSET_QUALITY)
     max_active_runs=1,
     default_args={**DEFAULT_ARGS, "retries": 0},
     tags=["kopru", "quality", "great-expectations"],
+    params={"override_reason": Param(None, type=["null", "string"],
+                                     description="publish the latest blocked build as it is, for this reason")},
     doc_md="""
 ### quality
 The publication gate. Runs the `warehouse_gate` checkpoint of `expectations/` (GX Core, imported inside the task)
@@ -25,16 +27,20 @@ over the freshly built `marts_build`: mart keys and indicators, ISAS completenes
 feed's suite (from the feed contract) and delivery volumes. Every expectation's result is kept in
 `quality.validation_results`, the aid records ISAS has not accepted in `quality.isas_missing_entries`, the decision
 in `quality.publications`; Data Docs go to `$KOPRU_HOME/outputs/data_docs`.
-No critical failure → `marts_build` is swapped in as `marts` (one transaction). A critical failure fails the task:
-the marts BI and the reports read keep the last good version. Warnings never block.
+No critical failure → `marts_build` is swapped in as `marts` (one transaction). A critical failure fails the task,
+saying in a few lines which check, feed, delivery and numbers: the marts BI and the reports read keep the last good
+version. Warnings never block. An operator who accepts the failures triggers the DAG with `override_reason`: the
+blocked build is published as it is, and `quality.publications` and the reports keep who, when and why.
 """,
 )
 def quality():
     @task(outlets=[QUALITY, MARTS])
-    def run_checkpoint() -> dict:
+    def run_checkpoint(params=None, dag_run=None) -> dict:
         from kopru.orchestration import check_quality
 
-        return check_quality()
+        reason = (params or {}).get("override_reason")
+        by = getattr(dag_run, "triggering_user_name", None) or "airflow"
+        return check_quality(override_reason=reason, by=by)
 
     run_checkpoint()
 

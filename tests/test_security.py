@@ -49,9 +49,11 @@ def test_a_file_named_with_sql_is_rejected_by_its_name(tmp_path, warehouse_url):
 def test_quality_levels_cannot_name_sql_as_a_feed():
     from kopru.quality import gx
 
+    levels = gx.quality_levels()
+    levels["feeds"]["volume_checked_feeds"] = ["belediye/aid", "belediye/aid') or true; --"]
     with pytest.raises(ValueError, match="volume_checked_feeds names feeds the contract does not have"):
-        gx._volume_query((("belediye", "aid') or true; --"),))
-    assert "('belediye', 'aid')" in gx._volume_query((("belediye", "aid"),))
+        gx.volume_checked_feeds(levels)
+    assert ("belediye", "aid") in gx.volume_checked_feeds(gx.quality_levels())
 
 
 def test_no_text_in_an_xlsx_output_becomes_a_formula(tmp_path):

@@ -89,14 +89,19 @@ def cmd_check(args) -> int:
 
 
 def cmd_publish(args) -> int:
+    import getpass
+
     from kopru import warehouse
-    from kopru.quality.gate import QualityGateBlocked, run_gate
+    from kopru.quality.gate import QualityGateBlocked, publish_override, run_gate
 
     warehouse.start()
+    if args.override:
+        _print(publish_override(args.reason or "", args.by or getpass.getuser()).as_xcom())
+        return 0
     try:
         _print(run_gate().as_xcom())
     except QualityGateBlocked as blocked:
-        print(blocked)
+        print(f"kopru: {blocked}", file=sys.stderr)
         return 1
     return 0
 
@@ -238,6 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("publish", help="the publication gate: check marts_build and, if nothing critical fails, "
                                        "swap it in as marts")
+    p.add_argument("--override", action="store_true",
+                   help="publish the latest blocked build as it is, accepting its failed checks (needs --reason)")
+    p.add_argument("--reason", help="with --override: why the failures are accepted (kept, and shown in reports)")
+    p.add_argument("--by", help="with --override: who accepts them (default: this account's user name)")
     p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("report", help="write the izleme (2024-H1) or değerlendirme (2024) report: PDF, XLSX, HTML")
@@ -293,10 +302,11 @@ def known_failure(error: BaseException) -> str | None:
     from kopru import config
     from kopru.ingest.manifest import PseudonymKeyMismatch
     from kopru.privacy import ErasureRefused
+    from kopru.quality.gate import OverrideRefused
     from kopru.warehouse import WarehouseNotRunning
 
     if isinstance(error, config.SettingError | config.PathNotAllowed | PseudonymKeyMismatch | WarehouseNotRunning
-                  | ErasureRefused):
+                  | ErasureRefused | OverrideRefused):
         return str(error)
     if isinstance(error, LookupError) and str(error).startswith("no indicator values"):
         return f"{error}: the marts hold no data for that period yet"

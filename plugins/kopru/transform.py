@@ -81,6 +81,9 @@ def build(select: str | None = None, marts_schema: str = "marts", full_refresh: 
         summary = run_dbt(args)
         if full_refresh:
             _record_full_refresh(marts_schema)
+        with warehouse.connect(autocommit=True) as conn:
+            conn.execute("insert into quality.builds (marts_schema, full_refresh) values (%s, %s)",
+                         (marts_schema, full_refresh))
     return summary
 
 

@@ -62,8 +62,14 @@ create table if not exists ingest.files (
         rows_in is null or rows_in = rows_loaded + rows_quarantined + rows_duplicate)
 );
 create index if not exists files_sha256 on ingest.files (sha256);
--- rows of the file's that an erasure on request took out of the raw tables (kopru.privacy)
-alter table ingest.files add column if not exists rows_erased integer not null default 0;
+-- rows of the file's that an erasure on request took out of the raw tables (kopru.privacy). Added only when
+-- missing: even with IF NOT EXISTS, ALTER TABLE takes an exclusive lock, and loaders insert beside a bootstrap.
+do $$ begin
+    if not exists (select from pg_attribute where attrelid = 'ingest.files'::regclass and attname = 'rows_erased'
+                   and not attisdropped) then
+        alter table ingest.files add column rows_erased integer not null default 0;
+    end if;
+end $$;
 create index if not exists files_feed_date on ingest.files (source, feed, delivered_on);
 
 create table if not exists ingest.quarantine (

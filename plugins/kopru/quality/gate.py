@@ -39,6 +39,33 @@ begin
     where status = 'loaded' and file_id > (
         select coalesce(max(checked_through_file_id), 0) from quality.publications where status = 'published');
 end $$;
+-- an operator's acceptance of a blocked build (kopru publish --override): who and why; failed_suites are the
+-- failures accepted
+do $$ begin  -- only when missing: ALTER TABLE locks the table even when it changes nothing
+    if not exists (select from pg_attribute where attrelid = 'quality.publications'::regclass
+                   and attname = 'override_reason' and not attisdropped) then
+        alter table quality.publications add column override_by text, add column override_reason text;
+    end if;
+end $$;
+-- every dbt build of the marts, so that an override publishes only the build the gate judged
+create table if not exists quality.builds (
+    built_at      timestamptz not null default now(),
+    marts_schema  text not null,
+    full_refresh  boolean not null
+);
+-- each delivery of a volume-checked feed that no publication has passed yet, against what the feed usually
+-- carries (kopru.quality.volumes); the delivery_volume suite requires every one to be plausible
+create table if not exists quality.delivery_volumes (
+    source                 text not null,
+    feed                   text not null,
+    file_id                bigint not null,
+    delivered_on           date not null,
+    rows_in                integer not null,
+    days_covered           integer not null,
+    expected_rows          float8 not null,
+    lowest_plausible_rows  integer not null,
+    plausible              boolean not null
+);
 create table if not exists quality.full_refreshes (
     built_at      timestamptz not null default now(),
     marts_schema  text not null
@@ -228,12 +255,70 @@ def _run_gate() -> GateDecision:
              checked_through),
         )
         conn.commit()
+        reasons = why_blocked(conn, check.run_id) if not check.success else []
     decision = GateDecision(check.run_id, status, check.critical_failures, check.warnings, failed, missing,
                             check.data_docs)
     log.info("quality gate: %s (%d critical, %d warnings)", status, check.critical_failures, check.warnings)
     if not check.success:
-        raise QualityGateBlocked(
-            f"{check.critical_failures} critical expectation(s) failed in {', '.join(failed)}: the build was not "
-            f"published; marts keep the last good version (run {check.run_id})"
-        )
+        raise QualityGateBlocked("\n".join([
+            f"the build was not published: {check.critical_failures} critical check(s) failed; the marts keep the "
+            f"last good version (run {check.run_id})", *(f"  - {reason}" for reason in reasons),
+            "  To publish it all the same: kopru publish --override --reason \"…\" (or the quality DAG's "
+            "override_reason param)"]))
     return decision
+
+
+def why_blocked(conn, run_id: str) -> list[str]:
+    """A line per failed critical check of the run, with its numbers; a delivery improbably small says which feed,
+    which day, how many records and about how many were expected."""
+    lines = [
+        f"{source}/{feed} {delivered_on:%Y-%m-%d}: {rows_in:,} records where about {expected:,.0f} were expected "
+        f"(fewer than {lowest:,} is improbable for this feed)"
+        for source, feed, delivered_on, rows_in, expected, lowest in conn.execute(
+            """select source, feed, delivered_on, rows_in, expected_rows, lowest_plausible_rows
+               from quality.delivery_volumes where not plausible order by source, feed, delivered_on""")]
+    for suite, expectation, column, observed, unexpected, elements in conn.execute(
+            """select suite, expectation, column_name, observed_value, unexpected_count, element_count
+               from quality.validation_results
+               where run_id = %s and not success and severity = 'critical' and suite <> 'feeds__delivery_volume'
+               order by suite, expectation""", (run_id,)):
+        detail = f"{unexpected:,} of {elements:,} rows" if unexpected is not None and elements else \
+            f"observed {observed}" if observed is not None else "failed"
+        lines.append(f"{suite}: {expectation}{f' on {column}' if column else ''}: {detail}")
+    return lines
+
+
+class OverrideRefused(Exception):
+    """There is no blocked build that an override could publish; the message says why."""
+
+
+def publish_override(reason: str, by: str) -> GateDecision:
+    """Publish the latest blocked build as it is, because an operator accepts its failures: who, when, why and which
+    failures were accepted are kept in quality.publications, and the reports say so."""
+    from kopru import warehouse
+
+    if not reason.strip():
+        raise OverrideRefused("an override needs its reason (--reason), for the record and the reports")
+    with warehouse.marts_build_lock(), warehouse.connect() as conn:
+        conn.execute(DDL)
+        latest = conn.execute(
+            """select run_id, status, decided_at, critical_failures, warnings, failed_suites, checked_through_file_id
+               from quality.publications order by publication_id desc limit 1""").fetchone()
+        if latest is None or latest[1] != "blocked":
+            raise OverrideRefused("the latest gate decision is not a blocked build: there is nothing to override")
+        run_id, _, decided_at, critical, warnings, failed_suites, checked_through = latest
+        (rebuilt,) = conn.execute("select exists (select from quality.builds where built_at > %s)",
+                                  (decided_at,)).fetchone()
+        if rebuilt:
+            raise OverrideRefused("marts_build was rebuilt after the blocked check: run the gate on it first "
+                                  "(kopru publish)")
+        swap_in(conn)
+        (missing,) = conn.execute("select missing from quality.isas_entry_shares").fetchone()
+        conn.execute(
+            """insert into quality.publications (run_id, status, critical_failures, warnings, failed_suites,
+                                                 checked_through_file_id, override_by, override_reason)
+               values (%s, 'published', %s, %s, %s, %s, %s, %s)""",
+            (run_id, critical, warnings, failed_suites, checked_through, by, reason.strip()))
+        conn.commit()
+    log.info("quality gate: blocked build %s published by override", run_id)
+    return GateDecision(run_id, "published", critical, warnings, (failed_suites or "").split(", "), missing, None)

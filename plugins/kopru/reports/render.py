@@ -195,7 +195,8 @@ def _sections(conn, period: str, start, end) -> dict:
         ).fetchall()
     if _has_table(conn, "quality.publications"):
         publication = conn.execute(
-            """select run_id, decided_at, status, critical_failures, warnings, failed_suites
+            """select run_id, decided_at, status, critical_failures, warnings, failed_suites, override_by,
+                      override_reason
                from quality.publications order by publication_id desc limit 1"""
         ).fetchone()
     return {"budget": budget, "yearly_budget": yearly_budget, "by_institution": by_institution, "risks": risks,
