@@ -234,6 +234,8 @@ def test_the_report_is_mailed_with_its_pdf_and_xlsx_and_archived(pipeline, exter
 
     result = write_report("2024-H2", str(tmp_path))
     assert result["emailed_to"] == 2
+    again = write_report("2024-H2", str(tmp_path / "retried"))  # a retried task: archived again, not mailed again
+    assert again["emailed_to"] == 0 and again["already_mailed"]
     (envelope,) = smtp_server.messages
     assert sorted(envelope.rcpt_tos) == ["analist@belediye.test", "mudur@belediye.test"]
     message = email.message_from_bytes(envelope.content)
@@ -244,7 +246,7 @@ def test_the_report_is_mailed_with_its_pdf_and_xlsx_and_archived(pipeline, exter
     with psycopg.connect(external_url) as conn:
         period, publication, archive_path, emailed = conn.execute(
             """select period, publication_run_id, archive_path, emailed_to from quality.report_runs
-               order by report_run_id desc limit 1""").fetchone()
+               where archive_path = %s""", (result["archive"],)).fetchone()
         published = conn.execute("select run_id from quality.publications where status = 'published' "
                                  "order by publication_id desc limit 1").fetchone()[0]
     assert (period, publication) == ("2024-H2", published)
@@ -252,6 +254,25 @@ def test_the_report_is_mailed_with_its_pdf_and_xlsx_and_archived(pipeline, exter
     from pathlib import Path
 
     assert {p.name for p in Path(archive_path).iterdir()} >= {"izleme_raporu_2024-H2.pdf", "manifest.json"}
+
+
+def test_a_task_that_fails_for_good_mails_the_data_team(pipeline, smtp_server, monkeypatch):
+    """Every Köprü task carries the alert (DEFAULT_ARGS). A real run of the quality DAG (no retries) asked to
+    override a build that was not blocked fails; the data team gets one mail with the error's own sentence, and the
+    directorate's recipients nothing."""
+    import email
+
+    from kopru.orchestration import run_dag
+
+    monkeypatch.setenv("KOPRU_ALERT_RECIPIENTS", "veri.ekibi@belediye.test")
+    with pytest.raises(RuntimeError, match="DAG quality ended failed"):
+        run_dag("quality", {"override_reason": "nothing was blocked"})
+    (envelope,) = smtp_server.messages
+    assert envelope.rcpt_tos == ["veri.ekibi@belediye.test"]
+    message = email.message_from_bytes(envelope.content)
+    text = "".join(part.get_payload(decode=True).decode("utf-8") for part in message.walk()
+                   if part.get_content_type() == "text/html")
+    assert "quality.run_checkpoint" in text and "OverrideRefused: the latest gate decision is not a blocked" in text
 
 
 def test_rerunning_a_closed_period_report_gives_the_same_numbers(pipeline, tmp_path):
@@ -320,3 +341,40 @@ def test_mid_year_only_the_closed_half_years_izleme_report_is_due(pipeline, exte
                           env={**os.environ, "KOPRU_WAREHOUSE_URL": external_url})
     assert done.returncode == 0, done.stderr[-2000:]
     assert sorted(p.name for p in tmp_path.glob("*.pdf")) == ["izleme_raporu_2024-H1.pdf"]
+
+
+def test_a_backup_restored_into_a_fresh_home_has_identical_marts_and_manifest(pipeline, external_url, tmp_path):
+    """`kopru warehouse backup` of the pipeline's warehouse, `kopru warehouse restore` into a new KOPRU_HOME with a
+    server of its own: every published table and the file manifest hash the same."""
+    import os
+    import subprocess
+    import sys
+
+    def kopru(*args, env):
+        done = subprocess.run([sys.executable, "-m", "kopru.cli", *args], capture_output=True, text=True, env=env,
+                              timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done
+
+    def fingerprint(url):
+        with psycopg.connect(url) as conn:
+            tables = [t for (t,) in conn.execute(
+                """select table_schema || '.' || table_name from information_schema.tables
+                   where table_schema = 'marts' or (table_schema, table_name) = ('ingest', 'files')
+                   order by 1""")]
+            return {t: conn.execute(f"select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) "
+                                    f"from {t} t").fetchone() for t in tables}
+
+    backup = tmp_path / "kopru.dump"
+    kopru("warehouse", "backup", "--out", str(backup), env=os.environ)
+    assert backup.stat().st_mode & 0o777 == 0o600
+    fresh = {k: v for k, v in os.environ.items() if k != "KOPRU_WAREHOUSE_URL"} | {
+        "KOPRU_HOME": str(tmp_path / "restored_home")}
+    try:
+        kopru("warehouse", "restore", str(backup), env=fresh)
+        restored_url = kopru("warehouse", "url", "--show-password", env=fresh).stdout.strip()
+        assert restored_url != external_url
+        original, restored = fingerprint(external_url), fingerprint(restored_url)
+        assert len(original) > 10 and restored == original
+    finally:
+        subprocess.run([sys.executable, "-m", "kopru.cli", "warehouse", "stop"], env=fresh, capture_output=True)

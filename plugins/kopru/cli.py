@@ -30,6 +30,15 @@ def cmd_warehouse(args) -> int:
         from kopru import config
 
         print(config.warehouse_url() if args.show_password else warehouse.redacted_url())
+    elif args.action == "backup":
+        if not args.out:
+            raise warehouse.BackupFailed("backup needs --out FILE")
+        warehouse.start()
+        _print(warehouse.backup(Path(args.out)))
+    elif args.action == "restore":
+        if not args.file:
+            raise warehouse.BackupFailed("restore needs the backup FILE")
+        _print(warehouse.restore(Path(args.file)))
     return 0
 
 
@@ -202,8 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("warehouse", help="start, stop, inspect the warehouse (embedded PostgreSQL unless "
                                          "KOPRU_WAREHOUSE_URL is set)")
-    p.add_argument("action", choices=["start", "stop", "status", "url"])
+    p.add_argument("action", choices=["start", "stop", "status", "url", "backup", "restore"])
+    p.add_argument("file", nargs="?", help="restore: the backup file (written by `kopru warehouse backup`)")
     p.add_argument("--show-password", action="store_true", help="url: print the password too")
+    p.add_argument("--out", help="backup: the file to write (pg_dump custom format)")
     p.set_defaults(func=cmd_warehouse)
 
     p = sub.add_parser("generate", help="write realistic sample deliveries of every feed into a folder")
@@ -303,10 +314,10 @@ def known_failure(error: BaseException) -> str | None:
     from kopru.ingest.manifest import PseudonymKeyMismatch
     from kopru.privacy import ErasureRefused
     from kopru.quality.gate import OverrideRefused
-    from kopru.warehouse import WarehouseNotRunning
+    from kopru.warehouse import BackupFailed, WarehouseNotRunning
 
     if isinstance(error, config.SettingError | config.PathNotAllowed | PseudonymKeyMismatch | WarehouseNotRunning
-                  | ErasureRefused | OverrideRefused):
+                  | ErasureRefused | OverrideRefused | BackupFailed):
         return str(error)
     if isinstance(error, LookupError) and str(error).startswith("no indicator values"):
         return f"{error}: the marts hold no data for that period yet"

@@ -10,6 +10,7 @@ KOPRU_INBOX          where the ingest DAGs look for delivered files (default: KO
 KOPRU_ALLOWED_PATHS  folders (separated by `:`) besides KOPRU_HOME and the inbox that inbox and report paths
                      given as options or DAG params may lie in; any other path is refused.
 KOPRU_REPORT_RECIPIENTS  the directorate's addresses the reports are mailed to (comma-separated).
+KOPRU_ALERT_RECIPIENTS   the data team's addresses a failed Airflow task is mailed to (comma-separated).
 KOPRU_INGEST_LIMITS  the limits a delivered file is held to before it is read (default:
                      plugins/kopru/data/ingest_limits.yml): per-feed size caps, the XLSX reader's bounds.
 """
@@ -71,6 +72,11 @@ def confined_path(path: str | Path, what: str) -> Path:
 def report_recipients() -> list[str]:
     """KOPRU_REPORT_RECIPIENTS: the directorate's addresses the reports are mailed to (comma-separated)."""
     return [a.strip() for a in os.environ.get("KOPRU_REPORT_RECIPIENTS", "").split(",") if a.strip()]
+
+
+def alert_recipients() -> list[str]:
+    """KOPRU_ALERT_RECIPIENTS: the data team's addresses a failed task is mailed to (comma-separated)."""
+    return [a.strip() for a in os.environ.get("KOPRU_ALERT_RECIPIENTS", "").split(",") if a.strip()]
 
 
 def ngo_mappings_dir() -> Path:

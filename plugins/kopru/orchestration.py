@@ -12,12 +12,13 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-from kopru import config, periods
+from kopru import alerts, config, periods
 
 DEFAULT_ARGS = {
     "owner": "kopru-data-team",
     "retries": 2,
     "retry_delay": timedelta(minutes=5),
+    "on_failure_callback": alerts.task_failed,  # mails the data team once the retries are spent
 }
 
 SOURCE_FAMILIES = ("belediye", "sosyalkart", "devlet", "stk")

@@ -380,3 +380,42 @@ def scratch_database(name: str, server_url: str):
             os.environ["KOPRU_WAREHOUSE_URL"] = previous
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+class BackupFailed(RuntimeError):
+    """pg_dump or pg_restore said no; the message is its own first line."""
+
+
+def _client(program: str, args: list[str]) -> None:
+    """Run a PostgreSQL client program of the embedded server's installation (the same major version as the server
+    in both modes) against the one warehouse URL; its error, not a traceback, when it fails."""
+    done = subprocess.run([str(_pg_bin() / program), *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        first = next((line for line in done.stderr.splitlines() if line.strip()), f"exit {done.returncode}")
+        raise BackupFailed(f"{program} failed: {first}")
+
+
+def backup(out: Path) -> dict:
+    """The warehouse database (raw, ingest, quality, privacy, dbt's schemas, the published marts) as one pg_dump
+    archive (custom format, compressed), readable by its owner only. The pseudonym key is not in it: keep it (the
+    KOPRU_PSEUDONYM_KEY secret) apart, as the restored rows' pseudonyms are made with it."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.part")
+    _client("pg_dump", ["--format=custom", "--file", str(partial), "--dbname", config.warehouse_url()])
+    partial.chmod(0o600)
+    partial.replace(out)
+    return {"backup": str(out), "bytes": out.stat().st_size}
+
+
+def restore(archive: Path) -> dict:
+    """Replace the warehouse's contents with a backup's (pg_restore --clean), then bootstrap, so that roles and
+    grants the code owns are as they should be."""
+    archive = Path(archive)
+    if not archive.is_file():
+        raise BackupFailed(f"no backup file {archive}")
+    start()
+    _client("pg_restore", ["--clean", "--if-exists", "--single-transaction", "--exit-on-error",
+                           "--dbname", config.warehouse_url(), str(archive)])
+    bootstrap()
+    return {"restored": str(archive)}

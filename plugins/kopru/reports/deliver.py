@@ -85,16 +85,26 @@ def email(paths: dict[str, str], manifest: dict, to: list[str], conn_id: str = S
 
 
 def deliver(paths: dict[str, str], manifest: dict) -> dict:
-    """Archive always; e-mail when recipients and the SMTP connection are configured."""
+    """Archive always; e-mail when recipients and the SMTP connection are configured, and the same report (period,
+    kind and publication) has not been mailed already: a retried task, or a re-run of the same day, must not mail
+    the directorate twice."""
+    from kopru import warehouse
     from kopru.ingest.pull import connection_configured
 
     folder = archive(paths, manifest)
     sent: list[str] = []
     to = recipients()
     if to and connection_configured(SMTP_CONN_ID):
+        with warehouse.connect() as conn:
+            (mailed,) = conn.execute(
+                """select exists (select from quality.report_runs where period = %s and kind = %s
+                                  and publication_run_id is not distinct from %s and emailed_to is not null)""",
+                (manifest["period"], manifest["kind"], manifest["warehouse_state"].get("publication_run_id")),
+            ).fetchone()
+        if mailed:
+            log.info("report %s of this publication was mailed already; not mailed again", manifest["period"])
+            return {"archive": str(folder), "emailed_to": 0, "already_mailed": True}
         sent = email(paths, manifest, to)
-        from kopru import warehouse
-
         with warehouse.connect() as conn:
             conn.execute("update quality.report_runs set emailed_to = %s where archive_path = %s",
                          (", ".join(sent), str(folder)))
