@@ -26,7 +26,7 @@ def test_the_pipeline_dags_are_all_there(dagbag):
     assert set(PIPELINE) <= set(dagbag.dag_ids)
 
 
-@pytest.mark.parametrize("dag_id", PIPELINE)
+@pytest.mark.parametrize("dag_id", [*PIPELINE, "retention"])
 def test_dag_conventions(dagbag, dag_id):
     dag = dagbag.get_dag(dag_id)
     assert dag.doc_md and dag.tags and "kopru" in dag.tags

@@ -151,3 +151,40 @@ def test_an_erasure_request_without_an_id_or_a_reason_is_refused(erased_family):
                               capture_output=True, text=True, env={**os.environ, "KOPRU_WAREHOUSE_URL":
                                                                    erased_family["url"]}, timeout=120)
         assert done.returncode == 2 and sentence in done.stderr and "Traceback" not in done.stderr
+
+
+def test_retention_purges_what_is_older_than_its_feed_allows(warehouse_url, tmp_path, monkeypatch):
+    """Half a year of deliveries; retention as of a day ten years and two months later: the files of the first two
+    months leave raw history and quarantine (ten years), the card transactions all go (five years), archived files
+    all go (two years), the rest stays, and the run is recorded."""
+    import psycopg
+    from kopru import warehouse
+    from kopru.generate.sample import generate
+    from kopru.ingest.loader import ingest_inbox
+    from kopru.privacy import apply_retention
+
+    monkeypatch.setenv("KOPRU_HOME", str(tmp_path / "home"))
+    inbox = tmp_path / "home" / "inbox"
+    generate("İstanbul/Sultangazi", 40, date(2024, 1, 1), date(2024, 6, 30), 9, inbox)
+    with warehouse.scratch_database("kopru_retention", warehouse_url) as url:
+        ingest_inbox(inbox, drain=True)
+        assert any((tmp_path / "home" / "archive" / "processed").rglob("*.csv"))
+        result = apply_retention(date(2034, 3, 1), rebuild=False)
+        with psycopg.connect(url) as conn:
+            old = conn.execute("""select count(*) from raw.belediye__aid r join ingest.files f on f.file_id = r._file_id
+                                  where f.delivered_on < date '2024-03-01'""").fetchone()[0]
+            kept = conn.execute("select count(*) from raw.belediye__aid").fetchone()[0]
+            cards = conn.execute("select count(*) from raw.sosyalkart__transactions").fetchone()[0]
+            quarantined_old = conn.execute(
+                """select count(*) from ingest.quarantine q join ingest.files f using (file_id)
+                   where f.delivered_on < date '2024-03-01'""").fetchone()[0]
+            raw_rows = sum(conn.execute(f"select count(*) from {t}").fetchone()[0] for (t,) in conn.execute(
+                "select table_schema || '.' || table_name from information_schema.tables where table_schema = 'raw'"
+            ).fetchall())
+            loaded, erased = conn.execute("select sum(rows_loaded), sum(rows_erased) from ingest.files").fetchone()
+            runs = conn.execute("select as_of, rows_purged from privacy.retention_runs").fetchall()
+    assert old == 0 and kept > 0 and cards == 0 and quarantined_old == 0
+    assert raw_rows == loaded - erased and erased > 0
+    assert result["rows_purged"]["raw.sosyalkart__transactions"] > 0 and result["archived_files_purged"] > 0
+    assert not any(p.is_file() for p in (tmp_path / "home" / "archive").rglob("*"))
+    assert runs == [(date(2034, 3, 1), result["rows_purged"])]

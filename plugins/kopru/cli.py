@@ -137,9 +137,15 @@ def cmd_report(args) -> int:
 
 
 def cmd_privacy(args) -> int:
-    from kopru import privacy, warehouse
+    from kopru import periods, privacy, warehouse
 
     warehouse.start()
+    if args.action == "retention":
+        as_of = date.fromisoformat(args.as_of) if args.as_of else periods.local_day()
+        _print(privacy.apply_retention(as_of))
+        return 0
+    if not args.tckn or args.reason is None:
+        raise privacy.ErasureRefused("erase needs --tckn and --reason")
     erasure = privacy.erase(args.tckn, args.reason, args.by)
     _print(erasure.as_dict())
     if not erasure.published:
@@ -272,10 +278,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder; default $KOPRU_HOME/outputs/reports/<period>")
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("privacy", help="KVKK: erase a person (and the family they head) on request")
-    p.add_argument("action", choices=["erase"])
-    p.add_argument("--tckn", required=True, help="the national ID (TCKN or YKN) of the person who asked")
-    p.add_argument("--reason", required=True, help="why (the request's reference), kept in privacy.erasures")
+    p = sub.add_parser("privacy", help="KVKK: erase a person (and the family they head) on request; retention")
+    p.add_argument("action", choices=["erase", "retention"],
+                   help="erase: a person on request; retention: purge what is older than its retention period")
+    p.add_argument("--tckn", help="erase: the national ID (TCKN or YKN) of the person who asked")
+    p.add_argument("--reason", help="erase: why (the request's reference), kept in privacy.erasures")
+    p.add_argument("--as-of", type=day_argument, help="retention: the day, YYYY-MM-DD (default: Istanbul's today)")
     p.add_argument("--by", help="who carries it out (default: this account's user name)")
     p.set_defaults(func=cmd_privacy)
 

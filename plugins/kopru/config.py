@@ -11,6 +11,7 @@ KOPRU_ALLOWED_PATHS  folders (separated by `:`) besides KOPRU_HOME and the inbox
                      given as options or DAG params may lie in; any other path is refused.
 KOPRU_REPORT_RECIPIENTS  the directorate's addresses the reports are mailed to (comma-separated).
 KOPRU_ALERT_RECIPIENTS   the data team's addresses a failed Airflow task is mailed to (comma-separated).
+KOPRU_RETENTION      how long delivered data is kept (default: plugins/kopru/data/retention.yml).
 KOPRU_INGEST_LIMITS  the limits a delivered file is held to before it is read (default:
                      plugins/kopru/data/ingest_limits.yml): per-feed size caps, the XLSX reader's bounds.
 """
@@ -209,3 +210,23 @@ def _ingest_limits(path: str) -> IngestLimits:
             reader_seconds=float(workbook["reader_seconds"]),
         ),
     )
+
+
+@dataclass(frozen=True)
+class Retention:
+    raw_years: dict[str, float]  # `default`, `<source>` or `<source>/<feed>` → years
+    archive_years: float
+
+    def raw_years_of(self, source: str, feed: str) -> float:
+        for key in (f"{source}/{feed}", source, "default"):
+            if key in self.raw_years:
+                return float(self.raw_years[key])
+        raise KeyError("retention names no `default` for raw_years")
+
+
+def retention() -> Retention:
+    import yaml
+
+    path = Path(os.environ.get("KOPRU_RETENTION") or PACKAGE_DATA / "retention.yml")
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return Retention({str(k): float(v) for k, v in document["raw_years"].items()}, float(document["archive_years"]))

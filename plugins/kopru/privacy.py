@@ -41,6 +41,13 @@ create table if not exists privacy.erasures (
     archived_files_scrubbed  integer not null,
     published                boolean not null    -- whether marts without them were published
 );
+create table if not exists privacy.retention_runs (
+    run_at                   timestamptz not null default now(),
+    as_of                    date not null,
+    rows_purged              jsonb not null,     -- raw table → rows older than its feed's retention
+    quarantine_rows_purged   integer not null,
+    archived_files_purged    integer not null
+);
 create table if not exists privacy.tombstones (
     namespace   text not null,  -- person (a national ID's pseudonym), person_key, household_key
     pseudonym   text not null,
@@ -293,3 +300,88 @@ def _rebuild_and_publish() -> bool:
         return False
     transform.build(marts_schema=BUILD_SCHEMA, unit_tests=False)
     return True
+
+
+def apply_retention(as_of, rebuild: bool = True) -> dict:
+    """Purge what is older than its retention (config.retention()) as of the Istanbul day `as_of`: the raw rows and
+    quarantined records of files delivered before the cut-off, and archived files older than `archive_years`; then
+    rebuild and publish the marts in full, so that nothing purged lives on in them. Recorded in
+    privacy.retention_runs."""
+    from datetime import timedelta
+
+    from kopru import warehouse
+    from kopru.ingest.contract import FEEDS, STK_AID_ROWS
+    from kopru.ingest.loader import _elect_current
+
+    policy = config.retention()
+
+    def cut_off(years: float):
+        return as_of - timedelta(days=round(365.25 * years))
+
+    purged: dict[str, int] = {}
+    with warehouse.marts_build_lock(), warehouse.connect() as conn:
+        _lock_every_feed(conn)
+        quarantine = 0
+        for spec in [*FEEDS.values(), STK_AID_ROWS]:
+            schema, table = spec.raw_table.split(".")
+            feeds = conn.execute(
+                "select distinct source, feed from ingest.files where source = %s and (%s or feed = %s)",
+                (spec.source, spec.source == "stk", spec.feed)).fetchall()
+            for source, feed in feeds:
+                old_files = [f for (f,) in conn.execute(
+                    "select file_id from ingest.files where source = %s and feed = %s and delivered_on < %s",
+                    (source, feed, cut_off(policy.raw_years_of(source, feed))))]
+                if not old_files:
+                    continue
+                deleted = conn.execute(sql.SQL(
+                    """with deleted as (delete from {table} where _file_id = any(%s) returning *)
+                       select _file_id, {key} from deleted""").format(
+                    table=sql.Identifier(schema, table), key=sql.SQL(", ").join(map(sql.Identifier, spec.key))),
+                    (old_files,)).fetchall()
+                quarantine += conn.execute("delete from ingest.quarantine where file_id = any(%s)",
+                                           (old_files,)).rowcount
+                if not deleted:
+                    continue
+                purged[spec.raw_table] = purged.get(spec.raw_table, 0) + len(deleted)
+                with conn.cursor() as cursor:
+                    cursor.executemany(
+                        "update ingest.files set rows_erased = rows_erased + %s where file_id = %s",
+                        [(sum(1 for row in deleted if row[0] == f), f) for f in {row[0] for row in deleted}])
+                keys = sql.SQL(" union ").join(sql.SQL("select {}").format(
+                    sql.SQL(", ").join(map(sql.Literal, row[1:]))) for row in set(deleted))
+                _elect_current(conn, spec, keys.as_string(conn))
+        archived = _purge_archives(cut_off(policy.archive_years))
+        conn.execute(
+            """insert into privacy.retention_runs (as_of, rows_purged, quarantine_rows_purged, archived_files_purged)
+               values (%s, %s, %s, %s)""", (as_of, json.dumps(purged), quarantine, archived))
+        conn.commit()
+    published = _rebuild_and_publish() if rebuild and purged else None
+    return {"as_of": str(as_of), "rows_purged": purged, "quarantine_rows_purged": quarantine,
+            "archived_files_purged": archived, "published": published}
+
+
+def _purge_archives(before) -> int:
+    """Archived files delivered before the day `before`: processed ones by their day folder, rejected ones by the
+    day they were archived."""
+    from datetime import date, datetime
+
+    purged = 0
+    processed = config.archive_dir() / "processed"
+    for folder in sorted(processed.glob("*")) if processed.exists() else []:
+        try:
+            day = date.fromisoformat(folder.name)
+        except ValueError:
+            continue
+        if day < before:
+            for path in folder.rglob("*"):
+                if path.is_file():
+                    path.unlink()
+                    purged += 1
+            for leftover in sorted(folder.rglob("*"), reverse=True):
+                leftover.rmdir()
+            folder.rmdir()
+    for path in (config.archive_dir() / "rejected").glob("*"):
+        if path.is_file() and datetime.fromtimestamp(path.stat().st_mtime).date() < before:
+            path.unlink()
+            purged += 1
+    return purged
