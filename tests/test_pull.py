@@ -95,12 +95,11 @@ def test_ingest_devlet_dag_pulls_then_lands(state_service, tmp_path, airflow_db,
     inbox = tmp_path / "inbox"
     run_dag("ingest_devlet", {"inbox": str(inbox)})
     assert not list(inbox.iterdir())  # landed, and moved to the archive's processed files
-    files = sorted(p.name for p in processed_today().glob("devlet_isas_alindi_*.jsonl"))
-    assert len(files) == 1
-    status, rows_loaded = db.execute(
-        "select status, rows_loaded from ingest.files where file_name = %s order by file_id desc limit 1", (files[0],)
-    ).fetchone()
+    name, status, rows_loaded = db.execute(
+        """select file_name, status, rows_loaded from ingest.files where source = 'devlet' and feed = 'isas_alindi'
+           order by file_id desc limit 1""").fetchone()
     assert (status, rows_loaded) == ("loaded", 6)
+    assert (processed_today() / name).is_file()
 
 
 def test_without_a_connection_nothing_is_pulled(tmp_path, monkeypatch):
