@@ -8,7 +8,7 @@ export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 INBOX ?= $(KOPRU_HOME)/inbox
 
-.PHONY: install demo test lint airflow lock clean warehouse-stop bench-ingest bench
+.PHONY: install demo test lint airflow airflow-stop lock clean warehouse-stop bench-ingest bench
 
 $(BIN)/kopru: requirements.in constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,10 +41,14 @@ bench: install
 lint: install
 	$(BIN)/ruff check dags plugins tests
 
-## The data team's view: Airflow 3 standalone on http://localhost:8080 with the project's DAGs.
+## The data team's view: Airflow 3 standalone on http://127.0.0.1:8080 with the project's DAGs (metadata in
+## PostgreSQL, logs under $(KOPRU_HOME)/airflow/logs); Ctrl-C or `make airflow-stop` stops all of it.
 airflow: install
 	$(BIN)/kopru warehouse start
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m kopru.airflow_local
+
+airflow-stop:
+	-$(BIN)/python -m kopru.airflow_local stop
 
 ## Re-resolve the pinned set after editing requirements.in.
 lock:
@@ -55,5 +59,5 @@ lock:
 warehouse-stop:
 	-$(BIN)/kopru warehouse stop
 
-clean: warehouse-stop
+clean: airflow-stop warehouse-stop
 	rm -rf $(KOPRU_HOME)

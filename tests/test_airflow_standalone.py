@@ -29,14 +29,22 @@ def token(port: int) -> str:
 
 @pytest.mark.slow
 def test_standalone_lists_every_dag(warehouse_url, kopru_home):
+    """Its metadata in PostgreSQL, listening on 127.0.0.1 only, and stopped whole: after stop, no process of the
+    session is left and nothing answers on its port."""
+    import psutil
+    import psycopg
     from kopru import airflow_local
     from kopru.orchestration import PIPELINE
+    from kopru.warehouse import with_database
 
     port = free_port()
-    process = airflow_local.start(port, kopru_home / "standalone.log")
+    process = airflow_local.start(port)
     try:
         health = airflow_local.wait_healthy(port, timeout=240)
         assert health["metadatabase"]["status"] == "healthy"
+        listening = {c.laddr.ip for c in psutil.net_connections("inet") if c.status == "LISTEN" and c.laddr.port == port}
+        assert listening == {"127.0.0.1"}
+        assert (kopru_home / "airflow" / "logs" / "standalone.log").stat().st_size > 0
         bearer = token(port)
         dag_ids = set()
         for _ in range(60):  # the dag-processor parses the folder shortly after start
@@ -46,6 +54,11 @@ def test_standalone_lists_every_dag(warehouse_url, kopru_home):
             __import__("time").sleep(2)
         assert set(PIPELINE) <= dag_ids
         assert get(port, "/api/v2/importErrors", bearer)["total_entries"] == 0
+        with psycopg.connect(with_database(warehouse_url, "airflow")) as conn:
+            assert set(PIPELINE) <= {d for (d,) in conn.execute("select dag_id from dag")}
     finally:
-        airflow_local.stop(process)
-    assert process.poll() is not None
+        stopped = airflow_local.stop(process)
+    assert process.poll() is not None and stopped >= 4  # standalone and its components
+    assert airflow_local.session_processes(process.kopru_session) == []
+    with pytest.raises(OSError):
+        get(port, "/api/v2/monitor/health")

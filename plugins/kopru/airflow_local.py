@@ -1,43 +1,87 @@
-"""`make airflow`: Airflow 3 standalone (api-server, scheduler, dag-processor, triggerer) on localhost, wired to
-this checkout's DAGs and the local warehouse, so the data team can see, trigger and read the DAGs' logs.
+"""`make airflow`: Airflow 3 standalone (api-server, scheduler, dag-processor, triggerer) on 127.0.0.1, wired to
+this checkout's DAGs and the local warehouse, so the data team can see, trigger and read the DAGs.
 
-Standalone spawns many child processes; we start it in its own process group so stopping it stops them all.
+- Its metadata database is PostgreSQL: a database `airflow` on the warehouse's server (SQLite locks under the
+  scheduler and LocalExecutor: four triggers at once gave "database is locked").
+- It listens on 127.0.0.1 only, and every component's output goes to `$KOPRU_HOME/airflow/logs/` (the task logs
+  under it too).
+- Stopping it stops every process it started: they all carry an environment marker of this session, found even when
+  a component detached into a process group of its own (standalone does), so Ctrl-C and `make airflow-stop` leave
+  nothing answering.
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
-from kopru.orchestration import airflow_environment, ensure_airflow_db
+from kopru import config
+from kopru.orchestration import airflow_environment
+
+SESSION_MARKER = "KOPRU_AIRFLOW_SESSION"
+METADATA_DATABASE = "airflow"
 
 
-def standalone_environment(port: int = 8080) -> dict[str, str]:
+def metadata_url() -> str:
+    """Airflow's metadata DB: a database of its own on the warehouse's server, created when missing."""
+    import psycopg
+
+    from kopru import warehouse
+
+    url = config.warehouse_url()
+    with psycopg.connect(warehouse.with_database(url, "postgres"), autocommit=True) as conn:
+        if not conn.execute("select 1 from pg_database where datname = %s", (METADATA_DATABASE,)).fetchone():
+            conn.execute(f'create database "{METADATA_DATABASE}"')
+    return warehouse.with_database(url, METADATA_DATABASE).replace("postgresql://", "postgresql+psycopg2://", 1)
+
+
+def log_folder() -> Path:
+    folder = config.airflow_home() / "logs"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder
+
+
+def standalone_environment(port: int = 8080, session: str | None = None) -> dict[str, str]:
     env = {**os.environ, **airflow_environment()}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = metadata_url()
+    env["AIRFLOW__CORE__EXECUTOR"] = "LocalExecutor"
+    env["AIRFLOW__API__HOST"] = "127.0.0.1"
     env["AIRFLOW__API__PORT"] = str(port)
-    env["AIRFLOW__API__BASE_URL"] = f"http://localhost:{port}"
-    env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://localhost:{port}/execution/"
+    env["AIRFLOW__API__BASE_URL"] = f"http://127.0.0.1:{port}"
+    env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://127.0.0.1:{port}/execution/"
+    env["AIRFLOW__LOGGING__BASE_LOG_FOLDER"] = str(log_folder())
+    env["AIRFLOW__LOGGING__DAG_PROCESSOR_CHILD_PROCESS_LOG_DIRECTORY"] = str(log_folder() / "dag_processor")
     # Local development only: every user is an admin, no password to hunt for in the logs.
     env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS"] = "True"
+    env[SESSION_MARKER] = session or uuid.uuid4().hex
     return env
 
 
+def pid_file() -> Path:
+    return config.airflow_home() / "standalone.session"
+
+
 def start(port: int = 8080, log_path: Path | None = None) -> subprocess.Popen:
-    ensure_airflow_db()
-    log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - owned by the process
-    return subprocess.Popen(
-        [str(Path(sys.executable).parent / "airflow"), "standalone"],
-        env=standalone_environment(port),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    """Migrate the metadata DB, then start standalone in the background; its output goes to `log_path` (default
+    `$KOPRU_HOME/airflow/logs/standalone.log`). The session marker is kept in `standalone.session`."""
+    env = standalone_environment(port)
+    airflow = str(Path(sys.executable).parent / "airflow")
+    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
+    log_path = log_path or log_folder() / "standalone.log"
+    log = open(log_path, "ab")  # noqa: SIM115 - owned by the process
+    process = subprocess.Popen([airflow, "standalone"], env=env, stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    # The session marker, and the session id (start_new_session: the standalone's pid) and port, which find the
+    # components whose title-setting overwrote their environment.
+    pid_file().write_text(f"{env[SESSION_MARKER]} {process.pid} {port}")
+    process.kopru_session = f"{env[SESSION_MARKER]} {process.pid} {port}"
+    return process
 
 
 def wait_healthy(port: int = 8080, timeout: float = 180) -> dict:
@@ -47,7 +91,7 @@ def wait_healthy(port: int = 8080, timeout: float = 180) -> dict:
     last_error = None
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"http://localhost:{port}/api/v2/monitor/health", timeout=5) as response:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=5) as response:
                 health = json.load(response)
             if health.get("scheduler", {}).get("status") == "healthy":
                 return health
@@ -57,23 +101,93 @@ def wait_healthy(port: int = 8080, timeout: float = 180) -> dict:
     raise TimeoutError(f"Airflow did not become healthy on port {port}: {last_error}")
 
 
-def stop(process: subprocess.Popen) -> None:
+def _session_id(pid: int) -> int | None:
     try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-    except ProcessLookupError:
-        pass
+        with open(f"/proc/{pid}/stat") as handle:
+            return int(handle.read().rsplit(")", 1)[1].split()[3])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
-def main() -> int:
-    port = int(os.environ.get("KOPRU_AIRFLOW_PORT", "8080"))
+def session_processes(session: str) -> list:
+    """Every running process of the session: those with its marker in their environment, those of its session id,
+    the one listening on its port, and all their descendants."""
+    import psutil
+
+    marker, session_id, port = session.split()
+    tagged = f"{SESSION_MARKER}={marker}".encode()
+    found: dict[int, psutil.Process] = {}
+    for process in psutil.process_iter():
+        try:
+            with open(f"/proc/{process.pid}/environ", "rb") as handle:
+                carries = tagged in handle.read().split(b"\0")
+        except OSError:
+            carries = False
+        if carries or _session_id(process.pid) == int(session_id):
+            found[process.pid] = process
+    for connection in psutil.net_connections("inet"):
+        if connection.status == "LISTEN" and connection.laddr.port == int(port) and connection.pid:
+            found.setdefault(connection.pid, psutil.Process(connection.pid))
+    for process in list(found.values()):
+        try:
+            for child in process.children(recursive=True):
+                found.setdefault(child.pid, child)
+        except psutil.NoSuchProcess:
+            pass
+    return [p for p in found.values() if p.pid != os.getpid() and _alive(p)]
+
+
+def _alive(process) -> bool:
+    import psutil
+
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def stop(process: subprocess.Popen | None = None, session: str | None = None) -> int:
+    """Stop every process of the session (that of `process`, or the one in `standalone.session`): SIGTERM, then
+    SIGKILL for any still running after 30 s. Returns how many there were."""
+    import psutil
+
+    session = session or getattr(process, "kopru_session", None) or \
+        (pid_file().read_text().strip() if pid_file().exists() else None)
+    if not session:
+        return 0
+    processes = session_processes(session)
+    for each in processes:
+        try:
+            each.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(processes, timeout=30)
+    for each in alive:
+        try:
+            each.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(alive, timeout=10)
+    if process is not None:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+    pid_file().unlink(missing_ok=True)
+    return len(processes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["stop"]:
+        print(f"stopped {stop()} Airflow process(es)")
+        return 0
+    port = config.airflow_port()
     process = start(port)
     try:
         wait_healthy(port)
-        print(f"Airflow is up: http://localhost:{port}  (Ctrl-C stops it and all its processes)")
+        print(f"Airflow is up: http://127.0.0.1:{port}  (metadata: PostgreSQL database `{METADATA_DATABASE}`; "
+              f"logs: {log_folder()}). Ctrl-C or `make airflow-stop` stops it and all its processes.")
         process.wait()
     except KeyboardInterrupt:
         pass

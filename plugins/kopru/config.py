@@ -11,6 +11,7 @@ KOPRU_ALLOWED_PATHS  folders (separated by `:`) besides KOPRU_HOME and the inbox
                      given as options or DAG params may lie in; any other path is refused.
 KOPRU_REPORT_RECIPIENTS  the directorate's addresses the reports are mailed to (comma-separated).
 KOPRU_ALERT_RECIPIENTS   the data team's addresses a failed Airflow task is mailed to (comma-separated).
+KOPRU_AIRFLOW_PORT   the port `make airflow` serves Airflow on, on 127.0.0.1 (default 8080).
 KOPRU_RETENTION      how long delivered data is kept (default: plugins/kopru/data/retention.yml).
 KOPRU_INGEST_LIMITS  the limits a delivered file is held to before it is read (default:
                      plugins/kopru/data/ingest_limits.yml): per-feed size caps, the XLSX reader's bounds.
@@ -73,6 +74,11 @@ def confined_path(path: str | Path, what: str) -> Path:
 def report_recipients() -> list[str]:
     """KOPRU_REPORT_RECIPIENTS: the directorate's addresses the reports are mailed to (comma-separated)."""
     return [a.strip() for a in os.environ.get("KOPRU_REPORT_RECIPIENTS", "").split(",") if a.strip()]
+
+
+def airflow_port() -> int:
+    """KOPRU_AIRFLOW_PORT: where `make airflow` serves Airflow's UI and API, on 127.0.0.1 (default 8080)."""
+    return int(os.environ.get("KOPRU_AIRFLOW_PORT") or 8080)
 
 
 def alert_recipients() -> list[str]:
