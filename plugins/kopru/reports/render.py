@@ -307,6 +307,7 @@ def render(period: str, out_dir: Path) -> dict[str, str]:
                                     "published_at": str(publication["decided_at"]) if publication else None},
                 "files": {k: p.name for k, p in paths.items()}}
     (out_dir / f"{stem}.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    (out_dir / f"{stem}.json").chmod(0o600)
     return {k: str(v) for k, v in paths.items()} | {"manifest": manifest}
 
 

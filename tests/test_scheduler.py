@@ -1,0 +1,127 @@
+"""The pipeline as production runs it: the real Airflow scheduler, dag-processor and api-server (standalone,
+LocalExecutor, PostgreSQL metadata, loopback), a day's files in the inbox, the four ingest DAGs triggered through the
+REST API, and `warehouse → quality` started by asset events alone. Every run succeeds; delivering the same files
+again changes nothing and triggers no build."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import urllib.request
+from datetime import date, datetime
+
+import pytest
+
+ORCHESTRATED = ("ingest_belediye", "ingest_sosyalkart", "ingest_devlet", "ingest_stk", "warehouse", "quality")
+TERMINAL = {"success", "failed"}
+
+
+class Api:
+    def __init__(self, port: int):
+        self.base = f"http://127.0.0.1:{port}"
+        with urllib.request.urlopen(f"{self.base}/auth/token", timeout=10) as response:
+            self.token = json.load(response)["access_token"]
+
+    def call(self, method: str, path: str, body: dict | None = None) -> dict:
+        request = urllib.request.Request(f"{self.base}{path}", method=method,
+                                         data=None if body is None else json.dumps(body).encode())
+        request.add_header("Authorization", f"Bearer {self.token}")
+        request.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)
+
+    def runs(self, dag_id: str) -> list[dict]:
+        return self.call("GET", f"/api/v2/dags/{dag_id}/dagRuns?limit=100&order_by=start_date")["dag_runs"]
+
+
+def wait_until_quiet(api: Api, expected_runs: dict[str, int], timeout: float = 600) -> dict[str, list[dict]]:
+    """Wait until each DAG has at least its expected number of runs, all of them finished, and nothing new has
+    started for a while (an asset event may still be on its way)."""
+    deadline, quiet_since, last = time.monotonic() + timeout, None, None
+    while time.monotonic() < deadline:
+        runs = {dag_id: api.runs(dag_id) for dag_id in ORCHESTRATED}
+        counts = {dag_id: len(r) for dag_id, r in runs.items()}
+        settled = all(counts[d] >= n for d, n in expected_runs.items()) and all(
+            run["state"] in TERMINAL for r in runs.values() for run in r)
+        if settled and counts == last:
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since > 20:
+                return runs
+        else:
+            quiet_since = None
+        last = counts
+        time.sleep(3)
+    raise TimeoutError(f"the scheduler did not settle: {last}")
+
+
+def seconds(run: dict) -> float:
+    started, ended = (datetime.fromisoformat(run[k].replace("Z", "+00:00")) for k in ("start_date", "end_date"))
+    return (ended - started).total_seconds()
+
+
+@pytest.mark.slow
+def test_a_day_under_the_real_scheduler(warehouse_url, kopru_home, capsys, monkeypatch):
+    import psycopg
+    from kopru import airflow_local, warehouse
+    from kopru.generate.sample import generate
+
+    with warehouse.scratch_database("kopru_scheduler", warehouse_url) as url:
+        inbox = kopru_home / "scheduler_inbox"
+        # The DAGs' own schedules, once unpaused, read the default inbox: an empty one here.
+        (kopru_home / "scheduler_default_inbox").mkdir(exist_ok=True)
+        monkeypatch.setenv("KOPRU_INBOX", str(kopru_home / "scheduler_default_inbox"))
+        generate("İstanbul/Sultangazi", 60, date(2024, 4, 1), date(2024, 6, 30), 3, inbox)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        process = airflow_local.start(port)
+        try:
+            airflow_local.wait_healthy(port, timeout=240)
+            api = Api(port)
+            for _ in range(60):  # the dag-processor parses the folder shortly after start
+                known = {d["dag_id"] for d in api.call("GET", "/api/v2/dags?limit=100")["dags"]}
+                if set(ORCHESTRATED) <= known:
+                    break
+                time.sleep(2)
+            for dag_id in ORCHESTRATED:
+                api.call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
+            before = {dag_id: len(api.runs(dag_id)) for dag_id in ORCHESTRATED}
+
+            def deliver_and_trigger():
+                for dag_id in ORCHESTRATED[:4]:
+                    api.call("POST", f"/api/v2/dags/{dag_id}/dagRuns",
+                             {"logical_date": None, "conf": {"inbox": str(inbox)}})
+
+            deliver_and_trigger()
+            runs = wait_until_quiet(api, {d: before[d] + 1 for d in ORCHESTRATED})
+            failed = [(d, r["dag_run_id"]) for d, rs in runs.items() for r in rs if r["state"] != "success"]
+            assert failed == []
+            assert all(r["run_type"] == "asset_triggered" for d in ("warehouse", "quality") for r in runs[d])
+            with psycopg.connect(url) as conn:
+                published = conn.execute("select count(*) from marts.fct_indicator_period").fetchone()[0]
+                files = conn.execute("select count(*) from ingest.files").fetchone()[0]
+                marts = conn.execute("select md5(string_agg(t::text, '|' order by t::text)) "
+                                     "from marts.fct_aid t").fetchone()[0]
+            assert published > 0 and not any(inbox.rglob("*.csv"))
+            with capsys.disabled():
+                for dag_id in ORCHESTRATED:
+                    print(f"\n  {dag_id:<18} {len(runs[dag_id]) - before[dag_id]} run(s): "
+                          + ", ".join(f"{seconds(r):.1f} s" for r in runs[dag_id][before[dag_id]:]))
+
+            # The same files delivered again: every ingest run lands nothing new, so no asset event and no build.
+            generate("İstanbul/Sultangazi", 60, date(2024, 4, 1), date(2024, 6, 30), 3, inbox)
+            deliver_and_trigger()
+            again = wait_until_quiet(api, {d: len(runs[d]) + (1 if d.startswith("ingest_") else 0)
+                                           for d in ORCHESTRATED})
+            assert [r for rs in again.values() for r in rs if r["state"] != "success"] == []
+            assert len(again["warehouse"]) == len(runs["warehouse"])
+            assert len(again["quality"]) == len(runs["quality"])
+            with psycopg.connect(url) as conn:
+                assert conn.execute("select md5(string_agg(t::text, '|' order by t::text)) "
+                                    "from marts.fct_aid t").fetchone()[0] == marts
+                statuses = {s for (s,) in conn.execute(
+                    "select distinct status from ingest.files where file_id > %s", (files,))}
+            assert statuses <= {"duplicate_file"}
+        finally:
+            airflow_local.stop(process)
