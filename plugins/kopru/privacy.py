@@ -162,7 +162,6 @@ def _erase_raw_rows(conn, held: Held) -> dict[str, int]:
     (an NGO row's key is its place in a month's file, which an earlier file may have held for someone else).
     Each file's `rows_erased` counts its rows taken out."""
     from kopru.ingest.contract import FEEDS, STK_AID_ROWS
-    from kopru.ingest.loader import _elect_current
 
     values = {"person": list(held.tckns), "person_key": list(held.person_ids),
               "household_key": list(held.household_ids)}
@@ -176,23 +175,35 @@ def _erase_raw_rows(conn, held: Held) -> dict[str, int]:
             conditions.append(sql.SQL("belediye_yardim_no = any({})").format(sql.Literal(list(held.aid_ids))))
         if spec.source == "stk":
             conditions.append(_linked_ngo_rows(conn, held))
-        schema, table = spec.raw_table.split(".")
-        deleted = conn.execute(sql.SQL(
-            """with deleted as (delete from {table} where {conditions} returning *)
-               select _file_id, {key}, count(*) over (partition by _file_id) from deleted""").format(
-            table=sql.Identifier(schema, table), conditions=sql.SQL(" or ").join(conditions),
-            key=sql.SQL(", ").join(map(sql.Identifier, spec.key)))).fetchall()
-        if not deleted:
-            continue
-        counts[spec.raw_table] = len(deleted)
-        per_file = {row[0]: row[-1] for row in deleted}
-        with conn.cursor() as cursor:
-            cursor.executemany("update ingest.files set rows_erased = rows_erased + %s where file_id = %s",
-                               [(rows, file_id) for file_id, rows in per_file.items()])
-        keys = sql.SQL(" union ").join(
-            sql.SQL("select {}").format(sql.SQL(", ").join(map(sql.Literal, row[1:-1]))) for row in deleted)
-        _elect_current(conn, spec, keys.as_string(conn))
+        taken = _take_out(conn, spec, sql.SQL(" or ").join(conditions))
+        if taken:
+            counts[spec.raw_table] = taken
     return counts
+
+
+def _take_out(conn, spec, condition: sql.Composable) -> int:
+    """Delete the raw rows of `spec` that meet `condition`; count them in their files' `rows_erased`, and re-elect
+    the current version of the keys they held (the versions left, if any). Returns how many rows went."""
+    from kopru.ingest.loader import _elect_current
+
+    schema, table = spec.raw_table.split(".")
+    deleted = conn.execute(sql.SQL(
+        """with deleted as (delete from {table} where {condition} returning *)
+           select _file_id, {key} from deleted""").format(
+        table=sql.Identifier(schema, table), condition=condition,
+        key=sql.SQL(", ").join(map(sql.Identifier, spec.key)))).fetchall()
+    if not deleted:
+        return 0
+    per_file: dict[int, int] = {}
+    for row in deleted:
+        per_file[row[0]] = per_file.get(row[0], 0) + 1
+    with conn.cursor() as cursor:
+        cursor.executemany("update ingest.files set rows_erased = rows_erased + %s where file_id = %s",
+                           [(rows, file_id) for file_id, rows in per_file.items()])
+    keys = sql.SQL(" union ").join(sql.SQL("select {}").format(sql.SQL(", ").join(map(sql.Literal, key)))
+                                   for key in {row[1:] for row in deleted})
+    _elect_current(conn, spec, keys.as_string(conn))
+    return len(deleted)
 
 
 def _linked_ngo_rows(conn, held: Held) -> sql.Composable:
@@ -311,7 +322,6 @@ def apply_retention(as_of, rebuild: bool = True) -> dict:
 
     from kopru import warehouse
     from kopru.ingest.contract import FEEDS, STK_AID_ROWS
-    from kopru.ingest.loader import _elect_current
 
     policy = config.retention()
 
@@ -323,7 +333,6 @@ def apply_retention(as_of, rebuild: bool = True) -> dict:
         _lock_every_feed(conn)
         quarantine = 0
         for spec in [*FEEDS.values(), STK_AID_ROWS]:
-            schema, table = spec.raw_table.split(".")
             feeds = conn.execute(
                 "select distinct source, feed from ingest.files where source = %s and (%s or feed = %s)",
                 (spec.source, spec.source == "stk", spec.feed)).fetchall()
@@ -333,23 +342,11 @@ def apply_retention(as_of, rebuild: bool = True) -> dict:
                     (source, feed, cut_off(policy.raw_years_of(source, feed))))]
                 if not old_files:
                     continue
-                deleted = conn.execute(sql.SQL(
-                    """with deleted as (delete from {table} where _file_id = any(%s) returning *)
-                       select _file_id, {key} from deleted""").format(
-                    table=sql.Identifier(schema, table), key=sql.SQL(", ").join(map(sql.Identifier, spec.key))),
-                    (old_files,)).fetchall()
                 quarantine += conn.execute("delete from ingest.quarantine where file_id = any(%s)",
                                            (old_files,)).rowcount
-                if not deleted:
-                    continue
-                purged[spec.raw_table] = purged.get(spec.raw_table, 0) + len(deleted)
-                with conn.cursor() as cursor:
-                    cursor.executemany(
-                        "update ingest.files set rows_erased = rows_erased + %s where file_id = %s",
-                        [(sum(1 for row in deleted if row[0] == f), f) for f in {row[0] for row in deleted}])
-                keys = sql.SQL(" union ").join(sql.SQL("select {}").format(
-                    sql.SQL(", ").join(map(sql.Literal, row[1:]))) for row in set(deleted))
-                _elect_current(conn, spec, keys.as_string(conn))
+                taken = _take_out(conn, spec, sql.SQL("_file_id = any({})").format(sql.Literal(old_files)))
+                if taken:
+                    purged[spec.raw_table] = purged.get(spec.raw_table, 0) + taken
         archived = _purge_archives(cut_off(policy.archive_years))
         conn.execute(
             """insert into privacy.retention_runs (as_of, rows_purged, quarantine_rows_purged, archived_files_purged)

@@ -259,12 +259,7 @@ def ingest_file(conn, path: Path, key: bytes) -> FileResult:
         # in one of its own; the run goes on.
         rejected = error if isinstance(error, FileRejected) else \
             FileRejected("unreadable", f"the file cannot be read ({type(error).__name__})")
-    with conn.transaction():
-        _lock_feed(conn, source, feed)
-        file_id = _record_file(conn, path, sha256, size, source, feed, delivered, "rejected",
-                               reason_code=rejected.reason_code, reason=rejected.reason,
-                               archived_path=_archive(path, sha256))
-    log.warning("rejected %s: %s", path.name, rejected.reason_code)
+    file_id = reject_delivery(conn, path, path.name, rejected.reason_code, rejected.reason)
     return FileResult(path.name, file_id, "rejected", source, feed, reason_code=rejected.reason_code,
                       reason=rejected.reason)
 
