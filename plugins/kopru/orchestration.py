@@ -88,8 +88,9 @@ Re-running is safe: identical bytes are recorded as `duplicate_file` and load no
             @task
             def pull_from_service(params=None) -> list[str]:
                 interval_start = get_current_context().get("data_interval_start")
-                return pull_state_feeds((params or {}).get("inbox"),
-                                        periods.local_day(interval_start) if interval_start else None)
+                # The run at the start of a day pulls the day that ended (in Istanbul), complete.
+                day = periods.local_day(interval_start) - timedelta(days=1) if interval_start else None
+                return pull_state_feeds((params or {}).get("inbox"), day)
 
             pull_from_service() >> land_files()
         elif pull == "sftp":
