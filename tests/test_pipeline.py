@@ -171,6 +171,17 @@ def test_xlsx_numbers_are_numbers(pipeline, external_url):
     assert isinstance(rows["PG4.1.5"][6], float) and rows["PG4.1.5"][6] == float(expected)
 
 
+def test_the_xlsx_lists_every_isas_missing_record(pipeline, external_url):
+    """The PDF shows the oldest few; the XLSX, which the PDF points to for the full list, has every one."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(pipeline["out"] / "izleme_raporu_2024-H2.xlsx")
+    listed = [row[0] for row in book["ISAS eksik kayıtlar"].iter_rows(min_row=2, values_only=True)]
+    with psycopg.connect(external_url) as conn:
+        expected = conn.execute("select count(*) from quality.isas_missing_entries").fetchone()[0]
+    assert expected > 15 and len(listed) == expected == len(set(listed))
+
+
 def test_rerunning_the_pipeline_changes_nothing(pipeline, external_url, sample_inbox):
     from kopru.orchestration import run_pipeline
 

@@ -52,6 +52,10 @@ def mahalle_name(code: str | None) -> str:
     return mahalle_names().get(code or "", f"Mahalle kodu {code}")
 
 
+# The PDF lists the oldest ISAS-missing records; the XLSX lists every one.
+ISAS_ROWS_IN_PDF = 15
+
+
 def tr_number(value, decimals: int = 0) -> str:
     """Turkish number format: 1.250,50."""
     if value is None:
@@ -191,7 +195,7 @@ def _sections(conn, period: str, start, end) -> dict:
         ).fetchall()
         isas_oldest = conn.execute(
             """select aid_id, delivered_on, days_since_delivery, status, rejection_reason
-               from quality.isas_missing_entries order by days_since_delivery desc, aid_id limit 15"""
+               from quality.isas_missing_entries order by days_since_delivery desc, aid_id"""
         ).fetchall()
     if _has_table(conn, "quality.publications"):
         publication = conn.execute(
@@ -221,8 +225,9 @@ def _charts(history: list[dict], names: dict[str, str]) -> list[str]:
         rows = [r for r in history if r["indicator_code"] == code]
         fig, ax = plt.subplots(figsize=(5.2, 2.4), dpi=110)
         periods = [r["period"] for r in rows]
-        ax.plot(periods, [float(r["actual_value"] or 0) for r in rows], marker="o", color="#0b4f6c",
-                label="Gerçekleşme")
+        # A period without a value (no survey in it, say) is a gap in the line, never a 0.
+        ax.plot(periods, [float(r["actual_value"]) if r["actual_value"] is not None else float("nan") for r in rows],
+                marker="o", color="#0b4f6c", label="Gerçekleşme")
         targets = [float(r["target_value"]) if r["target_value"] is not None else None for r in rows]
         if any(t is not None for t in targets):
             ax.plot(periods, [t if t is not None else float("nan") for t in targets], linestyle="--",
@@ -294,7 +299,8 @@ def render(period: str, out_dir: Path) -> dict[str, str]:
         by_institution=data["by_institution"], risks=data["risks"], children=data["children"],
         sanctions=data["sanctions"],
         targeting=data["targeting"][:15], targeting_rows=len(data["targeting"]), isas_ages=data["isas_ages"],
-        isas_oldest=data["isas_oldest"], publication=data["publication"], institution_names=INSTITUTION_NAMES,
+        isas_oldest=data["isas_oldest"][:ISAS_ROWS_IN_PDF], isas_missing=len(data["isas_oldest"]),
+        publication=data["publication"], institution_names=INSTITUTION_NAMES,
     )
     out_dir = Path(out_dir)
     stem = f"{'izleme_raporu' if kind == 'izleme' else 'degerlendirme_raporu'}_{period}"
