@@ -88,10 +88,12 @@ def _fetch(period: str) -> dict:
         if not indicators:
             raise LookupError(f"no indicator values for period {period} in marts.fct_indicator_period")
         target = conn.execute(
-            "select weighted_achievement_pct from marts.fct_target_period where period = %s", (period,)
+            """select weighted_achievement_pct, measured_weight_pct, is_complete from marts.fct_target_period
+               where period = %s""", (period,)
         ).fetchone()
         target_year = conn.execute(
-            "select weighted_achievement_pct from marts.fct_target_period where period = %s", (period[:4],)
+            """select weighted_achievement_pct, measured_weight_pct, is_complete from marts.fct_target_period
+               where period = %s""", (period[:4],)
         ).fetchone()
         plan = conn.execute("select * from seeds.plan_card limit 1").fetchone()
         history = conn.execute(
@@ -291,6 +293,7 @@ def render(period: str, out_dir: Path) -> dict[str, str]:
         title=title, period=period, year=year, show_year_to_date=period.endswith("-H2"), plan=data["plan"],
         indicators=data["indicators"],
         target_achievement=data["target"]["weighted_achievement_pct"] if data["target"] else None,
+        target=data["target"], target_year=data["target_year"],
         target_year_achievement=data["target_year"]["weighted_achievement_pct"] if data["target_year"] else None,
         charts=_charts(data["history"], names), quality={"summary": quality_summary},
         definitions=DEFINITIONS, generated_at=local_now().strftime("%d.%m.%Y %H:%M"),
