@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import re
 from decimal import Decimal
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -296,6 +297,33 @@ def test_rerunning_a_closed_period_report_gives_the_same_numbers(pipeline, tmp_p
         return {name: [row for row in book[name].iter_rows(values_only=True)] for name in book.sheetnames}
 
     assert numbers(tmp_path / "first") == numbers(tmp_path / "second")
+
+
+def test_a_closed_periods_report_says_when_later_deliveries_revised_it(pipeline, tmp_path):
+    """Re-running a closed period's report compares it with the period's first archived report: the same values
+    give no mark; where a value differs (here the first report is made to have said 117 families more), the
+    report is marked revised and says what changed."""
+    import json
+
+    from kopru import warehouse
+    from kopru.orchestration import write_report
+
+    write_report("2024-H2", str(tmp_path / "first"))
+    again = write_report("2024-H2", str(tmp_path / "again"))
+    assert "REVİZE" not in Path(again["html"]).read_text(encoding="utf-8")
+    with warehouse.connect() as conn:
+        folder = conn.execute("""select archive_path from quality.report_runs where period = '2024-H2'
+                                 and kind = 'izleme' order by report_run_id limit 1""").fetchone()[0]
+    manifest = Path(folder) / "manifest.json"
+    document = json.loads(manifest.read_text(encoding="utf-8"))
+    actual = document["indicators"]["PG4.1.1"]
+    document["indicators"]["PG4.1.1"] = str(int(float(actual)) + 117)
+    manifest.write_text(json.dumps(document), encoding="utf-8")
+    revised = write_report("2024-H2", str(tmp_path / "revised"))
+    html = Path(revised["html"]).read_text(encoding="utf-8")
+    assert "REVİZE EDİLMİŞ RAPOR" in html and "PG4.1.1" in html
+    written = json.loads((tmp_path / "revised" / "izleme_raporu_2024-H2.json").read_text(encoding="utf-8"))
+    assert written["revision_of"] == document["generated_at"]
 
 
 def test_public_report_hides_small_cells_and_no_total_gives_one_back(pipeline, external_url, tmp_path):

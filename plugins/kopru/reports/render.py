@@ -64,6 +64,14 @@ def tr_number(value, decimals: int = 0) -> str:
     return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 
+def tr_value(value) -> str:
+    """A recorded value (text or number, None as "—") in Turkish format, with decimals only where it has them."""
+    if value in (None, "None"):
+        return "—"
+    number = Decimal(str(value))
+    return tr_number(number, 0 if number == number.to_integral_value() else 2)
+
+
 def report_kind(period: str) -> str:
     return "izleme" if Period.parse(period).half else "degerlendirme"
 
@@ -253,6 +261,7 @@ def templates():
     env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                       autoescape=select_autoescape(["html", "j2"]))
     env.filters["tr_number"] = tr_number
+    env.filters["tr_value"] = tr_value
     return env
 
 
@@ -289,8 +298,14 @@ def render(period: str, out_dir: Path) -> dict[str, str]:
         if state and state["last_file"] else "yayımlanmış veri yok")
     first = data["indicators"][0]
     provisional = None if first["is_closed"] else first["data_through"]
+    values = {row["indicator_code"]: str(row["actual_value"]) for row in data["indicators"]}
+    first_report = _first_report(period, kind) if first["is_closed"] else None
+    earlier_values = (first_report or {}).get("indicators", {})
+    revisions = [(code, earlier, values.get(code)) for code, earlier in earlier_values.items()
+                 if values.get(code) != earlier]
     html = templates().get_template("izleme.html.j2").render(
         title=title, period=period, year=year, show_year_to_date=period.endswith("-H2"), plan=data["plan"],
+        is_half_year=kind == "izleme",
         indicators=data["indicators"],
         target_achievement=data["target"]["weighted_achievement_pct"] if data["target"] else None,
         target=data["target"], target_year=data["target_year"],
@@ -304,6 +319,7 @@ def render(period: str, out_dir: Path) -> dict[str, str]:
         targeting=data["targeting"][:15], targeting_rows=len(data["targeting"]), isas_ages=data["isas_ages"],
         isas_oldest=data["isas_oldest"][:ISAS_ROWS_IN_PDF], isas_missing=len(data["isas_oldest"]),
         publication=data["publication"], institution_names=INSTITUTION_NAMES,
+        revisions=revisions, first_generated_at=(first_report or {}).get("generated_at"),
     )
     out_dir = Path(out_dir)
     stem = f"{'izleme_raporu' if kind == 'izleme' else 'degerlendirme_raporu'}_{period}"
@@ -314,10 +330,30 @@ def render(period: str, out_dir: Path) -> dict[str, str]:
                 "warehouse_state": {**{k: str(v) for k, v in (state or {}).items()},
                                     "publication_run_id": publication["run_id"] if publication else None,
                                     "published_at": str(publication["decided_at"]) if publication else None},
-                "files": {k: p.name for k, p in paths.items()}}
+                "files": {k: p.name for k, p in paths.items()},
+                # what a later run of this period's report is compared with (kept in its archive)
+                "indicators": values,
+                "revision_of": (first_report or {}).get("generated_at") if revisions else None}
     (out_dir / f"{stem}.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     (out_dir / f"{stem}.json").chmod(0o600)
     return {k: str(v) for k, v in paths.items()} | {"manifest": manifest}
+
+
+def _first_report(period: str, kind: str) -> dict | None:
+    """The manifest of the period's first archived report that recorded its indicator values, if any."""
+    with warehouse.connect() as conn:
+        if conn.execute("select to_regclass('quality.report_runs')").fetchone()[0] is None:
+            return None
+        folders = [path for (path,) in conn.execute(
+            "select archive_path from quality.report_runs where period = %s and kind = %s order by report_run_id",
+            (period, kind))]
+    for folder in folders:
+        manifest = Path(folder) / "manifest.json"
+        if manifest.is_file():
+            document = json.loads(manifest.read_text(encoding="utf-8"))
+            if document.get("indicators"):
+                return document
+    return None
 
 
 def _write_xlsx(path: Path, period: str, data: dict) -> None:
