@@ -71,7 +71,25 @@ def test_a_day_under_the_real_scheduler(warehouse_url, kopru_home, capsys, monke
         # The DAGs' own schedules, once unpaused, read the default inbox: an empty one here.
         (kopru_home / "scheduler_default_inbox").mkdir(exist_ok=True)
         monkeypatch.setenv("KOPRU_INBOX", str(kopru_home / "scheduler_default_inbox"))
+        # The warehouse already holds the quarter's history, published; the day brings the files of 1 July. (Landing
+        # a whole history at once, side by side, would let a build of the aid run before its ISAS receipts land,
+        # and the gate rightly block that build.)
         generate("İstanbul/Sultangazi", 60, date(2024, 4, 1), date(2024, 6, 30), 3, inbox)
+        history = kopru_home / "scheduler_history"
+        history.mkdir()
+        for path in [p for p in inbox.rglob("*") if p.is_file() and "_202407" not in p.name]:
+            target = history / path.relative_to(inbox)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            path.rename(target)
+        from kopru import transform
+        from kopru.ingest.loader import ingest_inbox
+        from kopru.quality.gate import BUILD_SCHEMA, run_gate
+
+        ingest_inbox(history, drain=True)
+        transform.build(marts_schema=BUILD_SCHEMA, unit_tests=False)
+        assert run_gate().status == "published"
+        day_files = sorted(p.relative_to(inbox) for p in inbox.rglob("*") if p.is_file())
+        assert day_files and all("_202407" in path.name for path in day_files)
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
@@ -110,7 +128,10 @@ def test_a_day_under_the_real_scheduler(warehouse_url, kopru_home, capsys, monke
                           + ", ".join(f"{seconds(r):.1f} s" for r in runs[dag_id][before[dag_id]:]))
 
             # The same files delivered again: every ingest run lands nothing new, so no asset event and no build.
-            generate("İstanbul/Sultangazi", 60, date(2024, 4, 1), date(2024, 6, 30), 3, inbox)
+            generate("İstanbul/Sultangazi", 60, date(2024, 4, 1), date(2024, 6, 30), 3, kopru_home / "again")
+            for path in day_files:
+                (inbox / path).parent.mkdir(parents=True, exist_ok=True)
+                (kopru_home / "again" / path).rename(inbox / path)
             deliver_and_trigger()
             again = wait_until_quiet(api, {d: len(runs[d]) + (1 if d.startswith("ingest_") else 0)
                                            for d in ORCHESTRATED})
