@@ -30,13 +30,14 @@ METADATA_DATABASE = "airflow"
 def metadata_url() -> str:
     """Airflow's metadata DB: a database of its own on the warehouse's server, created when missing."""
     import psycopg
+    from psycopg import sql
 
     from kopru import warehouse
 
     url = config.warehouse_url()
     with psycopg.connect(warehouse.with_database(url, "postgres"), autocommit=True) as conn:
         if not conn.execute("select 1 from pg_database where datname = %s", (METADATA_DATABASE,)).fetchone():
-            conn.execute(f'create database "{METADATA_DATABASE}"')
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(METADATA_DATABASE)))
     return warehouse.with_database(url, METADATA_DATABASE).replace("postgresql://", "postgresql+psycopg2://", 1)
 
 
