@@ -20,7 +20,9 @@ select
     households.household_size::integer as household_size,
     households.registered_on::date as registered_on,
     households.household_status::text as household_status,
-    households.closed_reason::text as closed_reason,
+    -- the case system's free text, as a closed list (no delivered sentence in the marts)
+    {{ closed_list('households.closed_reason', ['ihtiyac_kalmadi', 'ise_girdi', 'ilceden_tasindi', 'vefat',
+                                                'kendi_talebi', 'yaptirim']) }}::text as closed_reason,
     households.protection_status::text as protection_status,
     need.need_score::integer as need_score,
     need.need_level::integer as need_level,

@@ -8,5 +8,6 @@ select
     opened_on::date as opened_on,
     closed_on::date as closed_on,
     {{ half_year('opened_on') }}::text as half_year,
-    nullif(outcome, '')::text as outcome
+    -- the case system's free text, as a closed list (no delivered sentence in the marts)
+    {{ closed_list('outcome', ['tamamlandi', 'devam', 'yonlendirildi', 'vazgecildi']) }}::text as outcome
 from {{ ref('stg_belediye__services') }}
