@@ -71,9 +71,13 @@ def confined_path(path: str | Path, what: str) -> Path:
     return resolved
 
 
+def _addresses(variable: str) -> list[str]:
+    return [a.strip() for a in os.environ.get(variable, "").split(",") if a.strip()]
+
+
 def report_recipients() -> list[str]:
     """KOPRU_REPORT_RECIPIENTS: the directorate's addresses the reports are mailed to (comma-separated)."""
-    return [a.strip() for a in os.environ.get("KOPRU_REPORT_RECIPIENTS", "").split(",") if a.strip()]
+    return _addresses("KOPRU_REPORT_RECIPIENTS")
 
 
 def airflow_port() -> int:
@@ -83,7 +87,7 @@ def airflow_port() -> int:
 
 def alert_recipients() -> list[str]:
     """KOPRU_ALERT_RECIPIENTS: the data team's addresses a failed task is mailed to (comma-separated)."""
-    return [a.strip() for a in os.environ.get("KOPRU_ALERT_RECIPIENTS", "").split(",") if a.strip()]
+    return _addresses("KOPRU_ALERT_RECIPIENTS")
 
 
 def ngo_mappings_dir() -> Path:
@@ -172,6 +176,14 @@ def ingest_workers() -> int:
 MB = 1 << 20
 
 
+def _for_feed(values: dict[str, float], source: str, feed: str | None, what: str) -> float:
+    """The value of the most specific key naming the feed: `source/feed`, then `source`, then `default`."""
+    for key in (f"{source}/{feed}", source, "default"):
+        if key in values:
+            return float(values[key])
+    raise KeyError(f"{what} names no `default`")
+
+
 @dataclass(frozen=True)
 class WorkbookLimits:
     max_entries: int
@@ -189,10 +201,7 @@ class IngestLimits:
 
     def max_file_bytes(self, source: str, feed: str | None) -> int:
         """The cap of the most specific key that names the feed."""
-        for key in (f"{source}/{feed}", source, "default"):
-            if key in self.max_file_mb:
-                return int(float(self.max_file_mb[key]) * MB)
-        raise KeyError("ingest limits name no `default` size cap")
+        return int(_for_feed(self.max_file_mb, source, feed, "ingest limits' max_file_mb") * MB)
 
 
 def ingest_limits() -> IngestLimits:
@@ -224,10 +233,7 @@ class Retention:
     archive_years: float
 
     def raw_years_of(self, source: str, feed: str) -> float:
-        for key in (f"{source}/{feed}", source, "default"):
-            if key in self.raw_years:
-                return float(self.raw_years[key])
-        raise KeyError("retention names no `default` for raw_years")
+        return _for_feed(self.raw_years, source, feed, "retention's raw_years")
 
 
 def retention() -> Retention:
