@@ -14,7 +14,7 @@ from kopru.ingest.loader import delivered_on
 
 INCREMENTAL_MODELS = {
     "marts_build.fct_aid": "aid_key",
-    "marts_build.fct_card_transaction": "transaction_id",
+    "marts_build.fct_card_transaction": "transaction_key",
     "staging.int_ngo_rows__linked": "ngo_row_id",
     "intermediate.int_aid_isas_status": "aid_id",
     "marts_build.fct_household_half_year": "household_key, half_year",

@@ -101,8 +101,8 @@ def test_missing_and_rejected_receipts_are_listed_exactly(gate_db):
         before = dict(conn.execute(
             "select aid_id, status from quality.isas_missing_entries").fetchall())
         entered = [a for (a,) in conn.execute(
-            """select split_part(aid_key, ':', 2) from marts.fct_aid where isas_status = 'entered'
-               order by aid_key limit 8""").fetchall()]
+            """select aid_id from intermediate.int_aid_isas_status where isas_status = 'entered'
+               order by aid_id limit 8""").fetchall()]
         not_entered, rejected = entered[:5], entered[5:]
         conn.execute("delete from raw.devlet__isas_alindi where belediye_yardim_no = any(%s)", (not_entered,))
         conn.execute("""update raw.devlet__isas_alindi set durum = 'red', red_nedeni = 'Eksik adres bilgisi'

@@ -76,7 +76,10 @@ def build(select: str | None = None, marts_schema: str = "marts", full_refresh: 
     if full_refresh:
         args.append("--full-refresh")
     from kopru import warehouse
+    from kopru.ingest.manifest import check_pseudonym_key
 
+    with warehouse.connect(autocommit=True) as conn:
+        check_pseudonym_key(conn, config.pseudonym_key())
     with warehouse.marts_build_lock():
         summary = run_dbt(args)
         if full_refresh:

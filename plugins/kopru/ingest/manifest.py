@@ -89,6 +89,14 @@ create table if not exists ingest.pseudonym_key (
     only_one     boolean primary key default true check (only_one)
 );
 
+-- The pads of the source-record pseudonym key (kopru.identity.hmac_pads of record_key): dbt's record_pseudonym macro
+-- computes HMAC-SHA256 with them. They protect no more than the raw tables beside them, which hold the clear IDs.
+create table if not exists ingest.record_pseudonym_key (
+    inner_pad    bytea not null,
+    outer_pad    bytea not null,
+    only_one     boolean primary key default true check (only_one)
+);
+
 create table if not exists ingest.reason_codes (
     reason_code  text primary key,
     level        text not null,
@@ -111,8 +119,9 @@ class PseudonymKeyMismatch(Exception):
 
 
 def check_pseudonym_key(conn, key: bytes) -> None:
-    """Record the key's fingerprint on first use; refuse (PseudonymKeyMismatch) a key whose fingerprint differs."""
-    from kopru.identity import key_fingerprint
+    """Record the key's fingerprint on first use; refuse (PseudonymKeyMismatch) a key whose fingerprint differs.
+    Also keeps the pads dbt computes source-record pseudonyms with."""
+    from kopru.identity import hmac_pads, key_fingerprint, record_key
 
     fingerprint = key_fingerprint(key)
     conn.execute("insert into ingest.pseudonym_key (fingerprint) values (%s) on conflict do nothing", (fingerprint,))
@@ -122,3 +131,6 @@ def check_pseudonym_key(conn, key: bytes) -> None:
             "the pseudonym key (KOPRU_PSEUDONYM_KEY) is not the one this warehouse was loaded with "
             f"(fingerprint {fingerprint[:8]}…, the warehouse's {kept[:8]}…): rows loaded with it would join nothing. "
             "Set the warehouse's key; nothing was loaded")
+    inner_pad, outer_pad = hmac_pads(record_key(key))
+    conn.execute("insert into ingest.record_pseudonym_key (inner_pad, outer_pad) values (%s, %s) "
+                 "on conflict do nothing", (inner_pad, outer_pad))

@@ -107,14 +107,30 @@ class GateDecision:
         return dict(self.__dict__)
 
 
+# The marts know a record by its pseudonym only (dbt's record_pseudonym macro); the directorate's staff need the case
+# system's own aid ID to enter the record in ISAS, so the list, which only the report job reads, looks it up in raw.
 ISAS_MISSING_ENTRIES_VIEW = f"""
 create or replace view quality.isas_missing_entries as
-select split_part(aid_key, ':', 2) as aid_id, household_key, delivered_on,
-       (select max(delivered_on) from {PUBLISHED_SCHEMA}.fct_aid where institution = 'belediye') - delivered_on
-           as days_since_delivery,
-       isas_status as status, isas_rejection_reason as rejection_reason
+with pads as (
+    select inner_pad, outer_pad from ingest.record_pseudonym_key
+),
+aid_ids as (
+    select distinct on (aid_key) aid_id, aid_key
+    from raw.belediye__aid
+    cross join pads
+    cross join lateral (
+        select left(encode(sha256(pads.outer_pad || sha256(pads.inner_pad || convert_to('belediye:' || aid_id, 'UTF8'))),
+                           'hex'), 32) as aid_key
+    ) pseudonyms
+    where _is_current
+)
+select aid_ids.aid_id, fct_aid.household_key, fct_aid.delivered_on,
+       (select max(delivered_on) from {PUBLISHED_SCHEMA}.fct_aid where institution = 'belediye')
+           - fct_aid.delivered_on as days_since_delivery,
+       fct_aid.isas_status as status, fct_aid.isas_rejection_reason as rejection_reason
 from {PUBLISHED_SCHEMA}.fct_aid
-where institution = 'belediye' and isas_status in ('not_entered', 'rejected')"""
+left join aid_ids using (aid_key)
+where fct_aid.institution = 'belediye' and fct_aid.isas_status in ('not_entered', 'rejected')"""
 
 
 def list_isas_missing_entries(conn) -> None:

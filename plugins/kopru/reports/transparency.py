@@ -153,12 +153,10 @@ def fetch(year: int) -> dict[str, Table]:
 
     with warehouse.connect() as conn:
         rows = conn.execute(
-            """select households.mahalle_code, aid.half_year, catalogue.name_tr, count(distinct aid.household_key)
-               from marts.fct_aid aid
-               join marts.dim_household households using (household_key)
+            """select aid.mahalle_code, aid.half_year, catalogue.name_tr, aid.aided_families
+               from marts.fct_aid_mahalle_half_year aid
                join seeds.aid_type_catalogue catalogue using (aid_type)
-               where aid.half_year like %s
-               group by 1, 2, 3""",
+               where aid.half_year like %s and aid.mahalle_code is not null""",
             (f"{year}-H%",),
         ).fetchall()
     tables: dict[str, Table] = {}

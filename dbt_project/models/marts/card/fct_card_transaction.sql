@@ -2,10 +2,11 @@
 -- refunds. Incremental (macros/incremental_current.sql): a daily build reads only the day's new files.
 {{ config(
     materialized='incremental',
-    unique_key='transaction_id',
-    indexes=[{'columns': ['built_through_file_id']}, {'columns': ['transaction_id'], 'unique': True}],
+    unique_key='transaction_key',
+    indexes=[{'columns': ['built_through_file_id']}, {'columns': ['transaction_key'], 'unique': True}],
     post_hook=[
-        "{{ drop_rows_no_longer_current('fact.transaction_id', 'sosyalkart', 'sosyalkart__transactions', ['islem_no']) }}",
+        "{{ drop_rows_no_longer_current('fact.transaction_key', 'sosyalkart', 'sosyalkart__transactions', ['islem_no'],
+                                        'sosyalkart:', pseudonymised=true) }}",
     ],
 ) }}
 
@@ -19,7 +20,7 @@ with transactions as (
 )
 
 select
-    transactions.transaction_id::text as transaction_id,
+    {{ record_pseudonym("'sosyalkart:' || transactions.transaction_id") }}::text as transaction_key,
     transactions.household_key::text as household_key,
     transactions.transacted_at::timestamp as transacted_at,
     transactions.transacted_at::date as transacted_on,

@@ -4,6 +4,7 @@
 -- Incremental (macros/incremental_current.sql). A build re-does the deliveries its inputs changed since the
 -- previous one: municipal records int_aid_isas_status re-did (new files, new ISAS receipts), NGO rows the linkage
 -- re-did, state payments of new files, and state payments still unlinked when the registry changed.
+-- aid_key is the record's pseudonym (macros/record_pseudonym.sql): the source's own ID stays in staging.
 -- delivered_on is indexed: the per-family half-year marts read the half-years they redo by it.
 {{ config(
     materialized='incremental',
@@ -11,9 +12,12 @@
     indexes=[{'columns': ['built_through_file_id']}, {'columns': ['aid_key'], 'unique': True},
              {'columns': ['delivered_on']}],
     post_hook=[
-        "{{ drop_rows_no_longer_current('fact.aid_key', 'belediye', 'belediye__aid', ['aid_id'], 'belediye:') }}",
-        "{{ drop_rows_no_longer_current('fact.aid_key', 'stk', 'stk__aid_rows', ngo_row_key_columns(), 'stk:') }}",
-        "{{ drop_rows_no_longer_current('fact.aid_key', 'devlet', 'devlet__sydv_yardim', ['kayit_no'], 'sydv:') }}",
+        "{{ drop_rows_no_longer_current('fact.aid_key', 'belediye', 'belediye__aid', ['aid_id'], 'belediye:',
+                                        pseudonymised=true) }}",
+        "{{ drop_rows_no_longer_current('fact.aid_key', 'stk', 'stk__aid_rows', ngo_row_key_columns(), 'stk:',
+                                        pseudonymised=true) }}",
+        "{{ drop_rows_no_longer_current('fact.aid_key', 'devlet', 'devlet__sydv_yardim', ['kayit_no'], 'sydv:',
+                                        pseudonymised=true) }}",
     ],
 ) }}
 
@@ -35,8 +39,10 @@ state_aid as (
     {% if is_incremental() %}
     -- also, when the registry changed, the payments still unlinked: their person may be registered now
     {% set unlinked_when_registry_changed %}
-        select substr(aid_key, length('sydv:') + 1) from {{ this }}
-        where institution = 'devlet:sydv' and link_method = 'unlinked' and {{ registry_changed_since_last_build() }}
+        select payments.sydv_record_id from {{ ref('stg_devlet__sydv_yardim') }} as payments
+        where {{ registry_changed_since_last_build() }}
+          and {{ record_pseudonym("'sydv:' || payments.sydv_record_id") }} in (
+              select aid_key from {{ this }} where institution = 'devlet:sydv' and link_method = 'unlinked')
     {% endset %}
     {{ rows_changed_since_last_build(ref('stg_devlet__sydv_yardim'), 'file_id', 'sydv_record_id',
                                      source('devlet', 'devlet__sydv_yardim'), 'kayit_no',
@@ -61,7 +67,7 @@ catalogue as (
 
 deliveries as (
     select
-        'belediye:' || municipal.aid_id as aid_key,
+        {{ record_pseudonym("'belediye:' || municipal.aid_id") }} as aid_key,
         'belediye'::text as institution,
         municipal.household_key,
         municipal.person_key,
@@ -80,7 +86,7 @@ deliveries as (
     union all
 
     select
-        'stk:' || ngo.ngo_row_id,
+        {{ record_pseudonym("'stk:' || ngo.ngo_row_id") }},
         'stk:' || ngo.ngo_code,
         ngo.household_key,
         ngo.person_key,
@@ -99,7 +105,7 @@ deliveries as (
     union all
 
     select
-        'sydv:' || state_aid.sydv_record_id,
+        {{ record_pseudonym("'sydv:' || state_aid.sydv_record_id") }},
         'devlet:sydv',
         persons.household_key,
         persons.person_key,

@@ -1,7 +1,9 @@
--- One row per family and half-year: the family as it was at the half-year's end (status, mahalle, need level from
--- the latest assessment by then), the aid it received from each institution, services, school-age children in
+-- One row per family and half-year: the family as it was at the half-year's end (status, need level from the latest
+-- assessment by then), the aid it received from each institution, services, school-age children in
 -- school, employment referrals, and the three-refusal sanction with the municipal aid delivered during it. All but the
 -- aid comes from int_household_state_half_year, built beside fct_aid; this model adds the aid once fct_aid is built.
+-- Where the family lived, its size and protection status are dim_household's, coarsened there so that no family
+-- stands out (k-anonymity): repeated here, per half-year and exact, they would give back what it hides.
 --
 -- Incremental by half-year (macros/incremental_current.sql): a build redoes the half-years from the earliest day its
 -- new deliveries touch onwards (a daily delivery: the current half-year) and keeps the others. The pre-hook deletes
@@ -77,10 +79,7 @@ aid_during_sanction as (
 select
     families_then.household_key::text as household_key,
     families_then.half_year::text as half_year,
-    families_then.mahalle_code::text as mahalle_code,
     families_then.household_status::text as household_status,
-    families_then.household_size::integer as household_size,
-    families_then.protection_status::text as protection_status,
     families_then.need_level::integer as need_level,
     families_then.assessment_overdue::boolean as assessment_overdue,
     coalesce(aid.municipal_deliveries, 0)::integer as municipal_deliveries,

@@ -35,8 +35,9 @@ rebuilt_from as (
 ),
 
 numbered as (
-    select families.*, {{ half_year_number('families.half_year') }} as half_year_number
+    select families.*, state.protection_status, {{ half_year_number('families.half_year') }} as half_year_number
     from {{ ref('fct_household_half_year') }} as families
+    join {{ ref('int_household_state_half_year') }} as state using (household_key, half_year)
     where {{ half_year_number('families.half_year') }} >= (select half_year_number - 5 from rebuilt_from)
 ),
 

@@ -2,7 +2,10 @@
 -- aided (exclusion), aid to families assessed as not needy (level ≤ 2: inclusion), families aided by more than one
 -- institution for the same need (overlap), and the share of aided families that also received a social service.
 with families as (
-    select * from {{ ref('fct_household_half_year') }} where household_status = 'active'
+    select families.*, state.mahalle_code
+    from {{ ref('fct_household_half_year') }} as families
+    join {{ ref('int_household_state_half_year') }} as state using (household_key, half_year)
+    where families.household_status = 'active'
 )
 
 select

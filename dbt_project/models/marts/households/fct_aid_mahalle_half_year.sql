@@ -1,0 +1,26 @@
+-- Families aided per half-year, mahalle and aid type, from every institution: the public transparency report's
+-- table and BI's map. A family counts in the mahalle it lived in that half-year (int_household_state_half_year),
+-- or, before the registry knew it, where it lives now. Aid not attached to a family is not in it.
+with aid as (
+    select * from {{ ref('fct_aid') }} where household_key is not null
+),
+
+families_then as (
+    select household_key, half_year, mahalle_code from {{ ref('int_household_state_half_year') }}
+),
+
+families_now as (
+    select household_key, mahalle_code from {{ ref('stg_belediye__households') }}
+)
+
+select
+    aid.half_year::text as half_year,
+    coalesce(families_then.mahalle_code, families_now.mahalle_code)::text as mahalle_code,
+    aid.aid_type::text as aid_type,
+    count(distinct aid.household_key)::integer as aided_families,
+    count(*)::integer as deliveries,
+    coalesce(sum(aid.amount_try), 0)::numeric(16,2) as amount_try
+from aid
+left join families_then using (household_key, half_year)
+left join families_now using (household_key)
+group by 1, 2, 3
