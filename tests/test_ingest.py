@@ -46,7 +46,8 @@ def test_the_sample_dirt_lands_where_it_should(landed, db):
 
 
 def test_raw_rows_match_the_manifest(landed, db):
-    loaded = db.execute("select coalesce(sum(rows_loaded), 0) from ingest.files").fetchone()[0]
+    # every raw row was loaded from a file, or marks a key a full snapshot no longer carried
+    loaded = db.execute("select coalesce(sum(rows_loaded + keys_retired), 0) from ingest.files").fetchone()[0]
     raw = sum(
         db.execute(f"select count(*) from {table}").fetchone()[0]
         for (table,) in db.execute(
@@ -252,8 +253,9 @@ def test_a_snapshot_skips_records_delivered_as_their_current_version(tmp_path, w
         "select md5(row('S3 ', '10000000146', 'M1', 'Merkez', 'Adres 3', '5550000000', '2', '2024-01-02', 'active',"
         " null, 'none', '2024-01-02T10:00:00')::text)").fetchone()[0]
     # S1 twice, once as current and once changed: both quarantined, as typing judges a repeated key.
-    third, reasons = snapshot("20300403", row.format("S1", 1, 3) + row.format("S1", 1, 9) + row.format("S2", 2, 5))
-    assert (third.rows_loaded, third.rows_quarantined, third.rows_duplicate) == (0, 2, 1)
+    third, reasons = snapshot("20300403", row.format("S1", 1, 3) + row.format("S1", 1, 9) + row.format("S2", 2, 5)
+                              + row.format("S3 ", 3, 2))
+    assert (third.rows_loaded, third.rows_quarantined, third.rows_duplicate) == (0, 2, 2)
     assert reasons == ["duplicate_key_in_file", "duplicate_key_in_file"]
     # Rows from before the loader kept text hashes: typed, found unchanged, and given their hash.
     db.execute("update raw.belediye__households set _delivered_text_hash = null where household_id like 'S%'")
@@ -264,3 +266,47 @@ def test_a_snapshot_skips_records_delivered_as_their_current_version(tmp_path, w
     current = dict(db.execute("""select household_id, household_size from raw.belediye__households
                                  where household_id like 'S%' and _is_current""").fetchall())
     assert current == {"S1": 3, "S2": 5, "S3": 2, "S4": 1}
+
+
+def test_a_full_snapshot_retires_the_keys_it_no_longer_carries(tmp_path, warehouse_url, db):
+    """`households` and `persons` are full daily snapshots: a household the case system deleted is absent from the
+    next one and is no longer current, with a dated `_is_absent` version in history; a key that comes back is a
+    new version; a late older snapshot retires nothing; a correction of the snapshot brings the key back; a key
+    only quarantined rows carried is still there."""
+    header = ("household_id,head_tckn,mahalle_code,mahalle_name,address_line,phone,household_size,registered_on,"
+              "status,closed_reason,protection_status,updated_at\n")
+    row = "{},10000000146,M1,Merkez,Adres,5550000000,{},2024-01-02,active,,none,2024-01-02T10:00:00\n"
+
+    def snapshot(folder, day: str, *rows: str):
+        folder.mkdir(exist_ok=True)
+        return _land(folder, f"belediye_households_{day}.csv", (header + "".join(rows)).encode())[0]
+
+    def current() -> set[str]:
+        return {k for (k,) in db.execute("""select household_id from raw.belediye__households
+                                             where household_id like 'R%' and _is_current and not _is_absent""")}
+
+    def absent_versions() -> int:
+        return db.execute("""select count(*) from raw.belediye__households
+                             where household_id like 'R%' and _is_absent""").fetchone()[0]
+
+    r1, r2, r3 = row.format("R1", 3), row.format("R2", 4), row.format("R3", 2)
+    snapshot(tmp_path / "a", "20310101", r1, r2, r3)
+    assert current() == {"R1", "R2", "R3"}
+    gone = snapshot(tmp_path / "a", "20310102", r1, r2)
+    assert current() == {"R1", "R2"} and gone.keys_retired >= 1 and gone.changed_raw and absent_versions() == 1
+    assert db.execute("select keys_retired from ingest.files where file_id = %s",
+                      (gone.file_id,)).fetchone()[0] == gone.keys_retired
+    late = snapshot(tmp_path / "a", "20301231", r1)
+    assert late.keys_retired == 0 and current() == {"R1", "R2"}
+    r2 = row.format("R2", 5)  # the correction also changes R2 (identical bytes would be a duplicate file)
+    corrected = snapshot(tmp_path / "b", "20310102", r1, r2, r3)
+    assert corrected.superseded_files == 1 and current() == {"R1", "R2", "R3"}
+    # quarantined (a size of -1 is out of range), yet delivered: R2 stays
+    quarantined = snapshot(tmp_path / "a", "20310103", r1, row.format("R2", -1))
+    assert quarantined.rows_quarantined == 1 and current() == {"R1", "R2"}
+    back = snapshot(tmp_path / "a", "20310104", r1, r2, r3, row.format("R4", 1))
+    assert back.rows_loaded == 2 and current() == {"R1", "R2", "R3", "R4"}
+    assert db.execute("""select count(*) from (select household_id from raw.belediye__households
+                         where household_id like 'R%' and _is_current group by 1 having count(*) > 1) twice"""
+                      ).fetchone()[0] == 0
+

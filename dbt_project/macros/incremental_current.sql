@@ -69,7 +69,7 @@
         where files.status = 'superseded'
           and not exists (
               select 1 from {{ source(source_name, source_table) }} as current_rows
-              where current_rows._is_current
+              where current_rows._is_current and not current_rows._is_absent
                 {% for column in raw_key_columns %}and current_rows.{{ column }} = superseded_rows.{{ column }}
                 {% endfor %}
           )
@@ -99,7 +99,7 @@
     exists (
         select 1 from {{ source('ingest', 'files') }}
         where source = 'belediye' and feed in ('persons', 'households') and status = 'loaded'
-          and rows_loaded > 0 and file_id > {{ last_built_file_id() }}
+          and (rows_loaded > 0 or keys_retired > 0) and file_id > {{ last_built_file_id() }}
     )
 {%- endmacro %}
 
@@ -107,7 +107,7 @@
     with rows, or superseded. -#}
 {% macro registry_files_changed_since_last_build(feeds) -%}
     source = 'belediye' and feed in ('{{ feeds | join("', '") }}')
-    and ((status = 'loaded' and rows_loaded > 0 and file_id > {{ last_built_file_id() }})
+    and ((status = 'loaded' and (rows_loaded > 0 or keys_retired > 0) and file_id > {{ last_built_file_id() }})
          or superseded_by > {{ last_built_file_id() }})
 {%- endmacro %}
 

@@ -63,11 +63,13 @@ class FileResult:
     reason: str | None = None
     raw_table: str | None = None  # where a loaded file's rows went
     superseded_files: int = 0  # earlier files of the same source, feed and day this one replaced
+    keys_retired: int = 0  # keys a full snapshot no longer carried
 
     @property
     def changed_raw(self) -> bool:
-        """Whether landing it changed what is current in a raw table (new versions, or a correction)."""
-        return self.status == "loaded" and (self.rows_loaded > 0 or self.superseded_files > 0)
+        """Whether landing it changed what is current in a raw table (new versions, a correction, or keys a full
+        snapshot no longer carried)."""
+        return self.status == "loaded" and (self.rows_loaded > 0 or self.superseded_files > 0 or self.keys_retired > 0)
 
     def as_xcom(self) -> dict:
         """Counts and ids only: nothing personal goes through XCom."""
@@ -115,7 +117,7 @@ def ensure_raw_table(conn, spec: FeedSpec) -> None:
                where attrelid = to_regclass(%s) and attname = %s and not attisdropped""", (table, column)
         ).fetchone() is not None
 
-    if has_column("_delivered_text_hash"):
+    if has_column("_is_absent"):
         return  # as it should be; DDL here would lock the table against the loaders of other feeds
     had_current_flag = has_column("_is_current")
     conn.execute(
@@ -125,6 +127,7 @@ def ensure_raw_table(conn, spec: FeedSpec) -> None:
             _loaded_at timestamptz not null default now(),
             _is_current boolean not null default false,
             _delivered_text_hash text,
+            _is_absent boolean not null default false,
             primary key (_file_id, _row_number)
         );
         create index if not exists {index}_key on {table} ({key_sql});
@@ -133,6 +136,8 @@ def ensure_raw_table(conn, spec: FeedSpec) -> None:
     # The text hash a snapshot's unchanged records are recognised by (_skips_unchanged_records); rows from before
     # it get theirs the next time their key is delivered.
     conn.execute(f"alter table {table} add column if not exists _delivered_text_hash text")
+    # A full snapshot's absence marker (_retire_absent_keys).
+    conn.execute(f"alter table {table} add column if not exists _is_absent boolean not null default false")
     if not had_current_flag:
         # From before the loader kept the flag: each key's current version is elected once.
         conn.execute(f"alter table {table} add column if not exists _is_current boolean not null default false")
@@ -353,6 +358,7 @@ def _ingest_file(conn, path: Path, key: bytes, sha256: str, size: int, cap: int,
         _elect_current(conn, spec, f"select {', '.join(spec.key)} from {spec.raw_table} where _file_id in ({ids})")
     rows_in, read_problems = _frame(conn, spec, records, stream)
     rows_loaded, rows_quarantined = _land(conn, spec, file_id, delivered, key, read_problems, stream)
+    keys_retired = _retire_absent_keys(conn, spec, file_id, delivered) if spec.kind == "snapshot" and rows_in else 0
     result = FileResult(
         path.name, file_id, "loaded", source, feed,
         rows_in=rows_in,
@@ -361,13 +367,58 @@ def _ingest_file(conn, path: Path, key: bytes, sha256: str, size: int, cap: int,
         rows_duplicate=rows_in - rows_loaded - rows_quarantined,
         raw_table=spec.raw_table,
         superseded_files=len(superseded),
+        keys_retired=keys_retired,
     )
     conn.execute(
-        """update ingest.files set rows_in = %s, rows_loaded = %s, rows_quarantined = %s, rows_duplicate = %s
+        """update ingest.files set rows_in = %s, rows_loaded = %s, rows_quarantined = %s, rows_duplicate = %s,
+                  keys_retired = %s
            where file_id = %s""",
-        (result.rows_in, result.rows_loaded, result.rows_quarantined, result.rows_duplicate, file_id),
+        (result.rows_in, result.rows_loaded, result.rows_quarantined, result.rows_duplicate, keys_retired, file_id),
     )
     return result
+
+
+def _retire_absent_keys(conn, spec: FeedSpec, file_id: int, delivered: date) -> int:
+    """A full snapshot is the whole registry: a key it no longer carries (a household or person the case system
+    deleted) is no longer current. Its current version gets a successor marked `_is_absent`, a copy of it from this
+    file, so history says when it went, a re-delivery of the key is a new version, and a correction of this file
+    (which supersedes it) brings the key back through _elect_current like any other version. A key is judged by
+    every row of the file, quarantined ones too; an older snapshot delivered late retires nothing, and a file
+    without rows is not a snapshot at all (the gate's volume check judges it)."""
+    later = conn.execute(
+        """select 1 from ingest.files where source = %s and feed = %s and status = 'loaded' and delivered_on > %s
+           limit 1""", (spec.source, spec.feed, delivered)).fetchone()
+    if later:
+        return 0
+    # Every record's key: a snapshot's records delivered as their current version skip typing (_land), and are
+    # in delivered_text only.
+    delivered_keys = "delivered_text" if _skips_unchanged_records(spec) else "checked"
+    raw_keys = sql.SQL(", ").join(sql.SQL("r.{}").format(sql.Identifier(k)) for k in spec.key)
+    table = sql.Identifier(*spec.raw_table.split("."))
+    copied = [name for name, _ in raw_columns(spec) if name not in ("_file_id", "_row_number", "_row_hash")]
+    columns = sql.SQL(", ").join(map(sql.Identifier, copied))
+    from_current = sql.SQL(", ").join(sql.SQL("r.{}").format(sql.Identifier(c)) for c in copied)
+    retired = conn.execute(
+        sql.SQL("""
+        with absent as (
+            select r._file_id, r._row_number from {table} r
+            where r._is_current and not r._is_absent
+              and not exists (select 1 from {delivered} c where ({keys}) = ({raw_keys}))
+        ),
+        marked as (
+            update {table} r set _is_current = false from absent
+            where (r._file_id, r._row_number) = (absent._file_id, absent._row_number)
+            returning r.*
+        )
+        insert into {table} ({columns}, _file_id, _row_number, _row_hash, _is_current, _is_absent)
+        select {from_current}, %(file_id)s, -row_number() over (), 'absent', true, true from marked r
+        """).format(table=table, delivered=sql.Identifier(delivered_keys), keys=sql.SQL(", ").join(sql.SQL("c.{}").format(sql.Identifier(k)) for k in spec.key),
+                     raw_keys=raw_keys, columns=columns, from_current=from_current),
+        {"file_id": file_id},
+    ).rowcount
+    if retired:
+        log.info("%s/%s: %d keys no longer in the full snapshot", spec.source, spec.feed, retired)
+    return retired
 
 
 def _quarantine_erased(conn, spec: FeedSpec, key: bytes) -> None:

@@ -70,6 +70,13 @@ do $$ begin
         alter table ingest.files add column rows_erased integer not null default 0;
     end if;
 end $$;
+-- keys a full snapshot no longer carried, so no longer current (the loader's _retire_absent_keys)
+do $$ begin
+    if not exists (select from pg_attribute where attrelid = 'ingest.files'::regclass and attname = 'keys_retired'
+                   and not attisdropped) then
+        alter table ingest.files add column keys_retired integer not null default 0;
+    end if;
+end $$;
 create index if not exists files_feed_date on ingest.files (source, feed, delivered_on);
 
 create table if not exists ingest.quarantine (

@@ -266,7 +266,7 @@ def _feed_query(spec) -> str:
     distances = "".join(f", files.delivered_on - raw_rows.{d}::date as {d}__days_before_delivery" for d in dates)
     return (f"select raw_rows.*{distances} from {spec.raw_table} raw_rows "
             f"join ingest.files files on files.file_id = raw_rows._file_id and files.status = 'loaded' "
-            f"where {NOT_YET_PUBLISHED}")
+            f"where {NOT_YET_PUBLISHED} and not raw_rows._is_absent")
 
 
 def _feed_expectations(spec, levels: dict, gxe) -> list:
