@@ -186,17 +186,42 @@ def test_an_operator_can_accept_a_blocked_build_and_the_reports_say_so(gate_db, 
     assert "KALİTE DENETİMİNE RAĞMEN YAYIMLANDI" in html and "Ocak teslimatı eksik geldi" in html and "veri.ekibi" in html
 
 
+def test_expected_files_that_never_came_are_listed_and_never_block(gate_db, monkeypatch):
+    """Against the contract's cadence (daily snapshots) the sample's monthly files leave days missing: the build was
+    published all the same. Against the sample's own cadence, exactly the NGO months without a file are listed."""
+    from kopru.quality.cadence import write_missing_deliveries
+
+    first = gate_db["first"]
+    assert first.status == "published" and first.missing_deliveries > 0
+    monkeypatch.setenv("KOPRU_DELIVERY_CADENCE", str(ROOT / "plugins/kopru/data/delivery_cadence_sample.yml"))
+    with psycopg.connect(gate_db["url"]) as conn:
+        listed = write_missing_deliveries(conn)
+        rows = conn.execute("select source, feed, period_start, status from quality.missing_deliveries").fetchall()
+        names = [n for (n,) in conn.execute("select file_name from ingest.files where status <> 'rejected'")]
+        conn.rollback()
+    months: dict[str, set[tuple[int, int]]] = {}
+    for name in names:
+        if match := re.fullmatch(r"stk_([a-z0-9_]+)_(\d{4})(\d{2})\.\w+", name):
+            months.setdefault(match[1], set()).add((int(match[2]), int(match[3])))
+    # the latest delivery is 2025-01-01: December ended less than the two days' grace before it
+    expected = {("stk", ngo, date(y, m, 1), "missing")
+                for ngo, seen in months.items()
+                for y, m in ((2024, m) for m in range(1, 12)) if (y, m) >= min(seen) and (y, m) not in seen}
+    assert listed == len(rows) and set(rows) == expected
+
+
 def test_the_committed_suites_are_generated_from_the_current_contract_and_levels():
     """Suites are files in git, written by `kopru check --define`; a change to the contract, the levels or the
     queries must come with the regenerated files."""
     import yaml
     from kopru import config
     from kopru.ingest.contract import FEEDS
-    from kopru.quality.gx import DELIVERY_VOLUME_QUERY, FEED_VIEWS_SCHEMA, feed_view
+    from kopru.quality.gx import DELIVERY_VOLUME_QUERY, FEED_VIEWS_SCHEMA, MISSING_DELIVERIES_QUERY, feed_view
 
     document = yaml.safe_load((config.EXPECTATIONS_DIR / "gx" / "great_expectations.yml").read_text())
     assets = {name: asset for name, asset in document["fluent_datasources"]["warehouse"]["assets"].items()}
     assert assets["delivery_volume"]["query"] == DELIVERY_VOLUME_QUERY
+    assert assets["missing_deliveries"]["query"] == MISSING_DELIVERIES_QUERY
     for spec in FEEDS.values():
         # a feed suite reads its view (gx.feed_views, made from the contract before each checkpoint)
         asset = assets[feed_view(spec)]

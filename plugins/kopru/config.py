@@ -15,6 +15,8 @@ KOPRU_AIRFLOW_PORT   the port `make airflow` serves Airflow on, on 127.0.0.1 (de
 KOPRU_RETENTION      how long delivered data is kept (default: plugins/kopru/data/retention.yml).
 KOPRU_INGEST_LIMITS  the limits a delivered file is held to before it is read (default:
                      plugins/kopru/data/ingest_limits.yml): per-feed size caps, the XLSX reader's bounds.
+KOPRU_DELIVERY_CADENCE  when each feed is expected, for the list of late or missing deliveries (default:
+                     plugins/kopru/data/delivery_cadence.yml; the generated sample's: delivery_cadence_sample.yml).
 """
 
 from __future__ import annotations
@@ -176,11 +178,11 @@ def ingest_workers() -> int:
 MB = 1 << 20
 
 
-def _for_feed(values: dict[str, float], source: str, feed: str | None, what: str) -> float:
+def _for_feed(values: dict, source: str, feed: str | None, what: str):
     """The value of the most specific key naming the feed: `source/feed`, then `source`, then `default`."""
     for key in (f"{source}/{feed}", source, "default"):
         if key in values:
-            return float(values[key])
+            return values[key]
     raise KeyError(f"{what} names no `default`")
 
 
@@ -234,6 +236,32 @@ class Retention:
 
     def raw_years_of(self, source: str, feed: str) -> float:
         return _for_feed(self.raw_years, source, feed, "retention's raw_years")
+
+
+CADENCES = ("daily", "monthly", "half_yearly", "none")
+
+
+@dataclass(frozen=True)
+class DeliveryCadence:
+    cadence: dict[str, str]  # `default`, `<source>` or `<source>/<feed>` (an NGO: `stk/<ngo_code>`) → a CADENCES value
+    grace_days: int
+
+    def of(self, source: str, feed: str) -> str:
+        return _for_feed(self.cadence, source, feed, "delivery cadence")
+
+
+def delivery_cadence() -> DeliveryCadence:
+    """When each feed is expected (data/delivery_cadence.yml, or the file KOPRU_DELIVERY_CADENCE names)."""
+    import yaml
+
+    path = Path(os.environ.get("KOPRU_DELIVERY_CADENCE") or PACKAGE_DATA / "delivery_cadence.yml")
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    cadence = {str(k): str(v) for k, v in document["cadence"].items()}
+    unknown = sorted({v for v in cadence.values() if v not in CADENCES})
+    if unknown or "default" not in cadence:
+        raise SettingError(f"{path}: every cadence is one of {', '.join(CADENCES)} and `default` is set "
+                           f"(found {', '.join(unknown) or 'no default'})")
+    return DeliveryCadence(cadence, int(document["grace_days"]))
 
 
 def retention() -> Retention:

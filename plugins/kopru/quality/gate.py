@@ -10,6 +10,8 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from kopru.quality.cadence import DDL as CADENCE_DDL
+
 log = logging.getLogger(__name__)
 
 BUILD_SCHEMA = "marts_build"
@@ -87,6 +89,7 @@ do $$ begin
     end if;
 end $$;
 """
+DDL += CADENCE_DDL
 
 
 class QualityGateBlocked(RuntimeError):
@@ -102,6 +105,7 @@ class GateDecision:
     failed_suites: list[str]
     isas_missing_entries: int
     data_docs: str | None
+    missing_deliveries: int = 0  # expected files that never came (quality.missing_deliveries): a warning
 
     def as_xcom(self) -> dict:
         return dict(self.__dict__)
@@ -281,9 +285,14 @@ def _run_gate() -> GateDecision:
         )
         conn.commit()
         reasons = why_blocked(conn, check.run_id) if not check.success else []
+        late = conn.execute("""select source || '/' || feed || ' ' || period_start || ' (' || status || ')'
+                               from quality.missing_deliveries order by period_start desc, source, feed""").fetchall()
     decision = GateDecision(check.run_id, status, check.critical_failures, check.warnings, failed, missing,
-                            check.data_docs)
+                            check.data_docs, len(late))
     log.info("quality gate: %s (%d critical, %d warnings)", status, check.critical_failures, check.warnings)
+    if late:
+        log.warning("%d expected deliveries have not come, latest first: %s%s", len(late),
+                    ", ".join(row[0] for row in late[:5]), ", …" if len(late) > 5 else "")
     if not check.success:
         raise QualityGateBlocked("\n".join([
             f"the build was not published: {check.critical_failures} critical check(s) failed; the marts keep the "

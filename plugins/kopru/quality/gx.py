@@ -18,6 +18,7 @@ from pathlib import Path
 from psycopg import sql
 
 from kopru import config
+from kopru.quality.cadence import write_missing_deliveries
 from kopru.quality.volumes import write_delivery_volumes
 
 DATASOURCE = "warehouse"
@@ -207,6 +208,9 @@ def define(context=None, schema: str = "marts") -> None:
     volume_checked_feeds(levels)
     suite("feeds__delivery_volume", query("delivery_volume", DELIVERY_VOLUME_QUERY),
           [gxe.ExpectColumnValuesToBeInSet(column="plausible", value_set=[True])])
+    # Each feed's expected files against its cadence (kopru.quality.cadence): late or missing ones are a warning.
+    suite("feeds__delivery_cadence", query("missing_deliveries", MISSING_DELIVERIES_QUERY),
+          [gxe.ExpectTableRowCountToEqual(value=0)], severity="warning")
 
     for asset in [a.name for a in source.assets if a.name not in batches]:
         source.delete_asset(asset)  # an asset no suite reads any more
@@ -227,6 +231,8 @@ FEED_VIEWS_SCHEMA = "quality"
 DELIVERY_VOLUME_QUERY = ("select source, feed, delivered_on, rows_in, expected_rows, lowest_plausible_rows, plausible "
                          "from quality.delivery_volumes")
 NGO_IDS_VIEW = "unpublished_rows__stk__ids"
+MISSING_DELIVERIES_QUERY = ("select source, feed, cadence, period_start, period_end, status "
+                            "from quality.missing_deliveries")
 
 
 def feed_view(spec) -> str:
@@ -314,6 +320,7 @@ def run_checkpoint(name: str = CHECKPOINT, schema: str = "marts") -> CheckResult
         feeds = levels["feeds"]
         write_delivery_volumes(conn, volume_checked_feeds(levels), float(feeds["min_volume_ratio"]),
                                float(feeds["volume_alarm_probability"]), int(feeds["volume_window_days"]))
+        write_missing_deliveries(conn)
         conn.commit()
     context = get_context(schema)
     checkpoint = context.checkpoints.get(name)

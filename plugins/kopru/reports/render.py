@@ -36,6 +36,24 @@ INSTITUTION_NAMES = {
 }
 
 
+# The feeds of the contract as the directorate knows them; an NGO's files by the NGO's name (INSTITUTION_NAMES).
+FEED_NAMES = {
+    ("belediye", "households"): "Belediye hane listesi", ("belediye", "persons"): "Belediye kişi listesi",
+    ("belediye", "aid"): "Belediye yardımları", ("belediye", "assessments"): "İhtiyaç değerlendirmeleri",
+    ("belediye", "services"): "Sosyal hizmetler", ("belediye", "employment_referrals"): "İstihdam yönlendirmeleri",
+    ("belediye", "surveys"): "Memnuniyet anketleri", ("sosyalkart", "transactions"): "Sosyal Kart işlemleri",
+    ("devlet", "sydv_yardim"): "SYDV yardımları", ("devlet", "isas_alindi"): "ISAS alındıları",
+    ("devlet", "iskur_teklif"): "İŞKUR iş teklifleri",
+}
+CADENCE_NAMES = {"daily": "günlük", "monthly": "aylık", "half_yearly": "altı aylık"}
+
+
+def feed_name(source: str, feed: str) -> str:
+    if source == "stk":
+        return INSTITUTION_NAMES.get(f"stk:{feed}", feed)
+    return FEED_NAMES.get((source, feed), f"{source}/{feed}")
+
+
 @cache
 def mahalle_names() -> dict[str, str]:
     """Official mahalle names by code, from the reference list (never the name a delivery wrote: delivered text is
@@ -207,6 +225,12 @@ def _sections(conn, period: str, start, end) -> dict:
             """select aid_id, delivered_on, days_since_delivery, status, rejection_reason
                from quality.isas_missing_entries order by days_since_delivery desc, aid_id"""
         ).fetchall()
+    missing_deliveries = []
+    if _has_table(conn, "quality.missing_deliveries"):
+        missing_deliveries = conn.execute(
+            """select source, feed, cadence, period_start, period_end, status, judged_as_of
+               from quality.missing_deliveries where period_start <= %s and period_end >= %s
+               order by source, feed, period_start""", (end, start)).fetchall()
     if _has_table(conn, "quality.publications"):
         publication = conn.execute(
             """select run_id, decided_at, status, critical_failures, warnings, failed_suites, override_by,
@@ -216,7 +240,27 @@ def _sections(conn, period: str, start, end) -> dict:
     return {"budget": budget, "yearly_budget": yearly_budget, "by_institution": by_institution, "risks": risks,
             "children": children,
             "sanctions": sanctions, "targeting": targeting, "isas_ages": isas_ages, "isas_oldest": isas_oldest,
-            "publication": publication, "halves": halves}
+            "publication": publication, "halves": halves, "missing_deliveries": missing_deliveries}
+
+
+def _missing_deliveries_by_feed(rows: list[dict]) -> list[dict]:
+    """One line per feed: how many of its expected files did not come (or came and were rejected), and when."""
+    feeds: dict[tuple[str, str], dict] = {}
+    for row in rows:
+        line = feeds.setdefault((row["source"], row["feed"]), {
+            "feed": feed_name(row["source"], row["feed"]), "cadence": CADENCE_NAMES.get(row["cadence"], row["cadence"]),
+            "missing": 0, "rejected": 0, "periods": []})
+        line[row["status"]] += 1
+        line["periods"].append(_period_label(row))
+    return list(feeds.values())
+
+
+def _period_label(row: dict) -> str:
+    if row["cadence"] == "monthly":
+        return row["period_start"].strftime("%m.%Y")
+    if row["cadence"] == "half_yearly":
+        return f"{row['period_start'].year}-H{1 if row['period_start'].month <= 6 else 2}"
+    return row["period_start"].strftime("%d.%m.%Y")
 
 
 def _has_table(conn, name: str) -> bool:
@@ -319,6 +363,8 @@ def render(period: str, out_dir: Path) -> dict[str, str]:
         targeting=data["targeting"][:15], targeting_rows=len(data["targeting"]), isas_ages=data["isas_ages"],
         isas_oldest=data["isas_oldest"][:ISAS_ROWS_IN_PDF], isas_missing=len(data["isas_oldest"]),
         publication=data["publication"], institution_names=INSTITUTION_NAMES,
+        missing_deliveries=_missing_deliveries_by_feed(data["missing_deliveries"]),
+        deliveries_judged_as_of=max((r["judged_as_of"] for r in data["missing_deliveries"]), default=None),
         revisions=revisions, first_generated_at=(first_report or {}).get("generated_at"),
     )
     out_dir = Path(out_dir)
@@ -404,6 +450,10 @@ def _write_xlsx(path: Path, period: str, data: dict) -> None:
            [[r["aid_id"], r["delivered_on"], r["days_since_delivery"],
              "Girilmedi" if r["status"] == "not_entered" else "Reddedildi", r["rejection_reason"]]
             for r in data["isas_oldest"]])
+    _sheet(book, "Gelmeyen teslimler", ["Kaynak", "Sıklık", "Dönem başı", "Dönem sonu", "Durum"],
+           [[feed_name(r["source"], r["feed"]), CADENCE_NAMES.get(r["cadence"], r["cadence"]), r["period_start"],
+             r["period_end"], "Gelmedi" if r["status"] == "missing" else "Geldi, reddedildi"]
+            for r in data["missing_deliveries"]])
     xlsx.save(book, path)
 
 
