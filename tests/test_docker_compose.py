@@ -94,3 +94,21 @@ def test_metabase_has_its_own_database_user_and_bi_queries_are_bounded(compose):
 
 def test_mail_leaves_the_relay_only_over_tls(compose):
     assert compose["services"]["smtp"]["environment"]["POSTFIX_smtp_tls_security_level"] == "encrypt"
+
+
+def test_only_the_init_service_holds_the_administrators_login(compose):
+    """Tasks log in as their own roles (kopru.config.WAREHOUSE_ROLES); the superuser's password reaches the
+    warehouse's own container and airflow-init, which bootstraps, and nothing else."""
+    from kopru import config
+
+    for name, service in compose["services"].items():
+        env = service.get("environment") or {}
+        holds_admin = "KOPRU_DB_PASSWORD" in str(env) or "KOPRU_DB_PASSWORD" in str(service.get("command", ""))
+        assert holds_admin == (name in ("warehouse", "airflow-init")), name
+        if name.startswith("airflow-") and name != "airflow-init":
+            assert "@" not in env["KOPRU_WAREHOUSE_URL"]
+            for role in config.WAREHOUSE_ROLES:
+                assert env[f"KOPRU_{role.upper()}_PASSWORD"].startswith("${"), (name, role)
+            assert env["AIRFLOW_CONN_KOPRU_WAREHOUSE"].startswith("postgresql://kopru_reporter:")
+    assert "kopru.cli warehouse start" in "".join(compose["services"]["airflow-init"]["command"])
+

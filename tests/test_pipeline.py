@@ -62,8 +62,11 @@ def test_the_setting_reached_every_component(pipeline, external_url):
     from kopru.transform import dbt_environment
 
     assert config.warehouse_url() == external_url
-    assert airflow_environment()["AIRFLOW_CONN_KOPRU_WAREHOUSE"] == external_url
+    # every component reaches the same database, each with a login of its own
+    assert airflow_environment()["AIRFLOW_CONN_KOPRU_WAREHOUSE"] == config.warehouse_url("reporter")
+    assert config.warehouse_url("reporter").endswith("/kopru_e2e")
     assert dbt_environment()["KOPRU_WH_DBNAME"] == "kopru_e2e"
+    assert dbt_environment()["KOPRU_WH_USER"] == "kopru_transformer"
     with psycopg.connect(external_url) as conn:
         assert conn.execute("select count(*) from marts.fct_indicator_period").fetchone()[0] > 0
         assert conn.execute("select count(*) from quality.validation_results").fetchone()[0] > 0
@@ -236,6 +239,71 @@ def test_no_family_stands_out_in_the_dimensions(pipeline, external_url):
     assert any(h[5] for h in households)
     assert sum(1 for h in households if h[1] is not None) > len(households) / 2
     assert not stand_out_columns and not mahalle_beside_family
+
+
+@pytest.mark.parametrize("role, statement", [
+    # each role's work is possible, the rest refused
+    ("loader", "select 1 from marts.fct_aid limit 1"),
+    ("loader", "delete from quality.publications"),
+    ("loader", "create schema intruder"),
+    ("transformer", "update ingest.files set status = 'rejected'"),
+    ("transformer", "delete from raw.belediye__aid"),
+    ("transformer", "delete from privacy.tombstones"),
+    ("transformer", "delete from quality.publications"),
+    ("gate", "delete from raw.belediye__aid"),
+    ("gate", "update ingest.files set status = 'rejected'"),
+    ("gate", "select 1 from privacy.erasures"),
+    ("reporter", "delete from marts.fct_aid"),
+    ("reporter", "select 1 from raw.belediye__persons limit 1"),
+    ("reporter", "select 1 from staging.stg_belediye__persons limit 1"),
+    ("reporter", "delete from quality.publications"),
+    ("reporter", "create table quality.intruder (x int)"),
+])
+def test_each_role_is_refused_what_is_not_its_work(pipeline, external_url, role, statement):
+    with psycopg.connect(config.warehouse_url(role), autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(statement)
+
+
+def test_no_role_the_pipeline_logs_in_as_is_a_superuser_and_each_owns_its_schemas(pipeline, external_url):
+    """The pipeline ran (through Airflow) with these logins: the tables are theirs, not the administrator's."""
+    with psycopg.connect(external_url) as conn:
+        roles = dict(conn.execute(
+            """select rolname, rolsuper or rolcreaterole or rolcreatedb or rolbypassrls from pg_roles
+               where rolname = any(%s)""", ([config.role_login(r) for r in config.WAREHOUSE_ROLES],)).fetchall())
+        owners = dict(conn.execute(
+            """select nspname, pg_get_userbyid(nspowner) from pg_namespace
+               where nspname in ('ingest', 'raw', 'privacy', 'quality', 'staging', 'intermediate', 'seeds', 'marts',
+                                 'marts_build')""").fetchall())
+        administrator_owns = conn.execute(
+            """select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace
+               where n.nspname in ('ingest', 'raw', 'privacy', 'quality', 'staging', 'intermediate', 'seeds',
+                                   'marts', 'marts_build') and c.relowner = (select oid from pg_roles where rolsuper
+                                   and rolname = current_user)""").fetchone()[0]
+    assert roles == {config.role_login(r): False for r in config.WAREHOUSE_ROLES}
+    assert owners == {"ingest": "kopru_loader", "raw": "kopru_loader", "privacy": "kopru_loader",
+                      "quality": "kopru_gate", "staging": "kopru_transformer", "intermediate": "kopru_transformer",
+                      "seeds": "kopru_transformer", "marts": "kopru_transformer", "marts_build": "kopru_transformer"}
+    assert administrator_owns == 0
+
+
+def test_only_the_warehouse_lifecycle_connects_as_the_administrator():
+    """Every connection the pipeline's code opens names its role; the administrator's login is for bootstrap,
+    backup, restore, status and the benchmarks' scratch databases."""
+    import ast
+
+    allowed = {"warehouse.py", "bench.py", "airflow_local.py"}
+    offenders = []
+    for path in (Path(__file__).resolve().parents[1] / "plugins" / "kopru").rglob("*.py"):
+        if path.name in allowed:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and node.func.attr in ("connect", "warehouse_url") \
+                    and not any(k.arg == "role" for k in node.keywords) and not node.args \
+                    and getattr(node.func.value, "id", "") in ("warehouse", "config"):
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert not offenders
 
 
 def test_report_files_are_written(pipeline):

@@ -27,9 +27,7 @@ def cmd_warehouse(args) -> int:
         _print(info)
         return 0 if info.get("running") else 1
     elif args.action == "url":
-        from kopru import config
-
-        print(config.warehouse_url() if args.show_password else warehouse.redacted_url())
+        print(warehouse.administrator_url() if args.show_password else warehouse.redacted_url())
     elif args.action == "backup":
         if not args.out:
             raise warehouse.BackupFailed("backup needs --out FILE")
@@ -189,7 +187,7 @@ def cmd_run(args) -> int:
     outputs = config.outputs_dir()
     print("\nKöprü outputs")
     print(f"  warehouse       {warehouse.redacted_url()}")
-    with warehouse.connect() as conn:
+    with warehouse.connect(role="reporter") as conn:
         marts = [name for (name,) in conn.execute(
             "select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall()]
         decision = conn.execute(

@@ -2,7 +2,11 @@
 
 KOPRU_HOME           local state: embedded PostgreSQL, Airflow home, development secrets, outputs
                      (default: `.kopru/` in the checkout, git-ignored).
-KOPRU_WAREHOUSE_URL  an external PostgreSQL; when unset, the embedded server under KOPRU_HOME is used.
+KOPRU_WAREHOUSE_URL  an external PostgreSQL; when unset, the embedded server under KOPRU_HOME is used. Its user and
+                     password are the administrator's, needed only to bootstrap (roles, schemas), back up and
+                     restore: every component logs in as a role of its own (WAREHOUSE_ROLES), none a superuser.
+KOPRU_LOADER_PASSWORD, KOPRU_TRANSFORMER_PASSWORD, KOPRU_GATE_PASSWORD, KOPRU_REPORTER_PASSWORD
+                     the passwords of those roles; when unset, development secrets under KOPRU_HOME/secrets.
 KOPRU_NGO_MAPPINGS  folder of partner-NGO mapping files (default: the project's plugins/kopru/data/ngo_mappings).
 KOPRU_PSEUDONYM_KEY  the secret of the keyed pseudonyms (HMAC-SHA256); when unset, a development key is
                      generated once into KOPRU_HOME/secrets and reused.
@@ -100,14 +104,50 @@ def external_warehouse_url() -> str | None:
     return os.environ.get("KOPRU_WAREHOUSE_URL") or None
 
 
-def warehouse_url() -> str:
-    """The one warehouse URL every component uses (loaders, dbt, GX, Airflow connection)."""
+# Least privilege: each part of the pipeline logs in as its own role (created by warehouse.bootstrap), none a
+# superuser. loader: ingest, raw, privacy (it owns them); transformer: dbt (reads raw and the manifest, owns staging to
+# marts); gate: the publication gate (owns quality; a member of transformer, since swapping the marts schemas is their
+# owner's right); reporter: the reports (reads marts, seeds, quality).
+WAREHOUSE_ROLES = ("loader", "transformer", "gate", "reporter")
+
+
+def role_login(role: str) -> str:
+    if role not in WAREHOUSE_ROLES:
+        raise ValueError(f"no warehouse role {role!r}")
+    return f"kopru_{role}"
+
+
+def role_password(role: str) -> str:
+    return os.environ.get(f"KOPRU_{role.upper()}_PASSWORD") or development_secret(f"warehouse_password_{role}")
+
+
+def warehouse_url(role: str | None = None) -> str:
+    """The warehouse's URL as `role` logs in (see WAREHOUSE_ROLES), or as the administrator when `role` is None
+    (bootstrap, backup and restore only)."""
     external = external_warehouse_url()
     if external:
-        return external
-    from kopru.warehouse import EmbeddedWarehouse
+        admin = external
+    else:
+        from kopru.warehouse import EmbeddedWarehouse
 
-    return EmbeddedWarehouse(kopru_home()).url()
+        admin = EmbeddedWarehouse(kopru_home()).url()
+    if role is None:
+        return admin
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    parts = urlsplit(admin)
+    host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else (parts.hostname or "")
+    netloc = f"{role_login(role)}:{quote(role_password(role), safe='')}@{host}{f':{parts.port}' if parts.port else ''}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def has_administrator() -> bool:
+    """Whether this process holds the administrator's login (the embedded server's, or a password in
+    KOPRU_WAREHOUSE_URL): Airflow's workers in production do not, and leave bootstrap to `kopru warehouse start`."""
+    from urllib.parse import urlsplit
+
+    external = external_warehouse_url()
+    return external is None or bool(urlsplit(external).password)
 
 
 def airflow_home() -> Path:

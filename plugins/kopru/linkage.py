@@ -60,7 +60,7 @@ def evaluate(truth_csv: Path, record: bool = True) -> LinkageScore:
                 pseudonym(row["person_id"], key, "person_key") if row["person_id"] else None
             for row in csv.DictReader(handle)
         }
-    with warehouse.connect(autocommit=True) as conn:
+    with warehouse.connect(autocommit=True, role="gate") as conn:
         linked = conn.execute(
             """select ngo_code, delivery_month, row_in_file, person_key, link_method
                from staging.int_ngo_rows__linked"""

@@ -120,7 +120,7 @@ def _inbox(inbox: str | None) -> Path:
 
 def airflow_environment() -> dict[str, str]:
     """Variables that make Airflow use this checkout's DAGs and plugins, a local SQLite metadata DB and the
-    warehouse as the `kopru_warehouse` connection (derived from the one warehouse URL)."""
+    warehouse as the `kopru_warehouse` connection (the reporter's login: read-only, never the administrator's)."""
     home = config.airflow_home()
     env = {
         "AIRFLOW_HOME": str(home),
@@ -130,7 +130,7 @@ def airflow_environment() -> dict[str, str]:
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
-        "AIRFLOW_CONN_KOPRU_WAREHOUSE": config.warehouse_url(),
+        "AIRFLOW_CONN_KOPRU_WAREHOUSE": config.warehouse_url("reporter"),
         "KOPRU_HOME": str(config.kopru_home()),
         "GX_ANALYTICS_ENABLED": "false",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(config.PLUGINS_FOLDER), os.environ.get("PYTHONPATH")])),

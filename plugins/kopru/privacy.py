@@ -90,7 +90,7 @@ def erase(tckn: str, reason: str, requested_by: str | None = None, rebuild: bool
         raise ErasureRefused("an erasure needs its reason (--reason), for the audit record")
     requested_by = (requested_by or getpass.getuser()).strip()
     key = config.pseudonym_key()
-    with warehouse.marts_build_lock(), warehouse.connect() as conn:
+    with warehouse.marts_build_lock(), warehouse.connect(role="loader") as conn:
         _lock_every_feed(conn)
         held = _what_is_held(conn, tckn)
         rows_erased = _erase_raw_rows(conn, held)
@@ -108,7 +108,7 @@ def erase(tckn: str, reason: str, requested_by: str | None = None, rebuild: bool
     erasure = Erasure(erasure_id, len(held.tckns), len(held.household_ids), rows_erased, quarantine_rows, scrubbed)
     if rebuild:
         erasure.published = _rebuild_and_publish()
-    with warehouse.connect() as conn:
+    with warehouse.connect(role="loader") as conn:
         conn.execute("update privacy.erasures set archived_files_scrubbed = %s, published = %s where erasure_id = %s",
                      (scrubbed, erasure.published, erasure_id))
         conn.commit()
@@ -207,18 +207,24 @@ def _take_out(conn, spec, condition: sql.Composable) -> int:
 
 
 def _linked_ngo_rows(conn, held: Held) -> sql.Composable:
-    """NGO rows the linkage attached to them by name (rows without a usable ID), from the last build's linkage."""
+    """NGO rows the linkage attached to them by name (rows without a usable ID), from the last build's linkage,
+    which the transformer owns: looked up as the transformer, deleted from raw as the loader."""
+    from kopru import warehouse
     from kopru.identity import pseudonym
 
-    if conn.execute("select to_regclass('staging.int_ngo_rows__linked')").fetchone()[0] is None:
-        return sql.SQL("false")
     key = config.pseudonym_key()
-    return sql.SQL(
-        """(ngo_code, delivery_month, row_in_file) in (
-               select ngo_code, delivery_month, row_in_file from staging.int_ngo_rows__linked
-               where person_key = any({}) or household_key = any({}))""").format(
-        sql.Literal([pseudonym(p, key, "person_key") for p in held.person_ids]),
-        sql.Literal([pseudonym(h, key, "household_key") for h in held.household_ids]))
+    with warehouse.connect(role="transformer") as linkage:
+        if linkage.execute("select to_regclass('staging.int_ngo_rows__linked')").fetchone()[0] is None:
+            return sql.SQL("false")
+        rows = linkage.execute(
+            """select ngo_code, delivery_month, row_in_file from staging.int_ngo_rows__linked
+               where person_key = any(%s) or household_key = any(%s)""",
+            ([pseudonym(p, key, "person_key") for p in held.person_ids],
+             [pseudonym(h, key, "household_key") for h in held.household_ids])).fetchall()
+    if not rows:
+        return sql.SQL("false")
+    return sql.SQL("(ngo_code, delivery_month, row_in_file) in ({})").format(
+        sql.SQL(", ").join(sql.SQL("({}, {}, {})").format(*map(sql.Literal, row)) for row in rows))
 
 
 def _token_pattern(tokens: set[str]) -> str:
@@ -329,7 +335,7 @@ def apply_retention(as_of, rebuild: bool = True) -> dict:
         return as_of - timedelta(days=round(365.25 * years))
 
     purged: dict[str, int] = {}
-    with warehouse.marts_build_lock(), warehouse.connect() as conn:
+    with warehouse.marts_build_lock(), warehouse.connect(role="loader") as conn:
         _lock_every_feed(conn)
         quarantine = 0
         for spec in [*FEEDS.values(), STK_AID_ROWS]:

@@ -14,7 +14,7 @@ from kopru import config
 
 
 def dbt_environment(url: str | None = None) -> dict[str, str]:
-    parts = urlsplit(url or config.warehouse_url())
+    parts = urlsplit(url or config.warehouse_url("transformer"))
     return {
         "KOPRU_WH_HOST": parts.hostname or "localhost",
         "KOPRU_WH_PORT": str(parts.port or 5432),
@@ -78,13 +78,13 @@ def build(select: str | None = None, marts_schema: str = "marts", full_refresh: 
     from kopru import warehouse
     from kopru.ingest.manifest import check_pseudonym_key
 
-    with warehouse.connect(autocommit=True) as conn:
+    with warehouse.connect(autocommit=True, role="transformer") as conn:
         check_pseudonym_key(conn, config.pseudonym_key())
     with warehouse.marts_build_lock():
         summary = run_dbt(args)
         if full_refresh:
             _record_full_refresh(marts_schema)
-        with warehouse.connect(autocommit=True) as conn:
+        with warehouse.connect(autocommit=True, role="transformer") as conn:
             conn.execute("insert into quality.builds (marts_schema, full_refresh) values (%s, %s)",
                          (marts_schema, full_refresh))
     return summary
@@ -94,9 +94,7 @@ def _record_full_refresh(marts_schema: str) -> None:
     """The publication gate hands the published schema back to the next build; after a full refresh it must not
     hand back incremental marts the old logic made (kopru.quality.gate)."""
     from kopru import warehouse
-    from kopru.quality.gate import DDL
 
-    with warehouse.connect() as conn:
-        conn.execute(DDL)
+    with warehouse.connect(role="transformer") as conn:
         conn.execute("insert into quality.full_refreshes (marts_schema) values (%s)", (marts_schema,))
         conn.commit()

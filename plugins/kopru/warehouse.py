@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from psycopg import sql
+
 from kopru import config
 
 SUPERUSER = "kopru"
 SERVER_SETTINGS_FILE = config.PACKAGE_DATA / "warehouse_server.conf"
-# Schemas owned by code outside dbt. dbt creates its own (staging, intermediate, marts, snapshots).
-BOOTSTRAP_SCHEMAS = ("ingest", "raw", "quality", "privacy")
 BI_ROLE = "bi_reader"
 
 
@@ -238,10 +238,11 @@ def embedded() -> EmbeddedWarehouse:
     return EmbeddedWarehouse(config.kopru_home())
 
 
-def connect(autocommit: bool = False):
+def connect(autocommit: bool = False, role: str | None = None):
+    """A connection as `role` (config.WAREHOUSE_ROLES), or as the administrator (bootstrap, backup, restore)."""
     import psycopg
 
-    return psycopg.connect(config.warehouse_url(), autocommit=autocommit)
+    return psycopg.connect(config.warehouse_url(role), autocommit=autocommit)
 
 
 @contextmanager
@@ -250,7 +251,7 @@ def marts_build_lock():
     warehouse and quality DAGs, the CLI): the gate must never check or swap `marts_build` while a build writes it,
     nor a build write it while the gate swaps it. A session-level advisory lock on a connection of its own, so that
     a process that dies releases it."""
-    with connect(autocommit=True) as conn:
+    with connect(autocommit=True, role="transformer") as conn:
         conn.execute("select pg_advisory_lock(hashtext('kopru.marts_build'))")
         try:
             yield
@@ -259,48 +260,140 @@ def marts_build_lock():
 
 
 def bootstrap() -> None:
-    """Create what Köprü's code (not dbt) owns: schemas, extensions, the read-only BI role. Idempotent."""
+    """Create what Köprü's code (not dbt) owns, as the administrator: the roles (least privilege, see
+    config.WAREHOUSE_ROLES), schemas and their owners, extensions, the tables of ingest, raw, quality and privacy
+    (each made by the role that owns its schema), and the grants between them. Idempotent. A process without the
+    administrator's login (Airflow's workers in production) leaves it to `kopru warehouse start`."""
+    if not config.has_administrator():
+        return
     from kopru.ingest.checks import FUNCTIONS_DDL
+    from kopru.ingest.contract import FEEDS
+    from kopru.ingest.loader import ensure_raw_table
     from kopru.ingest.manifest import MANIFEST_DDL, seed_reason_codes
+    from kopru.linkage import EVALUATION_DDL
+    from kopru.privacy import DDL as PRIVACY_DDL
+    from kopru.quality.gate import DDL as QUALITY_DDL
+    from kopru.reports.deliver import ARCHIVE_DDL
 
     with connect(autocommit=True) as conn, conn.transaction():
         # The ingest DAGs start side by side and each bootstraps: one at a time, or their catalog updates collide
         # ("tuple concurrently updated").
         conn.execute("select pg_advisory_xact_lock(hashtext('kopru.bootstrap'))")
-        for schema in BOOTSTRAP_SCHEMAS:
-            conn.execute(f"create schema if not exists {schema}")
-        conn.execute(
-            f"""
-            do $$ begin
-              if not exists (select from pg_roles where rolname = '{BI_ROLE}') then
-                create role {BI_ROLE} nologin;
-              end if;
-            end $$;
-            """
-        )
+        _create_roles(conn)
+        for role, schemas in SCHEMA_OWNERS.items():
+            for schema in schemas:
+                conn.execute(sql.SQL("create schema if not exists {} authorization {}").format(
+                    sql.Identifier(schema), sql.Identifier(config.role_login(role))))
+                _hand_over(conn, schema, config.role_login(role))
+        for schema in ("marts", "marts_build"):  # dbt's, made by the transformer; handed over from older warehouses
+            _hand_over(conn, schema, config.role_login("transformer"))
         # BI sees marts only: nothing in the other schemas is granted, and PUBLIC loses its default rights.
         conn.execute("revoke create on schema public from public")
-        for schema in BOOTSTRAP_SCHEMAS:
-            conn.execute(f"revoke all on schema {schema} from public")
+        for schemas in SCHEMA_OWNERS.values():
+            for schema in schemas:
+                conn.execute(sql.SQL("revoke all on schema {} from public").format(sql.Identifier(schema)))
         # Record linkage in SQL (trigram similarity, Levenshtein); both ship with PostgreSQL's contrib.
         conn.execute("create extension if not exists pg_trgm")
         conn.execute("create extension if not exists fuzzystrmatch")
+        conn.execute(sql.SQL("set local role {}").format(sql.Identifier(config.role_login("loader"))))
         conn.execute(MANIFEST_DDL)
         conn.execute(FUNCTIONS_DDL)
         seed_reason_codes(conn)
         # Every feed's raw table exists from the start, so dbt builds before a feed's first delivery.
-        from kopru.ingest.contract import FEEDS
-        from kopru.ingest.loader import ensure_raw_table
-
         for spec in FEEDS.values():
             ensure_raw_table(conn, spec)
-        # The quality suites read the publication record (which deliveries are already checked).
-        from kopru.quality.gate import DDL as QUALITY_DDL
-
-        conn.execute(QUALITY_DDL)
-        from kopru.privacy import DDL as PRIVACY_DDL
-
         conn.execute(PRIVACY_DDL)
+        conn.execute(sql.SQL("set local role {}").format(sql.Identifier(config.role_login("gate"))))
+        # The quality suites read the publication record (which deliveries are already checked).
+        conn.execute(QUALITY_DDL)
+        conn.execute(ARCHIVE_DDL)
+        conn.execute(EVALUATION_DDL)
+        conn.execute("reset role")
+        for grant in GRANTS:
+            conn.execute(sql.SQL(grant).format(**{r: sql.Identifier(config.role_login(r)) for r in config.WAREHOUSE_ROLES},
+                                               bi_reader=sql.Identifier(BI_ROLE)))
+
+
+# Who owns which schema (and everything in it). dbt's marts schemas are the transformer's too, made by dbt.
+SCHEMA_OWNERS = {
+    "loader": ("ingest", "raw", "privacy"),
+    "gate": ("quality",),
+    "transformer": ("staging", "intermediate", "seeds"),
+}
+
+# What each role may do beyond its own schemas. `{loader}` etc. are the roles' logins.
+GRANTS = [
+    # dbt reads the deliveries and the manifest, and records the pseudonym key's fingerprint and pads it builds with
+    "grant usage on schema ingest, raw to {transformer}, {gate}",
+    "grant select on all tables in schema ingest, raw to {transformer}, {gate}",
+    "alter default privileges for role {loader} in schema ingest, raw grant select on tables to {transformer}, {gate}",
+    "grant insert on ingest.pseudonym_key, ingest.record_pseudonym_key to {transformer}",
+    # each build is recorded for the gate (which checks only what was built since it last published); the gate,
+    # acting as the marts' owner, reads which publication a mart was carried from
+    "grant usage on schema quality to {transformer}, {reporter}",
+    "grant select, insert on quality.builds, quality.full_refreshes to {transformer}",
+    # the swap renames the marts schemas, which only their owner (the transformer) may do
+    "grant {transformer} to {gate}",
+    # the reports read the published marts (as BI does), the seeds, the quality record and the manifest's dates
+    "grant {bi_reader} to {reporter}",
+    "grant usage on schema seeds to {reporter}",
+    "grant select on all tables in schema seeds to {reporter}",
+    "alter default privileges for role {transformer} in schema seeds grant select on tables to {reporter}",
+    "grant select on all tables in schema quality to {reporter}, {transformer}",
+    "alter default privileges for role {gate} in schema quality grant select on tables to {reporter}, {transformer}",
+    "grant insert, update on quality.report_runs to {reporter}",
+    "grant usage on all sequences in schema quality to {transformer}, {reporter}",
+    "grant usage on schema ingest to {reporter}",
+    "grant select on ingest.files to {reporter}",
+]
+
+
+def _create_roles(conn) -> None:
+    """The BI role (no login: a BI tool's own login is a member), and a login per config.WAREHOUSE_ROLES, none a
+    superuser, with its password (set again each time, so a changed secret takes effect)."""
+    conn.execute(sql.SQL("""
+        do $$ begin
+          if not exists (select from pg_roles where rolname = {name}) then
+            create role {role} nologin;
+          end if;
+        end $$""").format(name=sql.Literal(BI_ROLE), role=sql.Identifier(BI_ROLE)))
+    database = conn.execute("select current_database()").fetchone()[0]
+    for role in config.WAREHOUSE_ROLES:
+        login = config.role_login(role)
+        conn.execute(sql.SQL("""
+            do $$ begin
+              if not exists (select from pg_roles where rolname = {name}) then
+                create role {role};
+              end if;
+            end $$""").format(name=sql.Literal(login), role=sql.Identifier(login)))
+        conn.execute(sql.SQL("alter role {} with login nosuperuser nocreatedb nocreaterole noreplication "
+                             "nobypassrls password {}").format(sql.Identifier(login),
+                                                               sql.Literal(config.role_password(role))))
+        conn.execute(sql.SQL("grant connect, temporary on database {} to {}").format(
+            sql.Identifier(database), sql.Identifier(login)))
+    # dbt creates the schema it builds the marts into; the gate makes the copies it hands back beside it
+    conn.execute(sql.SQL("grant create on database {} to {}").format(
+        sql.Identifier(database), sql.Identifier(config.role_login("transformer"))))
+
+
+def _hand_over(conn, schema: str, owner: str) -> None:
+    """Make `owner` the owner of `schema` and of every table, view and function in it (objects an older version
+    of this code made as the administrator)."""
+    if conn.execute("select to_regnamespace(%s) is null", (schema,)).fetchone()[0]:
+        return
+    conn.execute(sql.SQL("alter schema {} owner to {}").format(sql.Identifier(schema), sql.Identifier(owner)))
+    for kind, name in conn.execute(
+            """select case c.relkind when 'v' then 'view' when 'm' then 'materialized view' else 'table' end,
+                      c.relname
+               from pg_class c join pg_namespace n on n.oid = c.relnamespace
+               where n.nspname = %s and c.relkind in ('r', 'p', 'v', 'm') and c.relowner <> %s::regrole""",
+            (schema, owner)).fetchall():
+        conn.execute(sql.SQL("alter {} {}.{} owner to {}").format(
+            sql.SQL(kind), sql.Identifier(schema), sql.Identifier(name), sql.Identifier(owner)))
+    for (signature,) in conn.execute(
+            """select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+               where n.nspname = %s and p.proowner <> %s::regrole""", (schema, owner)).fetchall():
+        conn.execute(sql.SQL("alter function {} owner to {}").format(sql.SQL(signature), sql.Identifier(owner)))
 
 
 def start() -> str:
@@ -338,6 +431,11 @@ def status() -> dict:
         info["running"] = False
         info["error"] = type(error).__name__
     return info
+
+
+def administrator_url() -> str:
+    """The administrator's URL (`kopru warehouse url --show-password`): for the operator, never a component."""
+    return config.warehouse_url()
 
 
 def redacted_url(url: str | None = None) -> str:

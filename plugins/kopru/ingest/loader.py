@@ -720,7 +720,7 @@ def ingest_inbox(inbox: Path, sources: tuple[str, ...] | None = None, workers: i
 
     def land_feed(paths: list[Path]) -> list[tuple[Path, FileResult]]:
         results = []
-        with warehouse.connect(autocommit=True) as conn:
+        with warehouse.connect(autocommit=True, role="loader") as conn:
             for path in paths:
                 try:
                     results.append((path, ingest_file(conn, path, key)))
@@ -733,13 +733,13 @@ def ingest_inbox(inbox: Path, sources: tuple[str, ...] | None = None, workers: i
                     results.append((path, FileResult(path.name, -1, "error", reason_code="loader_error")))
         return results
 
-    with warehouse.connect(autocommit=True) as conn:
+    with warehouse.connect(autocommit=True, role="loader") as conn:
         seed_reason_codes(conn)
         check_pseudonym_key(conn, key)
     with ThreadPoolExecutor(max_workers=workers or config.ingest_workers()) as pool:
         landed = dict(pair for batch in pool.map(land_feed, queue) for pair in batch)
     results = [landed[path] for path in files]
-    with warehouse.connect(autocommit=True) as conn:
+    with warehouse.connect(autocommit=True, role="loader") as conn:
         # Fresh statistics where a load changed a table's size noticeably, so the dbt build that follows plans
         # with them rather than with autovacuum's guesses (a build right after a large first load otherwise chooses
         # nested loops). A day's few hundred rows in a table of a million change nothing the planner would see

@@ -109,7 +109,7 @@ def fetch_ngo_files(inbox: Path, conn_id: str = NGO_SFTP_CONN_ID) -> list[dict]:
     ngo_codes = {mapping.ngo_code for mapping in all_mappings()}
     inbox.mkdir(parents=True, exist_ok=True)
     fetched: list[dict] = []
-    with hook.get_managed_conn() as sftp, warehouse.connect(autocommit=True) as conn:
+    with hook.get_managed_conn() as sftp, warehouse.connect(autocommit=True, role="loader") as conn:
         folders = sorted(name for name in sftp.listdir(remote or "/") if name in ngo_codes)
         for folder in folders:
             for name in sorted(sftp.listdir(f"{remote}/{folder}")):
@@ -142,7 +142,7 @@ def mark_processed(fetched: list[dict], conn_id: str = NGO_SFTP_CONN_ID) -> list
 
     if not fetched:
         return []
-    with warehouse.connect(autocommit=True) as conn:
+    with warehouse.connect(autocommit=True, role="loader") as conn:
         recorded = {sha for (sha,) in conn.execute(
             "select distinct sha256 from ingest.files where sha256 = any(%s)",
             ([f["sha256"] for f in fetched],)).fetchall()}

@@ -149,6 +149,7 @@ def swap_in(conn, carried: frozenset[str] = frozenset()) -> None:
     the next build's starting point, so incremental marts carry on from it (their watermark, not the schema's
     name, says what they hold) rather than being rebuilt from nothing each day. BI tools can read `marts` only.
     `carried`: the incremental marts already copied into CARRY_SCHEMA (carry_incremental_marts)."""
+    _as_marts_owner(conn)
     conn.execute(f"drop schema if exists {PREVIOUS_SCHEMA} cascade")
     published = conn.execute("select 1 from pg_namespace where nspname = %s", (PUBLISHED_SCHEMA,)).fetchone()
     if published:
@@ -167,7 +168,18 @@ def swap_in(conn, carried: frozenset[str] = frozenset()) -> None:
             _copy_mart(conn, PUBLISHED_SCHEMA, table, BUILD_SCHEMA)
     conn.execute(f"revoke all on schema {BUILD_SCHEMA} from bi_reader")
     conn.execute(f"grant usage on schema {PUBLISHED_SCHEMA} to bi_reader")
+    conn.execute("reset role")
     list_isas_missing_entries(conn)
+
+
+def _as_marts_owner(conn) -> None:
+    """Act as the transformer (the gate is a member): the marts schemas and the copies the gate makes in them must
+    be the transformer's, for the next dbt build to replace them."""
+    from psycopg import sql
+
+    from kopru import config
+
+    conn.execute(sql.SQL("set role {}").format(sql.Identifier(config.role_login("transformer"))))
 
 
 def _columns(conn, schema: str, table: str) -> list[tuple[str, str]]:
@@ -214,7 +226,8 @@ def carry_incremental_marts() -> frozenset[str]:
     done, so the gate runs this beside the checkpoint, on the other core, and swap_in only moves the copies."""
     from kopru import warehouse
 
-    with warehouse.connect() as conn:
+    with warehouse.connect(role="gate") as conn:
+        _as_marts_owner(conn)
         conn.execute(f"drop schema if exists {CARRY_SCHEMA} cascade")
         conn.execute(f"create schema {CARRY_SCHEMA}")
         conn.execute(f"revoke all on schema {CARRY_SCHEMA} from public")
@@ -238,7 +251,7 @@ def _run_gate() -> GateDecision:
     from kopru import warehouse
     from kopru.quality.gx import run_checkpoint
 
-    with warehouse.connect() as conn:
+    with warehouse.connect(role="gate") as conn:
         conn.execute(DDL)
         checked_through = conn.execute("select coalesce(max(file_id), 0) from ingest.files").fetchone()[0]
         # Two builds in a row trigger two gate runs; the first may already have published the second build. Then
@@ -257,7 +270,7 @@ def _run_gate() -> GateDecision:
             check = run_checkpoint(schema=BUILD_SCHEMA)
         except Exception:
             carrying.exception()  # waits for the copies, then drops them: no publication will move them
-            with warehouse.connect(autocommit=True) as conn:
+            with warehouse.connect(autocommit=True, role="gate") as conn:
                 conn.execute(f"drop schema if exists {CARRY_SCHEMA} cascade")
             raise
         try:
@@ -265,7 +278,7 @@ def _run_gate() -> GateDecision:
         except Exception as error:  # noqa: BLE001 - swap_in copies what is missing itself
             log.warning("copying the incremental marts beside the checkpoint failed (%s)", type(error).__name__)
             carried = frozenset()
-    with warehouse.connect() as conn:
+    with warehouse.connect(role="gate") as conn:
         failed = [row[0] for row in conn.execute(
             """select distinct suite from quality.validation_results
                where run_id = %s and not success and severity = 'critical' order by 1""", (check.run_id,)
@@ -333,7 +346,7 @@ def publish_override(reason: str, by: str) -> GateDecision:
 
     if not reason.strip():
         raise OverrideRefused("an override needs its reason (--reason), for the record and the reports")
-    with warehouse.marts_build_lock(), warehouse.connect() as conn:
+    with warehouse.marts_build_lock(), warehouse.connect(role="gate") as conn:
         conn.execute(DDL)
         latest = conn.execute(
             """select run_id, status, decided_at, critical_failures, warnings, failed_suites, checked_through_file_id

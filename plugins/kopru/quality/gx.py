@@ -62,7 +62,7 @@ def _gx_environment(schema: str = "marts") -> None:
     """The datasource's URL from the one warehouse URL; `search_path` picks the marts schema being checked
     (`marts_build` at the publication gate, `marts` otherwise), so the suites name tables without a schema."""
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
-    url = config.warehouse_url().replace("postgresql://", "postgresql+psycopg://", 1)
+    url = config.warehouse_url("gate").replace("postgresql://", "postgresql+psycopg://", 1)
     separator = "&" if "?" in url else "?"
     os.environ["KOPRU_GX_CONNECTION_STRING"] = f"{url}{separator}options=-csearch_path%3D{schema},public"
     os.environ["KOPRU_DATA_DOCS_DIR"] = str(config.outputs_dir() / "data_docs")
@@ -193,7 +193,7 @@ def define(context=None, schema: str = "marts") -> None:
     feeds = levels["feeds"]
     # Views, not query assets: GX learns a query asset's columns by running the whole query (on a first load,
     # millions of raw rows fetched into Python for nothing), a view's from the catalog.
-    with warehouse.connect() as conn:
+    with warehouse.connect(role="gate") as conn:
         create_feed_views(conn)
         conn.commit()
     for spec in FEEDS.values():
@@ -313,7 +313,7 @@ def run_checkpoint(name: str = CHECKPOINT, schema: str = "marts") -> CheckResult
     write Data Docs."""
     from kopru import warehouse
 
-    with warehouse.connect() as conn:
+    with warehouse.connect(role="gate") as conn:
         create_feed_views(conn)
         levels = quality_levels()
         write_isas_entry_shares(conn, schema, levels["isas"])
@@ -346,7 +346,7 @@ def run_checkpoint(name: str = CHECKPOINT, schema: str = "marts") -> CheckResult
                     critical += 1
                 else:
                     warnings += 1
-    with warehouse.connect() as conn:
+    with warehouse.connect(role="gate") as conn:
         conn.execute(RESULTS_DDL)
         conn.execute("alter table quality.validation_results add column if not exists marts_schema text")
         with conn.cursor() as cur:

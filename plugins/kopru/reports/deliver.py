@@ -49,8 +49,7 @@ def archive(paths: dict[str, str], manifest: dict) -> Path:
         shutil.copy2(path, folder / Path(path).name)
     (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     (folder / "manifest.json").chmod(0o600)
-    with warehouse.connect() as conn:
-        conn.execute(ARCHIVE_DDL)
+    with warehouse.connect(role="reporter") as conn:
         conn.execute(
             """insert into quality.report_runs (period, kind, generated_at, publication_run_id, last_file_id,
                                                 archive_path) values (%s, %s, %s, %s, %s, %s)""",
@@ -95,7 +94,7 @@ def deliver(paths: dict[str, str], manifest: dict) -> dict:
     sent: list[str] = []
     to = recipients()
     if to and connection_configured(SMTP_CONN_ID):
-        with warehouse.connect() as conn:
+        with warehouse.connect(role="reporter") as conn:
             (mailed,) = conn.execute(
                 """select exists (select from quality.report_runs where period = %s and kind = %s
                                   and publication_run_id is not distinct from %s and emailed_to is not null)""",
@@ -105,7 +104,7 @@ def deliver(paths: dict[str, str], manifest: dict) -> dict:
             log.info("report %s of this publication was mailed already; not mailed again", manifest["period"])
             return {"archive": str(folder), "emailed_to": 0, "already_mailed": True}
         sent = email(paths, manifest, to)
-        with warehouse.connect() as conn:
+        with warehouse.connect(role="reporter") as conn:
             conn.execute("update quality.report_runs set emailed_to = %s where archive_path = %s",
                          (", ".join(sent), str(folder)))
             conn.commit()

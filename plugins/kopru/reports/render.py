@@ -97,7 +97,7 @@ def report_kind(period: str) -> str:
 def _fetch(period: str) -> dict:
     from psycopg.rows import dict_row
 
-    with warehouse.connect() as conn:
+    with warehouse.connect(role="reporter") as conn:
         conn.row_factory = dict_row
         indicators = conn.execute(
             """select f.*, p.name_tr, p.unit_tr, year_to_date.actual_value as year_to_date_value,
@@ -387,7 +387,7 @@ def render(period: str, out_dir: Path) -> dict[str, str]:
 
 def _first_report(period: str, kind: str) -> dict | None:
     """The manifest of the period's first archived report that recorded its indicator values, if any."""
-    with warehouse.connect() as conn:
+    with warehouse.connect(role="reporter") as conn:
         if conn.execute("select to_regclass('quality.report_runs')").fetchone()[0] is None:
             return None
         folders = [path for (path,) in conn.execute(

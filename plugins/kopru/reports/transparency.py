@@ -151,7 +151,7 @@ def feasible_intervals(table: Table) -> dict[tuple, tuple[float, float]]:
 def fetch(year: int) -> dict[str, Table]:
     from kopru.reports.render import mahalle_name
 
-    with warehouse.connect() as conn:
+    with warehouse.connect(role="reporter") as conn:
         rows = conn.execute(
             """select aid.mahalle_code, aid.half_year, catalogue.name_tr, aid.aided_families
                from marts.fct_aid_mahalle_half_year aid
@@ -173,7 +173,7 @@ def render(year: int, out_dir: Path) -> dict[str, str]:
     from kopru.reports.render import INSTITUTION_NAMES, templates, write_html_and_pdf
 
     tables = fetch(year)
-    with warehouse.connect() as conn:
+    with warehouse.connect(role="reporter") as conn:
         institutions = [INSTITUTION_NAMES.get(code, code) for (code,) in conn.execute(
             "select distinct institution from marts.fct_aid where half_year like %s order by 1", (f"{year}-H%",))]
     html = templates().get_template("kamuoyu.html.j2").render(
