@@ -128,6 +128,31 @@ def test_a_past_half_year_is_reported_with_the_state_it_had_then(pipeline, exter
     assert targeting[0] > 0 and targeting[1] > 0 and 0 < targeting[2] <= 100
 
 
+def test_the_a4_link_counts_services_still_active_not_only_those_opened(pipeline, external_url):
+    """A family in counselling since the last half-year is linked in this one too: the share is recounted here from
+    the services and the families' aid, half-year by half-year."""
+    with psycopg.connect(external_url) as conn:
+        published = dict(conn.execute(
+            "select half_year, aid_service_link_pct from marts.fct_risk_monitor_half_year").fetchall())
+        recounted = dict(conn.execute(
+            """select families.half_year,
+                      round(100.0 * count(*) filter (where exists (
+                          select 1 from marts.fct_social_service service
+                          where service.household_key = families.household_key
+                            and service.opened_on <= periods.period_end
+                            and (service.closed_on is null or service.closed_on >= periods.period_start)))
+                            / count(*), 2)
+               from marts.fct_household_half_year families
+               join marts.fct_indicator_period periods
+                 on periods.period = families.half_year and periods.indicator_code = 'PG4.1.1'
+               where families.aiding_institutions > 0
+               group by 1""").fetchall())
+        ongoing = conn.execute("select count(*) from marts.fct_household_half_year "
+                               "where services_active > services_opened").fetchone()[0]
+    assert published == recounted
+    assert ongoing > 0
+
+
 def test_every_indicator_in_every_period_and_weights_sum_to_100(pipeline, external_url):
     with psycopg.connect(external_url) as conn:
         per_period = conn.execute(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -48,10 +49,30 @@ def cmd_generate(args) -> int:
     out = config.confined_path(args.out, "inbox")
     truth_dir = config.confined_path(args.truth, "ground-truth folder") if args.truth else default_truth_dir(out)
     written = generate(args.district, args.households, date.fromisoformat(args.start),
-                       date.fromisoformat(args.end), args.seed, out, dirt, truth_dir)
+                       date.fromisoformat(args.end), args.seed, out, dirt, truth_dir, args.cadence)
     print(f"{len(written)} files, {sum(written.values()):,} bytes written to {args.out}; "
           f"ground truth in {truth_dir}")
     return 0
+
+
+def cmd_replay(args) -> int:
+    from kopru import config
+    from kopru.replay import default_work_folder, replay_and_compare
+
+    work = config.confined_path(args.work, "replay folder") if args.work else default_work_folder()
+    started = time.monotonic()
+    days, differing = replay_and_compare(args.households, date.fromisoformat(args.start),
+                                         date.fromisoformat(args.end), args.seed, work)
+    blocked = [d for d in days if d.gate == "blocked"]
+    reports = [(d.day, r) for d in days for r in d.reports]
+    print(f"\n{len(days)} days replayed in {time.monotonic() - started:,.0f} s "
+          f"({sum(d.seconds for d in days) / max(len(days), 1):.1f} s a day); {len(blocked)} blocked; "
+          f"reports: {', '.join(f'{day} {r}' for day, r in reports) or 'none'}")
+    for table, (replayed, bulk) in differing.items():
+        print(f"  marts.{table} differs from the bulk load: {replayed} vs {bulk}")
+    print("the replayed marts equal one bulk load of the same files" if not differing else
+          f"{len(differing)} mart tables differ from one bulk load of the same files")
+    return 0 if not blocked and not differing else 1
 
 
 def cmd_ingest(args) -> int:
@@ -232,7 +253,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dirt", action="append", metavar="KIND=RATE",
                    help="change one dirt rate, e.g. ngo_id_missing=0.2 (repeatable; see kopru.generate.sample.Dirt)")
     p.add_argument("--clean", action="store_true", help="no dirt at all")
+    p.add_argument("--cadence", choices=("monthly", "daily"), default="monthly",
+                   help="monthly files and half-yearly snapshots (default), or every feed every day as in "
+                        "production (NGOs monthly either way)")
     p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("replay", help="a district's daily deliveries replayed day by day through the daily chain, "
+                                      "then compared with one bulk load of the same files")
+    p.add_argument("--households", type=int, default=120)
+    p.add_argument("--start", type=day_argument, default="2024-01-01")
+    p.add_argument("--end", type=day_argument, default="2024-12-31")
+    p.add_argument("--seed", type=int, default=5)
+    p.add_argument("--work", help="folder for the deliveries, inboxes and reports (default: $KOPRU_HOME/replay)")
+    p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("ingest", help="land every file of an inbox folder (manifest, quarantine, raw tables)")
     p.add_argument("--inbox", required=True)

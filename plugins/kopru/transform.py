@@ -68,7 +68,11 @@ def build(select: str | None = None, marts_schema: str = "marts", full_refresh: 
     build does not change (dbt's advice: run them in development and CI, not in production)."""
     import json
 
-    args = ["build", "--vars", json.dumps({"marts_schema": marts_schema})]
+    from kopru.quality.gx import quality_levels
+
+    # PG4.1.5's cut-off is the gate's ISAS grace: one number, in quality_levels.yml
+    grace_days = int(quality_levels()["isas"]["grace_days"])
+    args = ["build", "--vars", json.dumps({"marts_schema": marts_schema, "isas_grace_days": grace_days})]
     if select:
         args += ["--select", select]
     if not unit_tests:

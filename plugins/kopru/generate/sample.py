@@ -1,9 +1,11 @@
 """Sample deliveries of every feed of the contract, deterministic for a seed.
 
-Households are spread over the real mahalle of the configured district in proportion to population. Append
-feeds are delivered monthly (the first day of the next month); the snapshot feeds (households, persons) once per
-half-year end and at the end of the period, which is what the half-year reports need. In production the
-municipal snapshots arrive daily; the loader stores only changed rows, so the cadence changes volume, not meaning.
+Households are spread over the real mahalle of the configured district in proportion to population. By default
+append feeds are delivered monthly (the first day of the next month) and the snapshot feeds (households, persons)
+once per half-year end and at the end of the period, which is what the half-year reports need. With the `daily`
+cadence every feed but the NGOs' comes every day, as the contract has it in production (the replay,
+kopru.replay, lands them day by day); the loader stores only changed rows, so the cadence changes volume, not
+meaning.
 """
 
 from __future__ import annotations
@@ -494,53 +496,80 @@ RESENT_FOLDER = "resent"  # later arrivals: a corrected file has the same name a
 TRUTH_COLUMNS = ["ngo_code", "delivery_month", "row_in_file", "person_id", "household_id", "dirt"]
 
 
-def write_deliveries(gen: Generator, events, out: Path, truth_dir: Path) -> dict[str, int]:
+CADENCES = ("monthly", "daily")
+
+
+def _by_day(events: list[tuple[date, object]]) -> dict[date, list]:
+    buckets: dict[date, list] = {}
+    for day, row in events:
+        buckets.setdefault(day, []).append(row)
+    return buckets
+
+
+def write_deliveries(gen: Generator, events, out: Path, truth_dir: Path, cadence: str = "monthly") -> dict[str, int]:
     """Every delivery file of the period. The files are independent of one another, so they are rendered on
-    all cores; what goes into each is decided here, in order, so the output is the same for a seed."""
+    all cores; what goes into each is decided here, in order, so the output is the same for a seed.
+
+    `monthly`: each append feed once a month (the file of 1 February carries January), the registry snapshots at
+    each half-year's end. `daily`: as the contract has it in production, each append feed every day (the file of
+    2 January carries 1 January, empty when nothing happened) and a full snapshot of the registry every day. The
+    NGOs deliver monthly either way."""
+    if cadence not in CADENCES:
+        raise ValueError(f"cadence is one of {', '.join(CADENCES)}")
     out.mkdir(parents=True, exist_ok=True)
     rng = gen.rng
     jobs: list[tuple[str, Callable[..., bytes], tuple]] = []
 
-    # Snapshots at each half-year end and at the end of the period.
-    snapshot_days = sorted({d for y in range(gen.start.year, gen.end.year + 1)
-                            for d in (date(y, 6, 30), date(y, 12, 31)) if gen.start <= d <= gen.end} | {gen.end})
+    if cadence == "daily":
+        snapshot_days = [gen.start + timedelta(days=i) for i in range((gen.end - gen.start).days + 1)]
+    else:  # at each half-year end and at the end of the period
+        snapshot_days = sorted({d for y in range(gen.start.year, gen.end.year + 1)
+                                for d in (date(y, 6, 30), date(y, 12, 31)) if gen.start <= d <= gen.end} | {gen.end})
     for day in snapshot_days:
         stamp = (day + timedelta(days=1)).strftime("%Y%m%d")
         jobs.append((f"belediye_households_{stamp}.csv", _snapshot_households, (gen.households, day)))
         jobs.append((f"belediye_persons_{stamp}.csv", _snapshot_persons, (gen.households, day, gen.seed)))
 
-    # Monthly append deliveries; a few are sent again the next day, byte for byte, and a few corrected later.
-    monthly: list[str] = []
+    # Append deliveries; a few are sent again the next day, byte for byte, and a few corrected later.
+    appended: list[str] = []
     buckets = {feed: _by_month(rows) for feed, rows in events.items()}
-    for month in month_starts(gen.start, gen.end):
-        key = (month.year, month.month)
-        stamp = next_month(month).strftime("%Y%m%d")
+    if cadence == "daily":
+        periods = snapshot_days
+        buckets = {feed: (_by_day(rows) if feed != "ngo" else buckets[feed]) for feed, rows in events.items()}
+    else:
+        periods = list(month_starts(gen.start, gen.end))
+    for period in periods:
+        key = period if cadence == "daily" else (period.year, period.month)
+        stamp = (period + timedelta(days=1) if cadence == "daily" else next_month(period)).strftime("%Y%m%d")
         for feed, columns in APPEND_COLUMNS.items():
             rows = buckets[feed].get(key, [])
             name = f"belediye_{feed}_{stamp}.csv"
             jobs.append((name, _csv_bytes, (columns, rows)))
-            monthly.append(name)
+            appended.append(name)
             if feed == "aid" and rows and rng.random() < gen.dirt.corrected_file:
                 jobs.append((f"{RESENT_FOLDER}/{name}", _csv_bytes, (columns, _corrected(rows, rng))))
         name = f"sosyalkart_transactions_{stamp}.csv"
         jobs.append((name, _card_bytes, (buckets["transactions"].get(key, []),)))
-        monthly.append(name)
+        appended.append(name)
         for feed in ("sydv_yardim", "isas_alindi", "iskur_teklif"):
             name = f"devlet_{feed}_{stamp}.jsonl"
             jobs.append((name, _jsonl_bytes, (buckets[feed].get(key, []),)))
-            monthly.append(name)
+            appended.append(name)
     if gen.dirt.corrected_file and not any(name.startswith(f"{RESENT_FOLDER}/belediye_") for name, *_ in jobs):
-        month = max(buckets["aid"], key=lambda k: len(buckets["aid"][k]))
-        name = f"belediye_aid_{next_month(date(*month, 1)):%Y%m%d}.csv"
+        delivered_days = set(periods)  # daily: aid of days before the period has no file to correct
+        busiest = max((k for k in buckets["aid"] if cadence == "monthly" or k in delivered_days),
+                      key=lambda k: len(buckets["aid"][k]))
+        delivered = busiest + timedelta(days=1) if cadence == "daily" else next_month(date(*busiest, 1))
+        name = f"belediye_aid_{delivered:%Y%m%d}.csv"
         jobs.append((f"{RESENT_FOLDER}/{name}", _csv_bytes,
-                     (APPEND_COLUMNS["aid"], _corrected(buckets["aid"][month], rng))))
+                     (APPEND_COLUMNS["aid"], _corrected(buckets["aid"][busiest], rng))))
 
     truth = _ngo_jobs(gen, buckets["ngo"], jobs)
     written = _render(jobs, out)
 
-    resend = [name for name in monthly if written[name] > 200 and rng.random() < gen.dirt.redelivered_file]
+    resend = [name for name in appended if written[name] > 200 and rng.random() < gen.dirt.redelivered_file]
     if gen.dirt.redelivered_file and not resend:
-        resend = [max((name for name in monthly if name.startswith("belediye_aid_")), key=lambda n: written[n])]
+        resend = [max((name for name in appended if name.startswith("belediye_aid_")), key=lambda n: written[n])]
     for name in resend:
         prefix, stamp_ext = name.rsplit("_", 1)
         next_day = date(int(stamp_ext[:4]), int(stamp_ext[4:6]), int(stamp_ext[6:8])) + timedelta(days=1)
@@ -706,7 +735,7 @@ def default_truth_dir(out: Path) -> Path:
 
 
 def generate(district: str, households: int, start: date, end: date, seed: int, out: Path,
-             dirt: Dirt | None = None, truth_dir: Path | None = None) -> dict[str, int]:
+             dirt: Dirt | None = None, truth_dir: Path | None = None, cadence: str = "monthly") -> dict[str, int]:
     # Millions of small objects that live until the end: the cyclic collector would only re-scan them.
     collecting = gc.isenabled()
     gc.disable()
@@ -714,7 +743,8 @@ def generate(district: str, households: int, start: date, end: date, seed: int, 
         gen = Generator(district, households, start, end, seed, dirt)
         gen.build_registry()
         events = gen.simulate()
-        return write_deliveries(gen, events, Path(out), Path(truth_dir) if truth_dir else default_truth_dir(out))
+        return write_deliveries(gen, events, Path(out), Path(truth_dir) if truth_dir else default_truth_dir(out),
+                                cadence)
     finally:
         if collecting:
             gc.enable()

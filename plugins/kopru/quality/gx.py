@@ -140,8 +140,9 @@ def define(context=None, schema: str = "marts") -> None:
         gxe.ExpectColumnValuesToNotBeNull(column="indicator_code"),
         gxe.ExpectColumnValuesToBeInSet(column="indicator_code", value_set=INDICATOR_CODES),
         gxe.ExpectCompoundColumnsToBeUnique(column_list=["indicator_code", "period"]),
-        gxe.ExpectColumnDistinctValuesToEqualSet(column="indicator_code", value_set=INDICATOR_CODES),
     ])
+    # Every period has all five indicators. Before the first municipal aid there is no period at all: no failure
+    # (a new warehouse's first day may bring only the registry).
     suite("marts__indicators_per_period", query(
         "indicators_per_period",
         "select period, count(distinct indicator_code) as indicators from fct_indicator_period group by period",

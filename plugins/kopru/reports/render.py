@@ -18,12 +18,18 @@ from kopru.periods import LOCAL_TIME_ZONE, Period, local_now
 from kopru.reports import xlsx
 
 DEFINITIONS = [
-    ("PG4.1.1", "Dönemde belediyeden en az bir yardım (her tür) alan farklı aile (hane) sayısı."),
+    ("PG4.1.1", "Dönemde belediyeden en az bir yardım (her tür) alan farklı aile (hane) sayısı. Başlangıç değeri "
+                "(2019) yılın altı ayını kapsar: onunla karşılaştırılabilen yarıyıl değeridir. Gerçekleşme oranı "
+                "yıllık hedefle yılın değeri üzerinden hesaplanır; başlangıç değeri olduğu gibi kullanılır."),
     ("PG4.1.2", "Dönemin anket dalgasında memnuniyet sorusuna 4 veya 5 verenlerin, soruyu yanıtlayanlara oranı; "
                 "yıllık değer iki dalganın yanıtlarını birlikte hesaplar."),
     ("PG4.1.3", "Aynı hesap, adalet algısı sorusu için."),
-    ("PG4.1.4", "Dönemde istihdama yönlendirilen farklı kişi sayısı."),
-    ("PG4.1.5", "Dönemin belediye yardım kayıtlarından, ISAS'ın son alındı bildirimi 'kabul' olanların oranı."),
+    ("PG4.1.4", "Dönemde istihdama yönlendirilen farklı kişi sayısı. Hedefler (50…250) her yılın kendi değeridir, "
+                "birikimli değildir."),
+    ("PG4.1.5", "Yarıyılda teslim edilen belediye yardım kayıtlarından, ISAS'ın yarıyıl bitiminden sonraki 30 gün "
+                "içinde (kalite denetiminin tanıdığı süre) kabul ettiklerinin oranı; daha geç gelen kabul o yarıyılı "
+                "değiştirmez. Yıllık değer iki yarıyılın toplamıdır. Bu süre dolmadan hazırlanan raporda değer "
+                "geçicidir (*)."),
 ]
 
 
@@ -175,6 +181,12 @@ def _sections(conn, period: str, start, end) -> dict:
         {"start": start, "end": end, "year_start": year_start},
     ).fetchone()
     yearly_budget = Decimal(plan_years["cost_estimate_try"]) / plan_years["years"] if plan_years else None
+    # all municipal aid that has a value (cash, card top-ups, in-kind with an amount), year by year to the report's
+    spend_by_year = conn.execute(
+        """select extract(year from delivered_on)::int as year, coalesce(sum(amount_try), 0) as spend,
+                  count(*) filter (where amount_try is null) as without_amount
+           from marts.fct_aid where institution = 'belediye' and delivered_on <= %s
+           group by 1 order by 1""", (end,)).fetchall()
     by_institution = conn.execute(
         """select institution, count(*) as deliveries, count(distinct household_key) as families,
                   sum(amount_try) as amount_try,
@@ -191,12 +203,19 @@ def _sections(conn, period: str, start, end) -> dict:
            from marts.fct_household_half_year where half_year = any(%s) and municipal_deliveries > 0""",
         (halves,),
     ).fetchone()
+    # Over the report's period only: the municipal aid delivered while a reduction step was in force, and the
+    # reduction the rule asks for on it (what was delivered is not known to be unreduced: the rule's due, not a loss).
     sanctions = conn.execute(
-        """select count(distinct person_key) as persons, count(distinct household_key) as families,
-                  coalesce(sum(municipal_aid_try_in_step), 0) as aid_during_sanction,
-                  coalesce(sum(municipal_aid_try_in_step * reduction_pct / 100), 0) as over_payment
-           from marts.fct_sanction_schedule where step_start <= %s and step_end > %s""",
-        (end, start),
+        """select count(distinct schedule.person_key) as persons, count(distinct schedule.household_key) as families,
+                  coalesce(sum(aid.amount_try), 0) as aid_during_sanction,
+                  coalesce(sum(aid.amount_try * schedule.reduction_pct / 100), 0) as reduction_due
+           from marts.fct_sanction_schedule schedule
+           left join marts.fct_aid aid
+             on aid.household_key = schedule.household_key and aid.institution = 'belediye'
+            and aid.delivered_on >= schedule.step_start and aid.delivered_on < schedule.step_end
+            and aid.delivered_on between %(start)s and %(end)s
+           where schedule.step_start <= %(end)s and schedule.step_end > %(start)s""",
+        {"start": start, "end": end},
     ).fetchone()
     targeting = conn.execute(
         """select mahalle_code, sum(active_families) as families,
@@ -225,6 +244,9 @@ def _sections(conn, period: str, start, end) -> dict:
             """select aid_id, delivered_on, days_since_delivery, status, rejection_reason
                from quality.isas_missing_entries order by days_since_delivery desc, aid_id"""
         ).fetchall()
+    graduation = conn.execute(
+        "select * from marts.fct_graduation_half_year where half_year = any(%s) order by half_year", (halves,)
+    ).fetchall() if _has_table(conn, "marts.fct_graduation_half_year") else []
     missing_deliveries = []
     if _has_table(conn, "quality.missing_deliveries"):
         missing_deliveries = conn.execute(
@@ -237,10 +259,11 @@ def _sections(conn, period: str, start, end) -> dict:
                       override_reason
                from quality.publications order by publication_id desc limit 1"""
         ).fetchone()
-    return {"budget": budget, "yearly_budget": yearly_budget, "by_institution": by_institution, "risks": risks,
+    return {"budget": budget, "yearly_budget": yearly_budget, "spend_by_year": spend_by_year, "by_institution": by_institution, "risks": risks,
             "children": children,
             "sanctions": sanctions, "targeting": targeting, "isas_ages": isas_ages, "isas_oldest": isas_oldest,
-            "publication": publication, "halves": halves, "missing_deliveries": missing_deliveries}
+            "publication": publication, "halves": halves, "missing_deliveries": missing_deliveries,
+            "graduation": graduation}
 
 
 def _missing_deliveries_by_feed(rows: list[dict]) -> list[dict]:
@@ -357,9 +380,9 @@ def render(period: str, out_dir: Path) -> dict[str, str]:
         charts=_charts(data["history"], names), quality={"summary": quality_summary},
         definitions=DEFINITIONS, generated_at=local_now().strftime("%d.%m.%Y %H:%M"),
         warehouse_state=warehouse_state, provisional_through=provisional, budget=data["budget"],
-        yearly_budget=data["yearly_budget"],
+        yearly_budget=data["yearly_budget"], spend_by_year=data["spend_by_year"],
         by_institution=data["by_institution"], risks=data["risks"], children=data["children"],
-        sanctions=data["sanctions"],
+        sanctions=data["sanctions"], graduation=data["graduation"],
         targeting=data["targeting"][:15], targeting_rows=len(data["targeting"]), isas_ages=data["isas_ages"],
         isas_oldest=data["isas_oldest"][:ISAS_ROWS_IN_PDF], isas_missing=len(data["isas_oldest"]),
         publication=data["publication"], institution_names=INSTITUTION_NAMES,

@@ -47,10 +47,18 @@ need_then as (
      and (spans.valid_to is null or spans.valid_to > families_then.period_end)
 ),
 
+-- Services opened in the half-year, and those active in it (opened by its end, not closed before its start): the
+-- A4 link between aid and services counts a family still in counselling as linked, not only one newly referred.
 services as (
-    select household_key, half_year, count(*) as services_opened
-    from {{ ref('fct_social_service') }} where half_year >= (select half_year from rebuilt_from)
-    group by household_key, half_year
+    select families_then.household_key, families_then.half_year,
+           count(*) filter (where service.opened_on >= families_then.period_start) as services_opened,
+           count(*) as services_active
+    from families_then
+    join {{ ref('fct_social_service') }} as service
+      on service.household_key = families_then.household_key
+     and service.opened_on <= families_then.period_end
+     and (service.closed_on is null or service.closed_on >= families_then.period_start)
+    group by families_then.household_key, families_then.half_year
 ),
 
 referrals as (
@@ -81,6 +89,7 @@ select
     need_then.need_level,
     coalesce(need_then.next_visit_due < families_then.period_end, false) as assessment_overdue,
     coalesce(services.services_opened, 0) as services_opened,
+    coalesce(services.services_active, 0) as services_active,
     coalesce(children.school_age_children, 0) as school_age_children,
     coalesce(children.school_age_children_in_school, 0) as school_age_children_in_school,
     coalesce(referrals.employment_referrals, 0) as employment_referrals,

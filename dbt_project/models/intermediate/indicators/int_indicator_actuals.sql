@@ -107,13 +107,20 @@ persons_referred as (
     group by periods.period
 ),
 
--- PG4.1.5: share of the period's municipal aid records whose latest ISAS receipt is `kabul` (counted per
--- half-year first, a year being the sum of its two).
+-- PG4.1.5: share of the half-year's municipal aid records that ISAS had accepted by the cut-off — the half-year's
+-- end plus the grace the publication gate allows (var isas_grace_days: quality_levels.yml's isas.grace_days), so a
+-- record delivered on the last day has as long as one delivered on the first, and a receipt that comes later does
+-- not change a closed half-year's figure. A year is the sum of its two half-years. Until the cut-off has passed the
+-- figure is provisional (fct_indicator_period.is_final).
 isas_half_years as (
-    select {{ half_year('delivered_on') }} as period,
-           count(*) filter (where is_entered_in_isas) as entered,
+    select half_years.period,
+           count(*) filter (where aid.is_entered_in_isas
+                              and aid.latest_receipt_at::date <= half_years.period_end + {{ var('isas_grace_days') }})
+               as entered,
            count(*) as records
     from aid
+    -- every half-year's end, not only those of the periods this build redoes (a year needs its first half too)
+    join {{ ref('int_periods') }} as half_years on half_years.period = {{ half_year('aid.delivered_on') }}
     group by 1
 ),
 

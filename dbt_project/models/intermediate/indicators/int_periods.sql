@@ -34,7 +34,8 @@ select
     periods.period_start,
     periods.period_end,
     coalesce(latest_delivery.latest_day >= periods.period_end, false) as is_closed,
-    least(periods.period_end, greatest(latest_delivery.latest_day, aid_days.last_day)) as data_through
+    least(periods.period_end, greatest(latest_delivery.latest_day, aid_days.last_day)) as data_through,
+    latest_delivery.latest_day as latest_delivery_on
 from periods
 cross join aid_days
 cross join latest_delivery

@@ -25,6 +25,10 @@ joined as (
         periods.period_end,
         periods.is_closed,
         periods.data_through,
+        periods.latest_delivery_on,
+        -- the day from which the value waits for no more data: the period's end, and for PG4.1.5 the ISAS cut-off
+        periods.period_end + case when actuals.indicator_code = 'PG4.1.5' then {{ var('isas_grace_days') }} else 0 end
+            as final_from,
         actuals.actual_value,
         actuals.numerator,
         actuals.denominator,
@@ -62,6 +66,8 @@ select
     period_end::date as period_end,
     is_closed::boolean as is_closed,
     data_through::date as data_through,
+    final_from::date as final_from,
+    coalesce(latest_delivery_on >= final_from, false)::boolean as is_final,
     actual_value::numeric as actual_value,
     numerator::numeric as numerator,
     denominator::numeric as denominator,

@@ -91,6 +91,7 @@ select
     coalesce(aid.institutions, 0)::integer as aiding_institutions,
     coalesce(overlap.overlapping_need_categories, 0)::integer as overlapping_need_categories,
     families_then.services_opened::integer as services_opened,
+    families_then.services_active::integer as services_active,
     families_then.school_age_children::integer as school_age_children,
     families_then.school_age_children_in_school::integer as school_age_children_in_school,
     families_then.employment_referrals::integer as employment_referrals,

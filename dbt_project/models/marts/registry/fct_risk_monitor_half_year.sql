@@ -2,7 +2,8 @@
 --   1 aid as income: families aided by the municipality in every one of the last six half-years (dependency);
 --   2 needs beyond the budget: municipal spend against the plan's yearly budget, spend per aided family, and
 --     needy families no institution aided;
---   3 weak aid ↔ service link: the share of aided families that also received a social service;
+--   3 weak aid ↔ service link: the share of aided families that also had a social service active in the half-year
+--     (opened in it or still ongoing);
 --   4 no lasting improvement: aided families whose need level did not fall within two years;
 --   5 refugee growth: the share of aided families under temporary or international protection.
 --
@@ -64,7 +65,7 @@ per_half_year as (
         count(*) filter (where municipal_deliveries > 0 and aided_of_last_six = 6) as families_aided_six_half_years,
         sum(municipal_aid_try) as municipal_spend_try,
         count(*) filter (where need_level >= 4 and aiding_institutions = 0) as needy_families_without_aid,
-        count(*) filter (where aiding_institutions > 0 and services_opened > 0) as aided_families_with_service,
+        count(*) filter (where aiding_institutions > 0 and services_active > 0) as aided_families_with_service,
         count(*) filter (where aiding_institutions > 0 and protection_status <> 'none')
             as aided_families_under_protection,
         count(*) filter (where municipal_deliveries > 0 and need_level_two_years_before is not null)

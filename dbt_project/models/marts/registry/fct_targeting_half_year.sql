@@ -17,8 +17,8 @@ select
     count(*) filter (where aiding_institutions > 0)::integer as aided_families,
     count(*) filter (where aiding_institutions > 0 and need_level <= 2)::integer as aided_families_not_needy,
     count(*) filter (where overlapping_need_categories > 0)::integer as families_with_overlapping_aid,
-    count(*) filter (where aiding_institutions > 0 and services_opened > 0)::integer as aided_families_with_service,
-    round(100.0 * count(*) filter (where aiding_institutions > 0 and services_opened > 0)
+    count(*) filter (where aiding_institutions > 0 and services_active > 0)::integer as aided_families_with_service,
+    round(100.0 * count(*) filter (where aiding_institutions > 0 and services_active > 0)
           / nullif(count(*) filter (where aiding_institutions > 0), 0), 2)::numeric(5,2) as bridge_rate_pct
 from families
 group by half_year, mahalle_code

@@ -1,0 +1,71 @@
+-- Family development (graduation), the heart of H4.1: per half-year, the families whose municipal aid ended there and
+-- did not come back within 12 months, and of them those that left after a member took a job (an İŞKUR offer
+-- accepted from six months before the last delivery to three after it, or the case closed because a member found
+-- work). A family whose 12 months are not yet over when the data ends is not judged yet (`families_not_yet_judged`):
+-- the count of a recent half-year grows as the months pass, never the other way.
+with municipal_aid as (
+    select household_key, delivered_on from {{ ref('fct_aid') }}
+    where institution = 'belediye' and household_key is not null
+),
+
+half_years as (
+    select period as half_year, period_start, period_end, latest_delivery_on
+    from {{ ref('int_periods') }} where period_kind = 'half_year'
+),
+
+deliveries as (
+    select household_key, delivered_on,
+           lead(delivered_on) over (partition by household_key order by delivered_on) as next_delivered_on
+    from municipal_aid
+),
+
+-- a delivery after which no municipal aid came for 12 months (or has not come yet)
+endings as (
+    select household_key, delivered_on as last_aid_on, next_delivered_on
+    from deliveries
+    where next_delivered_on is null or next_delivered_on > delivered_on + 365
+),
+
+jobs as (
+    select household_key, outcome_on from {{ ref('fct_job_offer') }}
+    where outcome = 'kabul' and household_key is not null
+),
+
+closed_for_work as (
+    select household_key from {{ ref('stg_belediye__households') }} where closed_reason = 'ise_girdi'
+),
+
+judged as (
+    select
+        half_years.half_year,
+        endings.household_key,
+        endings.next_delivered_on is null and half_years.latest_delivery_on < endings.last_aid_on + 365
+            as not_yet_judged,
+        exists (select 1 from jobs where jobs.household_key = endings.household_key
+                  and jobs.outcome_on between endings.last_aid_on - 182 and endings.last_aid_on + 91)
+        or exists (select 1 from closed_for_work where closed_for_work.household_key = endings.household_key)
+            as after_a_job
+    from endings
+    join half_years on endings.last_aid_on between half_years.period_start and half_years.period_end
+),
+
+aided as (
+    select half_years.half_year, count(distinct municipal_aid.household_key) as families
+    from half_years
+    join municipal_aid on municipal_aid.delivered_on between half_years.period_start and half_years.period_end
+    group by half_years.half_year
+)
+
+select
+    half_years.half_year::text as half_year,
+    coalesce(aided.families, 0)::integer as municipally_aided_families,
+    count(judged.household_key) filter (where not judged.not_yet_judged)::integer as families_left_aid,
+    count(judged.household_key) filter (where not judged.not_yet_judged and judged.after_a_job)::integer
+        as families_left_after_a_job,
+    count(judged.household_key) filter (where judged.not_yet_judged)::integer as families_not_yet_judged,
+    round(100.0 * count(judged.household_key) filter (where not judged.not_yet_judged and judged.after_a_job)
+          / nullif(aided.families, 0), 2)::numeric(6,2) as graduation_pct
+from half_years
+left join aided using (half_year)
+left join judged using (half_year)
+group by half_years.half_year, aided.families
