@@ -505,6 +505,37 @@ def test_a_closed_periods_report_says_when_later_deliveries_revised_it(pipeline,
     assert written["revision_of"] == document["generated_at"]
 
 
+def test_the_units_explanations_come_back_through_the_template_and_reach_the_report(pipeline, tmp_path):
+    """`kopru report --commentary-template` → the unit fills it → the period's report merges it; a file of another
+    period is refused whole, and says why; an indicator below target without an explanation says so."""
+    from openpyxl import load_workbook
+
+    from kopru.reports import commentary
+    from kopru.reports.render import render
+
+    template = commentary.write_template("2024-H2")
+    book = load_workbook(template)
+    sheet = book.active
+    header = [c.value for c in sheet[1]]
+    assert header[:3] == ["Gösterge kodu", "Gösterge", "Dönem"] and sheet.max_row == 6
+    codes = [sheet.cell(row, 1).value for row in range(2, 7)]
+    first = codes.index("PG4.1.1") + 2
+    sheet.cell(first, header.index("Sapma nedenleri") + 1, "Örnek ilçe küçük: hedef ilçenin bütününe göre.")
+    sheet.cell(first, header.index("Alınan önlemler") + 1, "Saha ziyaretleri artırıldı.")
+    book.save(template)
+    html = Path(render("2024-H2", tmp_path / "merged")["html"]).read_text(encoding="utf-8")
+    assert "Saha ziyaretleri artırıldı." in html and "açıklama girilmedi" in html
+    merged = load_workbook(tmp_path / "merged" / "izleme_raporu_2024-H2.xlsx")["Açıklamalar"]
+    assert any(row[3] == "Saha ziyaretleri artırıldı." for row in merged.iter_rows(values_only=True))
+    # the same file claimed for another period: refused whole
+    sheet.cell(first, header.index("Dönem") + 1, "2024-H1")
+    book.save(template)
+    html = Path(render("2024-H2", tmp_path / "refused")["html"]).read_text(encoding="utf-8")
+    assert "açıklama dosyası alınmadı" in html and "dönemine ait değil" in html
+    assert "Saha ziyaretleri artırıldı." not in html
+    template.unlink()
+
+
 def test_public_report_hides_small_cells_and_no_total_gives_one_back(pipeline, external_url, tmp_path):
     """The attacker's move: any published total with exactly one hidden part gives that part back (and then the
     next one, by elimination). It must not apply to a single total."""
@@ -545,6 +576,12 @@ def test_the_scheduled_run_writes_what_is_due_when_a_year_closes(pipeline, sampl
     for name in ("izleme_raporu_2024-H2.pdf", "degerlendirme_raporu_2024.pdf", "kamuoyu_raporu_2024.pdf"):
         assert (tmp_path / name).read_bytes().startswith(b"%PDF"), name
     assert reporting_day_of(sample_inbox) == date(2025, 1, 5)  # what `kopru run` and the demo report as of
+    # the year report evaluates the plan (rpt_indicator_plan_evaluation); both tell the families' development
+    year_report = (tmp_path / "degerlendirme_raporu_2024.html").read_text(encoding="utf-8")
+    half_year_report = (tmp_path / "izleme_raporu_2024-H2.html").read_text(encoding="utf-8")
+    assert "Plan dönemi değerlendirmesi" in year_report and "Plan dönemi değerlendirmesi" not in half_year_report
+    assert all("Aile gelişimi: yardımdan çıkış" in html for html in (year_report, half_year_report))
+    assert "Maliyet tahmininin yıllık ortalaması" in year_report
 
 
 def test_mid_year_only_the_closed_half_years_izleme_report_is_due(pipeline, external_url, tmp_path):

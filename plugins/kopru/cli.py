@@ -142,6 +142,16 @@ def cmd_report(args) -> int:
         as_of = date.fromisoformat(args.as_of) if args.as_of else periods.local_day()
         _print(write_due_reports(as_of, args.out))
         return 0
+    if args.commentary_template:
+        from kopru.reports import commentary
+
+        if args.period is None:
+            raise config.SettingError("--commentary-template needs --period (2024-H1, 2024-H2 or 2024)")
+        out = config.confined_path(args.out, "commentary file") if args.out else None
+        path = commentary.write_template(args.period, out)
+        print(f"{path}: fill in the explanation columns and put it back as {commentary.file_for(args.period)}; "
+              f"the period's report merges it")
+        return 0
     if args.public:
         from kopru.reports.transparency import render
 
@@ -306,6 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=day_argument, help="with --due: the day, YYYY-MM-DD (default: Istanbul's today)")
     p.add_argument("--public", action="store_true",
                    help="the public transparency report of the period's year (disclosure-controlled aggregates)")
+    p.add_argument("--commentary-template", action="store_true",
+                   help="write the period's workbook for the unit's explanations (sapma nedenleri, alınan önlemler, "
+                        "öneriler) into $KOPRU_HOME/commentary; the period's report merges it once returned there")
     p.add_argument("--out", help="output folder; default $KOPRU_HOME/outputs/reports/<period>")
     p.set_defaults(func=cmd_report)
 

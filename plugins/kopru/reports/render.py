@@ -15,7 +15,7 @@ from pathlib import Path
 
 from kopru import warehouse
 from kopru.periods import LOCAL_TIME_ZONE, Period, local_now
-from kopru.reports import xlsx
+from kopru.reports import commentary, xlsx
 
 DEFINITIONS = [
     ("PG4.1.1", "Dönemde belediyeden en az bir yardım (her tür) alan farklı aile (hane) sayısı. Başlangıç değeri "
@@ -244,6 +244,11 @@ def _sections(conn, period: str, start, end) -> dict:
             """select aid_id, delivered_on, days_since_delivery, status, rejection_reason
                from quality.isas_missing_entries order by days_since_delivery desc, aid_id"""
         ).fetchall()
+    evaluation = conn.execute(
+        """select e.*, p.name_tr, p.is_rate from marts.rpt_indicator_plan_evaluation e
+           join seeds.plan_indicators p using (indicator_code)
+           where e.year <= %s order by e.indicator_code, e.year""", (end.year,)
+    ).fetchall() if _has_table(conn, "marts.rpt_indicator_plan_evaluation") else []
     graduation = conn.execute(
         "select * from marts.fct_graduation_half_year where half_year = any(%s) order by half_year", (halves,)
     ).fetchall() if _has_table(conn, "marts.fct_graduation_half_year") else []
@@ -263,7 +268,51 @@ def _sections(conn, period: str, start, end) -> dict:
             "children": children,
             "sanctions": sanctions, "targeting": targeting, "isas_ages": isas_ages, "isas_oldest": isas_oldest,
             "publication": publication, "halves": halves, "missing_deliveries": missing_deliveries,
-            "graduation": graduation}
+            "graduation": graduation, "evaluation": evaluation}
+
+
+EVALUATION_STATUSES = {
+    "hedefe_ulasildi": ("Plan sonu hedefine ulaşıldı", "good"), "yolunda": ("Yolunda", "good"),
+    "risk_altinda": ("Risk altında", "bad"), "hedefe_ulasilamadi": ("Plan sonu hedefine ulaşılamadı", "bad"),
+    "degerlendirilemez": ("Değerlendirilemez (tek yıl)", ""), "olculmedi": ("Ölçülmedi", ""),
+    "hedef_yok": ("Plan sonu hedefi yok", ""),
+}
+
+
+def _explanations(indicators: list[dict], given, first_half: bool) -> list[dict]:
+    """Per indicator, the unit's explanation (kopru.reports.commentary); an indicator below its target without one
+    says so. Below target: the year's achievement under 100 % (in a first-half report, under 50 %: half the year's
+    way)."""
+    from kopru.reports.commentary import NOT_GIVEN
+
+    texts = given.explanations if given and not given.problem else {}
+    lines = []
+    for row in indicators:
+        achievement = row["achievement_pct"] if first_half else row["year_to_date_achievement_pct"]
+        below = achievement is not None and achievement < (50 if first_half else 100)
+        text = texts.get(row["indicator_code"], {})
+        lines.append({"code": row["indicator_code"], "below_target": below,
+                      "deviation": text.get("deviation") or (NOT_GIVEN if below else ""),
+                      "measures": text.get("measures") or (NOT_GIVEN if below else ""),
+                      "recommendations": text.get("recommendations") or ""})
+    return lines
+
+
+def _plan_evaluation(rows: list[dict], year: int) -> dict:
+    """The değerlendirme report's table: each indicator's yearly values side by side, and the report year's
+    verdict from marts.rpt_indicator_plan_evaluation (formatting only: the model decides)."""
+    years = sorted({row["year"] for row in rows})
+    indicators: dict[str, dict] = {}
+    for row in rows:
+        line = indicators.setdefault(row["indicator_code"], {"code": row["indicator_code"], "name": row["name_tr"],
+                                                             "is_rate": row["is_rate"], "values": {}})
+        line["values"][row["year"]] = row["actual_value"]
+        if row["year"] == year:
+            label, tone = EVALUATION_STATUSES.get(row["end_target_status"], (row["end_target_status"], ""))
+            line.update(end_target=row["end_target"], plan_end_year=row["plan_end_year"], status=label, tone=tone,
+                        needed=row["yearly_change_needed"], pace=row["average_yearly_change"],
+                        revision=row["revision_suggested"])
+    return {"years": years, "indicators": [line for line in indicators.values() if "status" in line]}
 
 
 def _missing_deliveries_by_feed(rows: list[dict]) -> list[dict]:
@@ -370,6 +419,9 @@ def render(period: str, out_dir: Path) -> dict[str, str]:
     earlier_values = (first_report or {}).get("indicators", {})
     revisions = [(code, earlier, values.get(code)) for code, earlier in earlier_values.items()
                  if values.get(code) != earlier]
+    commentary_of_period = commentary.read(period)
+    explanations = _explanations(data["indicators"], commentary_of_period, kind == "izleme" and period.endswith("H1"))
+    data["explanations"] = explanations
     html = templates().get_template("izleme.html.j2").render(
         title=title, period=period, year=year, show_year_to_date=period.endswith("-H2"), plan=data["plan"],
         is_half_year=kind == "izleme",
@@ -383,6 +435,8 @@ def render(period: str, out_dir: Path) -> dict[str, str]:
         yearly_budget=data["yearly_budget"], spend_by_year=data["spend_by_year"],
         by_institution=data["by_institution"], risks=data["risks"], children=data["children"],
         sanctions=data["sanctions"], graduation=data["graduation"],
+        evaluation=_plan_evaluation(data["evaluation"], year) if kind == "degerlendirme" else None,
+        commentary=commentary_of_period, explanations=explanations,
         targeting=data["targeting"][:15], targeting_rows=len(data["targeting"]), isas_ages=data["isas_ages"],
         isas_oldest=data["isas_oldest"][:ISAS_ROWS_IN_PDF], isas_missing=len(data["isas_oldest"]),
         publication=data["publication"], institution_names=INSTITUTION_NAMES,
@@ -473,6 +527,9 @@ def _write_xlsx(path: Path, period: str, data: dict) -> None:
            [[r["aid_id"], r["delivered_on"], r["days_since_delivery"],
              "Girilmedi" if r["status"] == "not_entered" else "Reddedildi", r["rejection_reason"]]
             for r in data["isas_oldest"]])
+    _sheet(book, "Açıklamalar", ["Gösterge", "Hedefin altında", "Sapma nedenleri", "Alınan önlemler", "Öneriler"],
+           [[e["code"], "evet" if e["below_target"] else "hayır", e["deviation"], e["measures"], e["recommendations"]]
+            for e in data.get("explanations", [])])
     _sheet(book, "Gelmeyen teslimler", ["Kaynak", "Sıklık", "Dönem başı", "Dönem sonu", "Durum"],
            [[feed_name(r["source"], r["feed"]), CADENCE_NAMES.get(r["cadence"], r["cadence"]), r["period_start"],
              r["period_end"], "Gelmedi" if r["status"] == "missing" else "Geldi, reddedildi"]
