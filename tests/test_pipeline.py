@@ -331,6 +331,38 @@ def test_only_the_warehouse_lifecycle_connects_as_the_administrator():
     assert not offenders
 
 
+def test_the_bi_url_reads_the_described_marts_and_nothing_else(pipeline, external_url):
+    """`kopru warehouse bi-url`: a login in bi_reader; the marts carry their docs as comments; indicators and
+    periods have names a chart can use; the achievement has a chart-safe column."""
+    from kopru import warehouse
+
+    url = warehouse.bi_url()
+    assert url.split("@")[0].startswith("postgresql://bi_reader_login:") and url.endswith("/kopru_e2e")
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert conn.execute("show statement_timeout").fetchone()[0] == "2min"
+        names = dict(conn.execute("select indicator_code, name_tr from marts.dim_indicator").fetchall())
+        assert names["PG4.1.1"] == "En az bir yardım türünden faydalanan aile sayısı"
+        assert conn.execute("select count(*) from marts.dim_period where label_tr = '2024 2. yarıyıl'").fetchone()[0] == 1
+        capped = conn.execute("select min(achievement_capped_pct), max(achievement_capped_pct), "
+                              "count(*) filter (where achievement_flag = 'below_baseline') "
+                              "from marts.fct_indicator_period").fetchone()
+        assert 0 <= capped[0] and capped[1] <= 100 and capped[2] > 0
+        undocumented = conn.execute(
+            """select c.table_name || '.' || c.column_name from information_schema.columns c
+               join pg_class t on t.relname = c.table_name
+               join pg_namespace n on n.oid = t.relnamespace and n.nspname = c.table_schema
+               where c.table_schema = 'marts' and c.table_name in ('fct_indicator_period', 'dim_indicator')
+                 and col_description(t.oid, c.ordinal_position) is null""").fetchall()
+        tables_without_comment = conn.execute(
+            """select relname from pg_class join pg_namespace n on n.oid = relnamespace
+               where nspname = 'marts' and relkind = 'r' and obj_description(pg_class.oid) is null""").fetchall()
+        assert not tables_without_comment
+        for table in ("raw.belediye__aid", "quality.publications", "staging.stg_belediye__persons"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(f"select 1 from {table} limit 1")
+    assert len(undocumented) < 5, undocumented
+
+
 def test_report_files_are_written(pipeline):
     out = pipeline["out"]
     for suffix in ("pdf", "xlsx", "html"):

@@ -29,6 +29,9 @@ def cmd_warehouse(args) -> int:
         return 0 if info.get("running") else 1
     elif args.action == "url":
         print(warehouse.administrator_url() if args.show_password else warehouse.redacted_url())
+    elif args.action == "bi-url":
+        warehouse.start()
+        print(warehouse.bi_url())
     elif args.action == "backup":
         if not args.out:
             raise warehouse.BackupFailed("backup needs --out FILE")
@@ -246,7 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("warehouse", help="start, stop, inspect the warehouse (embedded PostgreSQL unless "
                                          "KOPRU_WAREHOUSE_URL is set)")
-    p.add_argument("action", choices=["start", "stop", "status", "url", "backup", "restore"])
+    p.add_argument("action", choices=["start", "stop", "status", "url", "bi-url", "backup", "restore"],
+                   help="bi-url: the read-only URL a BI tool connects with (the published marts only)")
     p.add_argument("file", nargs="?", help="restore: the backup file (written by `kopru warehouse backup`)")
     p.add_argument("--show-password", action="store_true", help="url: print the password too")
     p.add_argument("--out", help="backup: the file to write (pg_dump custom format)")

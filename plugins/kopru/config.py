@@ -13,6 +13,8 @@ KOPRU_PSEUDONYM_KEY  the secret of the keyed pseudonyms (HMAC-SHA256); when unse
 KOPRU_INBOX          where the ingest DAGs look for delivered files (default: KOPRU_HOME/inbox).
 KOPRU_ALLOWED_PATHS  folders (separated by `:`) besides KOPRU_HOME and the inbox that inbox and report paths
                      given as options or DAG params may lie in; any other path is refused.
+KOPRU_BI_PASSWORD    the password of `bi_reader_login`, the BI tools' login (`kopru warehouse bi-url`); when unset, a
+                     development secret.
 KOPRU_REPORT_RECIPIENTS  the directorate's addresses the reports are mailed to (comma-separated).
 KOPRU_ALERT_RECIPIENTS   the data team's addresses a failed Airflow task is mailed to (comma-separated).
 KOPRU_AIRFLOW_PORT   the port `make airflow` serves Airflow on, on 127.0.0.1 (default 8080).

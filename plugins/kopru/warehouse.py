@@ -433,6 +433,37 @@ def status() -> dict:
     return info
 
 
+BI_LOGIN = "bi_reader_login"
+
+
+def bi_url() -> str:
+    """The URL a BI tool connects with: a login that is a member of bi_reader (the published marts, read-only, each
+    statement at most two minutes), created here when this process holds the administrator's login; its password
+    is KOPRU_BI_PASSWORD or a development secret. Without the administrator, one sentence on how to create it."""
+    password = os.environ.get("KOPRU_BI_PASSWORD") or config.development_secret("bi_reader_password")
+    if not config.has_administrator():
+        raise config.SettingError(
+            f"this process has no administrator's login to create the BI login: as an administrator run "
+            f"`create role {BI_LOGIN} login password '…' in role {BI_ROLE}; alter role {BI_LOGIN} set "
+            f"statement_timeout = '120s'` (docker compose's warehouse does it at its first start)")
+    with connect(autocommit=True) as conn:
+        conn.execute(sql.SQL("""
+            do $$ begin
+              if not exists (select from pg_roles where rolname = {name}) then
+                create role {login} login in role {bi};
+              end if;
+            end $$""").format(name=sql.Literal(BI_LOGIN), login=sql.Identifier(BI_LOGIN), bi=sql.Identifier(BI_ROLE)))
+        conn.execute(sql.SQL("alter role {} with login nosuperuser nocreatedb nocreaterole connection limit 20 "
+                             "password {}").format(sql.Identifier(BI_LOGIN), sql.Literal(password)))
+        # a dashboard's runaway query must not hold the warehouse (settings on the login: roles do not inherit them)
+        conn.execute(sql.SQL("alter role {} set statement_timeout = '120s'").format(sql.Identifier(BI_LOGIN)))
+        conn.execute(sql.SQL("alter role {} set idle_in_transaction_session_timeout = '60s'").format(
+            sql.Identifier(BI_LOGIN)))
+    parts = urlsplit(config.warehouse_url())
+    host = parts.hostname or "localhost"
+    return urlunsplit(parts._replace(netloc=f"{BI_LOGIN}:{quote(password, safe='')}@{host}:{parts.port or 5432}"))
+
+
 def administrator_url() -> str:
     """The administrator's URL (`kopru warehouse url --show-password`): for the operator, never a component."""
     return config.warehouse_url()

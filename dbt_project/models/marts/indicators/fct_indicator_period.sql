@@ -76,5 +76,14 @@ select
     baseline_value::numeric as baseline_value,
     target_value::numeric as target_value,
     weight_pct::numeric as weight_pct,
-    achievement_pct::numeric as achievement_pct
+    achievement_pct::numeric as achievement_pct,
+    -- for a chart: the achievement within 0–100 %, and what the raw figure means when it is outside
+    least(greatest(achievement_pct, 0), 100)::numeric as achievement_capped_pct,
+    (case
+        when actual_value is null then 'not_measured'
+        when target_value is null then 'no_target'
+        when achievement_pct < 0 then 'below_baseline'
+        when achievement_pct > 100 then 'above_target'
+        else 'within_range'
+    end)::text as achievement_flag
 from scored
