@@ -62,20 +62,20 @@ create table if not exists ingest.files (
         rows_in is null or rows_in = rows_loaded + rows_quarantined + rows_duplicate)
 );
 create index if not exists files_sha256 on ingest.files (sha256);
--- rows of the file's that an erasure on request took out of the raw tables (kopru.privacy). Added only when
--- missing: even with IF NOT EXISTS, ALTER TABLE takes an exclusive lock, and loaders insert beside a bootstrap.
-do $$ begin
-    if not exists (select from pg_attribute where attrelid = 'ingest.files'::regclass and attname = 'rows_erased'
-                   and not attisdropped) then
-        alter table ingest.files add column rows_erased integer not null default 0;
-    end if;
-end $$;
--- keys a full snapshot no longer carried, so no longer current (the loader's _retire_absent_keys)
-do $$ begin
-    if not exists (select from pg_attribute where attrelid = 'ingest.files'::regclass and attname = 'keys_retired'
-                   and not attisdropped) then
-        alter table ingest.files add column keys_retired integer not null default 0;
-    end if;
+-- Columns added after the table first shipped, each only when missing: even with IF NOT EXISTS, ALTER TABLE takes
+-- an exclusive lock, and loaders insert beside a bootstrap.
+--   rows_erased: rows of the file's that an erasure on request took out of the raw tables (kopru.privacy)
+--   keys_retired: keys a full snapshot no longer carried, so no longer current (the loader's _retire_absent_keys)
+do $$
+declare
+    counter text;
+begin
+    foreach counter in array array['rows_erased', 'keys_retired'] loop
+        if not exists (select from pg_attribute where attrelid = 'ingest.files'::regclass and attname = counter
+                       and not attisdropped) then
+            execute format('alter table ingest.files add column %I integer not null default 0', counter);
+        end if;
+    end loop;
 end $$;
 create index if not exists files_feed_date on ingest.files (source, feed, delivered_on);
 
