@@ -357,6 +357,14 @@ def test_the_bi_url_reads_the_described_marts_and_nothing_else(pipeline, externa
             """select relname from pg_class join pg_namespace n on n.oid = relnamespace
                where nspname = 'marts' and relkind = 'r' and obj_description(pg_class.oid) is null""").fetchall()
         assert not tables_without_comment
+        # the dbt docs' "how to ask" page: each of its questions answers, as the BI login
+        import re as regex
+
+        overview = (Path(__file__).resolve().parents[1] / "dbt_project/models/docs/overview.md").read_text()
+        questions = regex.findall(r"```sql\n(.*?)```", overview, regex.S)
+        assert len(questions) == 10
+        for question in questions:
+            assert conn.execute(question).fetchall(), question
         for table in ("raw.belediye__aid", "quality.publications", "staging.stg_belediye__persons"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(f"select 1 from {table} limit 1")
