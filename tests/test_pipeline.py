@@ -371,6 +371,16 @@ def test_the_bi_url_reads_the_described_marts_and_nothing_else(pipeline, externa
     assert len(undocumented) < 5, undocumented
 
 
+def test_the_dbt_docs_are_one_page_that_needs_no_network(pipeline):
+    import re as regex
+
+    from kopru import transform
+
+    page = transform.docs().read_text(encoding="utf-8")
+    assert "Ten questions and their SQL" in page and "rpt_indicator_plan_evaluation" in page
+    assert not regex.findall(r'<(?:script|link|img)[^>]+(?:src|href)="https?://', page)
+
+
 def test_report_files_are_written(pipeline):
     out = pipeline["out"]
     for suffix in ("pdf", "xlsx", "html"):

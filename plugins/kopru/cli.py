@@ -58,6 +58,26 @@ def cmd_generate(args) -> int:
     return 0
 
 
+def cmd_docs(args) -> int:
+    from kopru import config, transform, warehouse
+
+    warehouse.start()
+    page = transform.docs()
+    print(f"dbt docs: {page} (one page, works offline: open it in a browser)")
+    if args.serve:
+        import functools
+        import http.server
+
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(page.parent))
+        with http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler) as server:
+            print(f"serving http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
+            try:
+                server.serve_forever()
+            except KeyboardInterrupt:
+                pass
+    return 0
+
+
 def cmd_replay(args) -> int:
     from kopru import config
     from kopru.replay import default_work_folder, replay_and_compare
@@ -271,6 +291,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="monthly files and half-yearly snapshots (default), or every feed every day as in "
                         "production (NGOs monthly either way)")
     p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("docs", help="the dbt docs site (models, columns, lineage, the 'how to ask' page) as one "
+                                    "offline page under $KOPRU_HOME/outputs/dbt_docs; --serve: on 127.0.0.1")
+    p.add_argument("--serve", action="store_true")
+    p.add_argument("--port", type=int, default=8081)
+    p.set_defaults(func=cmd_docs)
 
     p = sub.add_parser("replay", help="a district's daily deliveries replayed day by day through the daily chain, "
                                       "then compared with one bulk load of the same files")

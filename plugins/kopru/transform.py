@@ -8,6 +8,7 @@ warehouse URL, so no secret is written to disk or committed.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from kopru import config
@@ -57,6 +58,20 @@ def run_dbt(args: list[str]) -> dict:
         detail = failures or [repr(result.exception)]
         raise DbtFailed(f"dbt {args[0]} failed: {', '.join(detail)}")
     return summary
+
+
+def docs() -> Path:
+    """The dbt docs site as one self-contained page (`dbt docs generate --static`: the manifest and the catalog
+    of the published marts inside it, no request leaves the machine), copied to outputs/dbt_docs/index.html."""
+    import shutil
+
+    run_dbt(["docs", "generate", "--static"])
+    site = config.outputs_dir() / "dbt_docs"
+    site.mkdir(mode=0o700, exist_ok=True)
+    page = site / "index.html"
+    shutil.copyfile(config.kopru_home() / "dbt" / "target" / "static_index.html", page)
+    page.chmod(0o600)
+    return page
 
 
 def build(select: str | None = None, marts_schema: str = "marts", full_refresh: bool = False,
