@@ -180,33 +180,33 @@ def test_marts_carry_no_personal_identifiers_and_bi_reader_sees_only_marts(pipel
         ).fetchone()[0]
 
 
-SOURCE_RECORD_IDS = {  # raw table: the source's own record ID and the prefix the marts' pseudonym is computed from
-    "raw.belediye__aid": ("aid_id", "belediye:"),
-    "raw.belediye__services": ("service_id", "belediye:"),
-    "raw.belediye__employment_referrals": ("referral_id", "belediye:"),
-    "raw.belediye__assessments": ("assessment_id", "belediye:"),
-    "raw.devlet__iskur_teklif": ("teklif_no", "iskur:"),
-    "raw.devlet__sydv_yardim": ("kayit_no", "sydv:"),
-    "raw.sosyalkart__transactions": ("islem_no", "sosyalkart:"),
+SOURCE_RECORD_IDS = {  # raw table: the source's own record ID and the namespace the marts' pseudonym is made in
+    "raw.belediye__aid": ("aid_id", "belediye"),
+    "raw.belediye__services": ("service_id", "belediye"),
+    "raw.belediye__employment_referrals": ("referral_id", "belediye"),
+    "raw.belediye__assessments": ("assessment_id", "belediye"),
+    "raw.devlet__iskur_teklif": ("teklif_no", "iskur"),
+    "raw.devlet__sydv_yardim": ("kayit_no", "sydv"),
+    "raw.sosyalkart__transactions": ("islem_no", "sosyalkart"),
 }
 
 
 def test_no_mart_holds_a_source_record_id_in_clear(pipeline, external_url):
     """BI sees a record's pseudonym, never the case system's, İŞKUR's, SYDV's or the card processor's own ID; the
-    pseudonym is the one Python computes with the same key (kopru.identity.record_pseudonym)."""
+    pseudonym is the one Python computes with the record key (kopru.identity.pseudonym of identity.record_key)."""
     from psycopg import sql
 
-    from kopru.identity import record_pseudonym
+    from kopru.identity import pseudonym, record_key
 
     with psycopg.connect(external_url, autocommit=True) as conn:
-        clear_ids, prefixed = set(), {}
-        for table, (column, prefix) in SOURCE_RECORD_IDS.items():
+        clear_ids, sampled = set(), {}
+        for table, (column, namespace) in SOURCE_RECORD_IDS.items():
             schema, name = table.split(".")
             ids = [i for (i,) in conn.execute(sql.SQL("select distinct {}::text from {}.{}").format(
                 sql.Identifier(column), sql.Identifier(schema), sql.Identifier(name))).fetchall()]
             assert ids, table
             clear_ids |= set(ids)
-            prefixed[table] = [prefix + i for i in ids[:3]]
+            sampled[table] = (namespace, ids[:3])
         cells = set()
         for table, column in conn.execute(
                 """select table_name, column_name from information_schema.columns
@@ -222,8 +222,8 @@ def test_no_mart_holds_a_source_record_id_in_clear(pipeline, external_url):
                union all select offer_key from marts.fct_job_offer
                union all select transaction_key from marts.fct_card_transaction""").fetchall()}
     key = config.pseudonym_key()
-    for table, clear in prefixed.items():
-        assert {record_pseudonym(c, key) for c in clear} <= keys, table
+    for table, (namespace, ids) in sampled.items():
+        assert {pseudonym(i, record_key(key), namespace) for i in ids} <= keys, table
 
 
 def families_alike(rows: list[tuple], family_of: list[str]) -> list[int]:

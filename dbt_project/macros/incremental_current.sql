@@ -56,14 +56,15 @@
 {#- Post-hook (pass it as a string, "{{ drop_rows_no_longer_current(...) }}", so that it renders when the model
     runs and `this` is the model's table): delete the rows of `this` whose key only superseded files carried and
     so has no current version now. `raw_key_columns` are the business key's columns in raw.<source_table>; after
-    `prefix`, their key_text is the value `key_expression` has in `this` (its record_pseudonym, in a mart that
-    `pseudonymised` its keys). Only superseded rows are read, and each is looked up by the raw table's key index. -#}
-{% macro drop_rows_no_longer_current(key_expression, source_name, source_table, raw_key_columns, prefix='',
-                                     pseudonymised=false) -%}
-    {%- set clear_key = "'" ~ prefix ~ "' || " ~ key_text('superseded_rows', raw_key_columns) -%}
+    their key_text is the value `key_expression` has in `this`, or its record_pseudonym in `record_namespace`, in a
+    mart that pseudonymises its keys. Only superseded rows are read, and each is looked up by the raw table's key
+    index. -#}
+{% macro drop_rows_no_longer_current(key_expression, source_name, source_table, raw_key_columns,
+                                     record_namespace=none) -%}
+    {%- set raw_key = key_text('superseded_rows', raw_key_columns) -%}
     delete from {{ this }} fact
     using (
-        select {{ record_pseudonym(clear_key) if pseudonymised else clear_key }} as raw_key
+        select {{ record_pseudonym(record_namespace, raw_key) if record_namespace else raw_key }} as raw_key
         from {{ source(source_name, source_table) }} as superseded_rows
         join {{ source('ingest', 'files') }} as files on files.file_id = superseded_rows._file_id
         where files.status = 'superseded'

@@ -39,18 +39,7 @@ def key_fingerprint(key: bytes) -> str:
 
 def record_key(key: bytes) -> bytes:
     """The key of source-record pseudonyms (an aid's, a referral's, a card transaction's ID in the marts), derived
-    from the pseudonym key so that one secret serves both and a record pseudonym never equals a person's."""
+    from the pseudonym key so that one secret serves both and a record pseudonym never equals a person's. A record's
+    pseudonym is pseudonym(its ID, record_key(key), its source's namespace), as dbt's record_pseudonym macro
+    computes it in SQL."""
     return hmac.new(key, b"kopru: source-record pseudonyms", hashlib.sha256).digest()
-
-
-def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
-    """HMAC-SHA256's inner and outer padded keys (RFC 2104). The warehouse has sha256() but no HMAC (no pgcrypto in
-    the embedded server): with the pads, HMAC is sha256(outer || sha256(inner || message)) in plain SQL."""
-    block = key.ljust(64, b"\0")
-    return bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
-
-
-def record_pseudonym(clear_key: str, key: bytes) -> str:
-    """The marts' pseudonym of a source record, e.g. of 'belediye:Y0000423'; the same as the dbt macro
-    record_pseudonym computes in SQL."""
-    return hmac.new(record_key(key), clear_key.encode(), hashlib.sha256).hexdigest()[:32]

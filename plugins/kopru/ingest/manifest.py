@@ -96,8 +96,8 @@ create table if not exists ingest.pseudonym_key (
     only_one     boolean primary key default true check (only_one)
 );
 
--- The pads of the source-record pseudonym key (kopru.identity.hmac_pads of record_key): dbt's record_pseudonym macro
--- computes HMAC-SHA256 with them. They protect no more than the raw tables beside them, which hold the clear IDs.
+-- The pads of the source-record pseudonym key (kopru.ingest.checks.hmac_pads of identity.record_key): dbt's
+-- record_pseudonym macro computes HMAC-SHA256 with them (ingest.pseudonym). They protect no more than the raw tables beside them, which hold the clear IDs.
 create table if not exists ingest.record_pseudonym_key (
     inner_pad    bytea not null,
     outer_pad    bytea not null,
@@ -128,7 +128,8 @@ class PseudonymKeyMismatch(Exception):
 def check_pseudonym_key(conn, key: bytes) -> None:
     """Record the key's fingerprint on first use; refuse (PseudonymKeyMismatch) a key whose fingerprint differs.
     Also keeps the pads dbt computes source-record pseudonyms with."""
-    from kopru.identity import hmac_pads, key_fingerprint, record_key
+    from kopru.identity import key_fingerprint, record_key
+    from kopru.ingest.checks import hmac_pads
 
     fingerprint = key_fingerprint(key)
     conn.execute("insert into ingest.pseudonym_key (fingerprint) values (%s) on conflict do nothing", (fingerprint,))

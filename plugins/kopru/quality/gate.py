@@ -123,8 +123,7 @@ aid_ids as (
     from raw.belediye__aid
     cross join pads
     cross join lateral (
-        select left(encode(sha256(pads.outer_pad || sha256(pads.inner_pad || convert_to('belediye:' || aid_id, 'UTF8'))),
-                           'hex'), 32) as aid_key
+        select ingest.pseudonym(aid_id, 'belediye', pads.inner_pad, pads.outer_pad) as aid_key
     ) pseudonyms
     where _is_current
 )

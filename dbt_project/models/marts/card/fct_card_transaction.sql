@@ -6,7 +6,7 @@
     indexes=[{'columns': ['built_through_file_id']}, {'columns': ['transaction_key'], 'unique': True}],
     post_hook=[
         "{{ drop_rows_no_longer_current('fact.transaction_key', 'sosyalkart', 'sosyalkart__transactions', ['islem_no'],
-                                        'sosyalkart:', pseudonymised=true) }}",
+                                        'sosyalkart') }}",
     ],
 ) }}
 
@@ -20,7 +20,7 @@ with transactions as (
 )
 
 select
-    {{ record_pseudonym("'sosyalkart:' || transactions.transaction_id") }}::text as transaction_key,
+    {{ record_pseudonym('sosyalkart', 'transactions.transaction_id') }}::text as transaction_key,
     transactions.household_key::text as household_key,
     transactions.transacted_at::timestamp as transacted_at,
     transactions.transacted_at::date as transacted_on,

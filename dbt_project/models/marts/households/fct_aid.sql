@@ -12,12 +12,9 @@
     indexes=[{'columns': ['built_through_file_id']}, {'columns': ['aid_key'], 'unique': True},
              {'columns': ['delivered_on']}],
     post_hook=[
-        "{{ drop_rows_no_longer_current('fact.aid_key', 'belediye', 'belediye__aid', ['aid_id'], 'belediye:',
-                                        pseudonymised=true) }}",
-        "{{ drop_rows_no_longer_current('fact.aid_key', 'stk', 'stk__aid_rows', ngo_row_key_columns(), 'stk:',
-                                        pseudonymised=true) }}",
-        "{{ drop_rows_no_longer_current('fact.aid_key', 'devlet', 'devlet__sydv_yardim', ['kayit_no'], 'sydv:',
-                                        pseudonymised=true) }}",
+        "{{ drop_rows_no_longer_current('fact.aid_key', 'belediye', 'belediye__aid', ['aid_id'], 'belediye') }}",
+        "{{ drop_rows_no_longer_current('fact.aid_key', 'stk', 'stk__aid_rows', ngo_row_key_columns(), 'stk') }}",
+        "{{ drop_rows_no_longer_current('fact.aid_key', 'devlet', 'devlet__sydv_yardim', ['kayit_no'], 'sydv') }}",
     ],
 ) }}
 
@@ -41,7 +38,7 @@ state_aid as (
     {% set unlinked_when_registry_changed %}
         select payments.sydv_record_id from {{ ref('stg_devlet__sydv_yardim') }} as payments
         where {{ registry_changed_since_last_build() }}
-          and {{ record_pseudonym("'sydv:' || payments.sydv_record_id") }} in (
+          and {{ record_pseudonym('sydv', 'payments.sydv_record_id') }} in (
               select aid_key from {{ this }} where institution = 'devlet:sydv' and link_method = 'unlinked')
     {% endset %}
     {{ rows_changed_since_last_build(ref('stg_devlet__sydv_yardim'), 'file_id', 'sydv_record_id',
@@ -67,7 +64,7 @@ catalogue as (
 
 deliveries as (
     select
-        {{ record_pseudonym("'belediye:' || municipal.aid_id") }} as aid_key,
+        {{ record_pseudonym('belediye', 'municipal.aid_id') }} as aid_key,
         'belediye'::text as institution,
         municipal.household_key,
         municipal.person_key,
@@ -86,7 +83,7 @@ deliveries as (
     union all
 
     select
-        {{ record_pseudonym("'stk:' || ngo.ngo_row_id") }},
+        {{ record_pseudonym('stk', 'ngo.ngo_row_id') }},
         'stk:' || ngo.ngo_code,
         ngo.household_key,
         ngo.person_key,
@@ -105,7 +102,7 @@ deliveries as (
     union all
 
     select
-        {{ record_pseudonym("'sydv:' || state_aid.sydv_record_id") }},
+        {{ record_pseudonym('sydv', 'state_aid.sydv_record_id') }},
         'devlet:sydv',
         persons.household_key,
         persons.person_key,

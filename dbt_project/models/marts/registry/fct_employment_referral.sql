@@ -8,7 +8,7 @@ persons as (
 )
 
 select
-    {{ record_pseudonym("'belediye:' || referrals.referral_id") }}::text as referral_key,
+    {{ record_pseudonym('belediye', 'referrals.referral_id') }}::text as referral_key,
     referrals.person_key::text as person_key,
     persons.household_key::text as household_key,
     referrals.referred_on::date as referred_on,

@@ -1,7 +1,7 @@
 -- One row per İŞKUR job offer, attached to a registered person by a valid ID, with the running count of unexcused
 -- refusals the three-refusal rule reads.
 select
-    {{ record_pseudonym("'iskur:' || offer_id") }}::text as offer_key,
+    {{ record_pseudonym('iskur', 'offer_id') }}::text as offer_key,
     person_key::text as person_key,
     household_key::text as household_key,
     offered_on::date as offered_on,

@@ -8,7 +8,7 @@
     unique_key='assessment_key',
     indexes=[{'columns': ['built_through_file_id']}, {'columns': ['assessment_key'], 'unique': True}],
     post_hook=["{{ drop_rows_no_longer_current('fact.assessment_key', 'belediye', 'belediye__assessments', "
-               "['assessment_id'], 'belediye:', pseudonymised=true) }}"],
+               "['assessment_id'], 'belediye') }}"],
 ) }}
 
 with assessments as (
@@ -34,7 +34,7 @@ sequenced as (
 )
 
 select
-    {{ record_pseudonym("'belediye:' || assessment_id") }}::text as assessment_key,
+    {{ record_pseudonym('belediye', 'assessment_id') }}::text as assessment_key,
     household_key::text as household_key,
     visit_date::date as visit_date,
     {{ half_year('visit_date') }}::text as half_year,

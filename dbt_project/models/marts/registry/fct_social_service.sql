@@ -1,6 +1,6 @@
 -- One row per social service opened for a family member (Women & Family and Social Support directorates).
 select
-    {{ record_pseudonym("'belediye:' || service_id") }}::text as service_key,
+    {{ record_pseudonym('belediye', 'service_id') }}::text as service_key,
     household_key::text as household_key,
     person_key::text as person_key,
     service_type::text as service_type,
