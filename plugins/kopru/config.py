@@ -135,11 +135,16 @@ def warehouse_url(role: str | None = None) -> str:
         admin = EmbeddedWarehouse(kopru_home()).url()
     if role is None:
         return admin
+    return url_with_login(admin, role_login(role), role_password(role))
+
+
+def url_with_login(url: str, user: str, password: str) -> str:
+    """The same server and database as `url`, for another login."""
     from urllib.parse import quote, urlsplit, urlunsplit
 
-    parts = urlsplit(admin)
+    parts = urlsplit(url)
     host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else (parts.hostname or "")
-    netloc = f"{role_login(role)}:{quote(role_password(role), safe='')}@{host}{f':{parts.port}' if parts.port else ''}"
+    netloc = f"{user}:{quote(password, safe='')}@{host}{f':{parts.port}' if parts.port else ''}"
     return urlunsplit(parts._replace(netloc=netloc))
 
 

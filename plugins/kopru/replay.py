@@ -24,8 +24,7 @@ from pathlib import Path
 from psycopg import sql
 
 from kopru import config, periods
-
-RESENT_FOLDER = "resent"
+from kopru.generate.sample import RESENT_FOLDER
 
 
 @dataclass
@@ -80,7 +79,7 @@ def replay(deliveries: Path, inbox: Path, out: Path, start: date | None = None, 
         except QualityGateBlocked as blocked:
             gate, reasons = "blocked", str(blocked).splitlines()[1:-1]
         reports = []
-        if day.day == periods.REPORTING_DAY_OF_MONTH and day.month in (1, 7):
+        if periods.reporting_day_on_or_after(day) == day:
             for written in orchestration.write_due_reports(day, str(out / day.isoformat())):
                 reports.append(written.get("period", "?") + (" (kamuoyu)" if "public" in written else ""))
         result = ReplayDay(day, sum(f["files"] for f in landed), sum(f.get("rows_loaded", 0) for f in landed),

@@ -351,29 +351,34 @@ GRANTS = [
 def _create_roles(conn) -> None:
     """The BI role (no login: a BI tool's own login is a member), and a login per config.WAREHOUSE_ROLES, none a
     superuser, with its password (set again each time, so a changed secret takes effect)."""
-    conn.execute(sql.SQL("""
-        do $$ begin
-          if not exists (select from pg_roles where rolname = {name}) then
-            create role {role} nologin;
-          end if;
-        end $$""").format(name=sql.Literal(BI_ROLE), role=sql.Identifier(BI_ROLE)))
+    _ensure_role(conn, BI_ROLE)  # created without login: NOLOGIN is CREATE ROLE's default
     database = conn.execute("select current_database()").fetchone()[0]
     for role in config.WAREHOUSE_ROLES:
         login = config.role_login(role)
-        conn.execute(sql.SQL("""
-            do $$ begin
-              if not exists (select from pg_roles where rolname = {name}) then
-                create role {role};
-              end if;
-            end $$""").format(name=sql.Literal(login), role=sql.Identifier(login)))
-        conn.execute(sql.SQL("alter role {} with login nosuperuser nocreatedb nocreaterole noreplication "
-                             "nobypassrls password {}").format(sql.Identifier(login),
-                                                               sql.Literal(config.role_password(role))))
+        _ensure_role(conn, login)
+        _make_login(conn, login, config.role_password(role))
         conn.execute(sql.SQL("grant connect, temporary on database {} to {}").format(
             sql.Identifier(database), sql.Identifier(login)))
     # dbt creates the schema it builds the marts into; the gate makes the copies it hands back beside it
     conn.execute(sql.SQL("grant create on database {} to {}").format(
         sql.Identifier(database), sql.Identifier(config.role_login("transformer"))))
+
+
+def _ensure_role(conn, name: str) -> None:
+    """Create role `name` unless it exists (CREATE ROLE has no IF NOT EXISTS)."""
+    conn.execute(sql.SQL("""
+        do $$ begin
+          if not exists (select from pg_roles where rolname = {name}) then
+            create role {role};
+          end if;
+        end $$""").format(name=sql.Literal(name), role=sql.Identifier(name)))
+
+
+def _make_login(conn, name: str, password: str, options: sql.Composable = sql.SQL("")) -> None:
+    """Role `name` logs in with `password` and may do nothing beyond its grants: no superuser, no new databases
+    or roles, no replication, no bypassing row security."""
+    conn.execute(sql.SQL("alter role {} with login nosuperuser nocreatedb nocreaterole noreplication nobypassrls"
+                         "{} password {}").format(sql.Identifier(name), options, sql.Literal(password)))
 
 
 def _hand_over(conn, schema: str, owner: str) -> None:
@@ -447,21 +452,14 @@ def bi_url() -> str:
             f"`create role {BI_LOGIN} login password '…' in role {BI_ROLE}; alter role {BI_LOGIN} set "
             f"statement_timeout = '120s'` (docker compose's warehouse does it at its first start)")
     with connect(autocommit=True) as conn:
-        conn.execute(sql.SQL("""
-            do $$ begin
-              if not exists (select from pg_roles where rolname = {name}) then
-                create role {login} login in role {bi};
-              end if;
-            end $$""").format(name=sql.Literal(BI_LOGIN), login=sql.Identifier(BI_LOGIN), bi=sql.Identifier(BI_ROLE)))
-        conn.execute(sql.SQL("alter role {} with login nosuperuser nocreatedb nocreaterole connection limit 20 "
-                             "password {}").format(sql.Identifier(BI_LOGIN), sql.Literal(password)))
+        _ensure_role(conn, BI_LOGIN)
+        conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(BI_ROLE), sql.Identifier(BI_LOGIN)))
+        _make_login(conn, BI_LOGIN, password, sql.SQL(" connection limit 20"))
         # a dashboard's runaway query must not hold the warehouse (settings on the login: roles do not inherit them)
         conn.execute(sql.SQL("alter role {} set statement_timeout = '120s'").format(sql.Identifier(BI_LOGIN)))
         conn.execute(sql.SQL("alter role {} set idle_in_transaction_session_timeout = '60s'").format(
             sql.Identifier(BI_LOGIN)))
-    parts = urlsplit(config.warehouse_url())
-    host = parts.hostname or "localhost"
-    return urlunsplit(parts._replace(netloc=f"{BI_LOGIN}:{quote(password, safe='')}@{host}:{parts.port or 5432}"))
+    return config.url_with_login(config.warehouse_url(), BI_LOGIN, password)
 
 
 def administrator_url() -> str:

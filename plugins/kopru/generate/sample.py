@@ -485,10 +485,15 @@ def _school_level(age: int) -> tuple[bool, str]:
     return False, "none"
 
 
-def _by_month(events: list[tuple[date, object]]) -> dict[tuple[int, int], list]:
-    buckets: dict[tuple[int, int], list] = {}
+def _calendar_month(day: date) -> tuple[int, int]:
+    return day.year, day.month
+
+
+def _bucketed(events: list[tuple[date, object]], period_of: Callable[[date], object]) -> dict:
+    """The events' rows by the period (`period_of` their day) whose file carries them."""
+    buckets: dict = {}
     for day, row in events:
-        buckets.setdefault((day.year, day.month), []).append(row)
+        buckets.setdefault(period_of(day), []).append(row)
     return buckets
 
 
@@ -497,13 +502,6 @@ TRUTH_COLUMNS = ["ngo_code", "delivery_month", "row_in_file", "person_id", "hous
 
 
 CADENCES = ("monthly", "daily")
-
-
-def _by_day(events: list[tuple[date, object]]) -> dict[date, list]:
-    buckets: dict[date, list] = {}
-    for day, row in events:
-        buckets.setdefault(day, []).append(row)
-    return buckets
 
 
 def write_deliveries(gen: Generator, events, out: Path, truth_dir: Path, cadence: str = "monthly") -> dict[str, int]:
@@ -532,14 +530,12 @@ def write_deliveries(gen: Generator, events, out: Path, truth_dir: Path, cadence
 
     # Append deliveries; a few are sent again the next day, byte for byte, and a few corrected later.
     appended: list[str] = []
-    buckets = {feed: _by_month(rows) for feed, rows in events.items()}
-    if cadence == "daily":
-        periods = snapshot_days
-        buckets = {feed: (_by_day(rows) if feed != "ngo" else buckets[feed]) for feed, rows in events.items()}
-    else:
-        periods = list(month_starts(gen.start, gen.end))
+    file_period_of = (lambda day: day) if cadence == "daily" else _calendar_month
+    # the NGOs deliver monthly whatever the municipality's cadence
+    buckets = {feed: _bucketed(rows, _calendar_month if feed == "ngo" else file_period_of) for feed, rows in events.items()}
+    periods = snapshot_days if cadence == "daily" else list(month_starts(gen.start, gen.end))
     for period in periods:
-        key = period if cadence == "daily" else (period.year, period.month)
+        key = file_period_of(period)
         stamp = (period + timedelta(days=1) if cadence == "daily" else next_month(period)).strftime("%Y%m%d")
         for feed, columns in APPEND_COLUMNS.items():
             rows = buckets[feed].get(key, [])
@@ -634,13 +630,6 @@ def _card_bytes(rows: list[dict]) -> bytes:
 def _jsonl_bytes(rows: list[dict]) -> bytes:
     lines = [json.dumps(row, ensure_ascii=False) for row in rows]
     return ("\n".join(lines) + ("\n" if lines else "")).encode()
-
-
-def _month_of(name: str) -> tuple[int, int]:
-    """`belediye_aid_20240201.csv` holds January 2024."""
-    stamp = name.rsplit("_", 1)[1][:8]
-    delivered = date(int(stamp[:4]), int(stamp[4:6]), 1) - timedelta(days=1)
-    return delivered.year, delivered.month
 
 
 def _corrected(rows: list[dict], rng) -> list[dict]:

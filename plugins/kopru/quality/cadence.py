@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, timedelta
 
+from kopru.periods import Period
+
 DDL = """
 create table if not exists quality.missing_deliveries (
     source        text not null,
@@ -33,14 +35,12 @@ def period_of(day: date, cadence: str) -> tuple[date, date]:
     if cadence == "daily":
         return day, day
     if cadence == "monthly":
-        start = day.replace(day=1)
-    elif cadence == "half_yearly":
-        start = date(day.year, 1 if day.month <= 6 else 7, 1)
-    else:
-        raise ValueError(f"no periods for cadence {cadence!r}")
-    months = 1 if cadence == "monthly" else 6
-    following = date(start.year + (start.month - 1 + months) // 12, (start.month - 1 + months) % 12 + 1, 1)
-    return start, following - timedelta(days=1)
+        following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+        return day.replace(day=1), following - timedelta(days=1)
+    if cadence == "half_yearly":
+        half = Period(day.year, 1 if day.month <= 6 else 2)
+        return half.start, half.end
+    raise ValueError(f"no periods for cadence {cadence!r}")
 
 
 def periods_from(day: date, cadence: str) -> Iterator[tuple[date, date]]:

@@ -331,7 +331,7 @@ def _period_label(row: dict) -> str:
     if row["cadence"] == "monthly":
         return row["period_start"].strftime("%m.%Y")
     if row["cadence"] == "half_yearly":
-        return f"{row['period_start'].year}-H{1 if row['period_start'].month <= 6 else 2}"
+        return str(Period(row["period_start"].year, 1 if row["period_start"].month <= 6 else 2))
     return row["period_start"].strftime("%d.%m.%Y")
 
 
