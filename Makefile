@@ -8,7 +8,7 @@ export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 INBOX ?= $(KOPRU_HOME)/inbox
 
-.PHONY: replay install demo test lint airflow airflow-stop lock clean warehouse-stop bench-ingest bench
+.PHONY: replay install demo demo-next test lint airflow airflow-stop lock clean warehouse-stop bench-ingest bench
 
 $(BIN)/kopru: requirements.in constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,14 @@ install: $(BIN)/kopru
 demo: install
 	$(BIN)/kopru warehouse start
 	$(BIN)/kopru generate --households 400 --start 2023-01-01 --end 2024-12-31 --seed 7 --out $(INBOX)
+	PATH=$(CURDIR)/$(BIN):$$PATH KOPRU_DELIVERY_CADENCE=$(CURDIR)/plugins/kopru/data/delivery_cadence_sample.yml \
+		$(BIN)/kopru run --inbox $(INBOX)
+
+## The demo's next month: the same district and households deliver January 2025, and the pipeline takes it in
+## (run after `make demo`; again for the month after).
+demo-next: install
+	$(BIN)/kopru warehouse start
+	$(BIN)/kopru generate --continue --out $(INBOX)
 	PATH=$(CURDIR)/$(BIN):$$PATH KOPRU_DELIVERY_CADENCE=$(CURDIR)/plugins/kopru/data/delivery_cadence_sample.yml \
 		$(BIN)/kopru run --inbox $(INBOX)
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import subprocess
+import sys
 from collections import Counter
 from datetime import date
 
 import openpyxl
 import pytest
-from kopru.generate.sample import Dirt, generate, load_mahalle
+from kopru.generate.sample import Dirt, continue_story, generate, load_mahalle
 from kopru.identity import is_valid_id
 from kopru.ingest import contract
 from kopru.ingest.stk import all_mappings
@@ -111,3 +114,55 @@ def test_dirt_rates_are_configurable_and_checked():
     assert Dirt.parse(["ngo_id_missing=0.5"]).ngo_id_missing == 0.5
     with pytest.raises(ValueError, match="unknown dirt kind"):
         Dirt.parse(["typos=1"])
+
+
+def _files(inbox):
+    return {str(p.relative_to(inbox)): p.read_bytes() for p in inbox.rglob("*") if p.is_file()}
+
+
+def test_a_story_continues_with_the_same_households_and_no_id_twice(tmp_path):
+    """Deliveries to 10 July, then the next day, then to the month's end: the same as continuing to the month's end
+    at once (nothing depends on how the days are cut), the same households with the same registration days, and no
+    record ID of the continuation used before it."""
+    stepwise, at_once = tmp_path / "stepwise" / "inbox", tmp_path / "at_once" / "inbox"
+    for inbox in (stepwise, at_once):
+        generate("İstanbul/Sultangazi", 120, date(2024, 5, 20), date(2024, 7, 10), 3, inbox, Dirt.clean(),
+                 cadence="daily")
+    before = _files(stepwise)
+    next_day, story = continue_story(stepwise)
+    assert story["end"] == "2024-07-11" and {n for n in next_day if not n.startswith("stk_")} == {
+        f"{feed}_20240712.{ext}" for feed, ext in (
+            ("belediye_households", "csv"), ("belediye_persons", "csv"), ("belediye_assessments", "csv"),
+            ("belediye_aid", "csv"), ("belediye_services", "csv"), ("belediye_employment_referrals", "csv"),
+            ("belediye_surveys", "csv"), ("sosyalkart_transactions", "csv"), ("devlet_sydv_yardim", "jsonl"),
+            ("devlet_isas_alindi", "jsonl"), ("devlet_iskur_teklif", "jsonl"))}
+    continue_story(stepwise, date(2024, 7, 31))
+    continue_story(at_once, date(2024, 7, 31))
+    after = _files(stepwise)
+    assert after == _files(at_once)
+    assert {name: data for name, data in after.items() if name in before} == before  # the past is not rewritten
+    assert "stk_kizilay_ilce_202407.csv" in after  # the NGOs' July, once July is over
+
+    def registry(name):
+        return {(h["household_id"], h["registered_on"]) for h in _csv(stepwise / name)}
+
+    assert registry("belediye_households_20240801.csv") == registry("belediye_households_20240711.csv")
+    earlier = {r["aid_id"] for n in before if n.startswith("belediye_aid_") for r in _csv(stepwise / n)}
+    later = [r["aid_id"] for n in set(after) - set(before) if n.startswith("belediye_aid_") for r in _csv(stepwise / n)]
+    assert later and not earlier & set(later) and len(later) == len(set(later))
+    with pytest.raises(ValueError, match="already reaches 2024-07-31"):
+        continue_story(stepwise, date(2024, 7, 20))
+
+
+def test_a_monthly_story_continues_by_months_and_a_missing_story_says_so(tmp_path):
+    inbox = tmp_path / "inbox"
+    generate("İstanbul/Sultangazi", 60, START, END, 5, inbox)
+    written, story = continue_story(inbox)
+    assert story["end"] == "2024-07-31"
+    assert "belediye_aid_20240801.csv" in written and "belediye_households_20240801.csv" in written
+    with pytest.raises(ValueError, match="whole months"):
+        continue_story(inbox, date(2024, 8, 15))
+    done = subprocess.run([sys.executable, "-m", "kopru.cli", "generate", "--continue", "--out",
+                           str(tmp_path / "elsewhere" / "inbox")], capture_output=True, text=True,
+                          env={**os.environ, "KOPRU_HOME": str(tmp_path)}, timeout=120)
+    assert done.returncode == 2 and "no story to continue" in done.stderr and "Traceback" not in done.stderr

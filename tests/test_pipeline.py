@@ -194,9 +194,8 @@ SOURCE_RECORD_IDS = {  # raw table: the source's own record ID and the namespace
 def test_no_mart_holds_a_source_record_id_in_clear(pipeline, external_url):
     """BI sees a record's pseudonym, never the case system's, İŞKUR's, SYDV's or the card processor's own ID; the
     pseudonym is the one Python computes with the record key (kopru.identity.pseudonym of identity.record_key)."""
-    from psycopg import sql
-
     from kopru.identity import pseudonym, record_key
+    from psycopg import sql
 
     with psycopg.connect(external_url, autocommit=True) as conn:
         clear_ids, sampled = set(), {}
@@ -230,9 +229,9 @@ def families_alike(rows: list[tuple], family_of: list[str]) -> list[int]:
     """For each row of quasi-identifiers, the number of families with a row it could be (k-anonymity with
     suppression: a NULL on either side matches any value)."""
     def compatible(a, b):
-        return all(x is None or y is None or x == y for x, y in zip(a, b))
+        return all(x is None or y is None or x == y for x, y in zip(a, b, strict=True))
 
-    return [len({family for other, family in zip(rows, family_of) if compatible(row, other)}) for row in rows]
+    return [len({family for other, family in zip(rows, family_of, strict=True) if compatible(row, other)}) for row in rows]
 
 
 def test_no_family_stands_out_in_the_dimensions(pipeline, external_url):
@@ -558,10 +557,9 @@ def test_a_closed_periods_report_says_when_later_deliveries_revised_it(pipeline,
 def test_the_units_explanations_come_back_through_the_template_and_reach_the_report(pipeline, tmp_path):
     """`kopru report --commentary-template` → the unit fills it → the period's report merges it; a file of another
     period is refused whole, and says why; an indicator below target without an explanation says so."""
-    from openpyxl import load_workbook
-
     from kopru.reports import commentary
     from kopru.reports.render import render
+    from openpyxl import load_workbook
 
     template = commentary.write_template("2024-H2")
     book = load_workbook(template)

@@ -46,20 +46,26 @@ def cmd_warehouse(args) -> int:
 
 def cmd_generate(args) -> int:
     from kopru import config
-    from kopru.generate.sample import Dirt, default_truth_dir, generate
+    from kopru.generate.sample import Dirt, continue_story, default_truth_dir, generate
 
-    dirt = Dirt.clean() if args.clean else Dirt.parse(args.dirt or [])
     out = config.confined_path(args.out, "inbox")
     truth_dir = config.confined_path(args.truth, "ground-truth folder") if args.truth else default_truth_dir(out)
-    written = generate(args.district, args.households, date.fromisoformat(args.start),
-                       date.fromisoformat(args.end), args.seed, out, dirt, truth_dir, args.cadence)
+    end = date.fromisoformat(args.end) if args.end else None
+    if args.continue_story:
+        written, story = continue_story(out, end, truth_dir)
+        print(f"{story['district']}, {story['households']} households: {len(written)} files "
+              f"({sum(written.values()):,} bytes) to {story['end']} written to {args.out}")
+        return 0
+    dirt = Dirt.clean() if args.clean else Dirt.parse(args.dirt or [])
+    written = generate(args.district, args.households, date.fromisoformat(args.start), end or date(2024, 12, 31),
+                       args.seed, out, dirt, truth_dir, args.cadence)
     print(f"{len(written)} files, {sum(written.values()):,} bytes written to {args.out}; "
-          f"ground truth in {truth_dir}")
+          f"ground truth in {truth_dir} (`kopru generate --continue --out {args.out}` writes what follows)")
     return 0
 
 
 def cmd_docs(args) -> int:
-    from kopru import config, transform, warehouse
+    from kopru import transform, warehouse
 
     warehouse.start()
     page = transform.docs()
@@ -279,8 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("generate", help="write realistic sample deliveries of every feed into a folder")
     p.add_argument("--district", default="İstanbul/Sultangazi", help="İl/İlçe from the reference data")
     p.add_argument("--households", type=int, default=400)
-    p.add_argument("--start", default="2023-01-01")
-    p.add_argument("--end", default="2024-12-31")
+    p.add_argument("--start", type=day_argument, default="2023-01-01")
+    p.add_argument("--end", type=day_argument,
+                   help="the last day (default 2024-12-31; with --continue: one more day, or month if monthly)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--out", required=True, help="inbox folder to write to")
     p.add_argument("--truth", help="folder for the ground-truth files (default: ground_truth/ beside --out)")
@@ -290,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cadence", choices=("monthly", "daily"), default="monthly",
                    help="monthly files and half-yearly snapshots (default), or every feed every day as in "
                         "production (NGOs monthly either way)")
+    p.add_argument("--continue", dest="continue_story", action="store_true",
+                   help="go on where the deliveries of --out stopped (same district, households and IDs; their "
+                        "story is in the ground-truth folder) up to --end")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("docs", help="the dbt docs site (models, columns, lineage, the 'how to ask' page) as one "
@@ -393,13 +403,14 @@ def known_failure(error: BaseException) -> str | None:
     import psycopg
 
     from kopru import config
+    from kopru.generate.sample import GenerationRefused
     from kopru.ingest.manifest import PseudonymKeyMismatch
     from kopru.privacy import ErasureRefused
     from kopru.quality.gate import OverrideRefused
     from kopru.warehouse import BackupFailed, WarehouseNotRunning
 
     if isinstance(error, config.SettingError | config.PathNotAllowed | PseudonymKeyMismatch | WarehouseNotRunning
-                  | ErasureRefused | OverrideRefused | BackupFailed):
+                  | ErasureRefused | OverrideRefused | BackupFailed | GenerationRefused):
         return str(error)
     if isinstance(error, LookupError) and str(error).startswith("no indicator values"):
         return f"{error}: the marts hold no data for that period yet"

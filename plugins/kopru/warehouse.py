@@ -310,8 +310,8 @@ def bootstrap() -> None:
         conn.execute(EVALUATION_DDL)
         conn.execute("reset role")
         for grant in GRANTS:
-            conn.execute(sql.SQL(grant).format(**{r: sql.Identifier(config.role_login(r)) for r in config.WAREHOUSE_ROLES},
-                                               bi_reader=sql.Identifier(BI_ROLE)))
+            logins = {role: sql.Identifier(config.role_login(role)) for role in config.WAREHOUSE_ROLES}
+            conn.execute(sql.SQL(grant).format(**logins, bi_reader=sql.Identifier(BI_ROLE)))
 
 
 # Who owns which schema (and everything in it). dbt's marts schemas are the transformer's too, made by dbt.
@@ -374,11 +374,12 @@ def _ensure_role(conn, name: str) -> None:
         end $$""").format(name=sql.Literal(name), role=sql.Identifier(name)))
 
 
-def _make_login(conn, name: str, password: str, options: sql.Composable = sql.SQL("")) -> None:
+def _make_login(conn, name: str, password: str, connection_limit: int = -1) -> None:
     """Role `name` logs in with `password` and may do nothing beyond its grants: no superuser, no new databases
     or roles, no replication, no bypassing row security."""
     conn.execute(sql.SQL("alter role {} with login nosuperuser nocreatedb nocreaterole noreplication nobypassrls"
-                         "{} password {}").format(sql.Identifier(name), options, sql.Literal(password)))
+                         " connection limit {} password {}").format(sql.Identifier(name), sql.Literal(connection_limit),
+                                                                     sql.Literal(password)))
 
 
 def _hand_over(conn, schema: str, owner: str) -> None:
@@ -454,7 +455,7 @@ def bi_url() -> str:
     with connect(autocommit=True) as conn:
         _ensure_role(conn, BI_LOGIN)
         conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(BI_ROLE), sql.Identifier(BI_LOGIN)))
-        _make_login(conn, BI_LOGIN, password, sql.SQL(" connection limit 20"))
+        _make_login(conn, BI_LOGIN, password, connection_limit=20)
         # a dashboard's runaway query must not hold the warehouse (settings on the login: roles do not inherit them)
         conn.execute(sql.SQL("alter role {} set statement_timeout = '120s'").format(sql.Identifier(BI_LOGIN)))
         conn.execute(sql.SQL("alter role {} set idle_in_transaction_session_timeout = '60s'").format(

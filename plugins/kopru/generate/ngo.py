@@ -81,9 +81,8 @@ class NgoRow:
     tckn_as_number: bool = False  # an XLSX number cell, as a spreadsheet makes of an ID column
 
 
-def apply_dirt(rows: list[NgoRow], rng, dirt) -> None:
-    """Spoil rows at the configured rates; every kind with a rate above 0 appears at least once."""
-    kinds = {
+def _dirt_rates(dirt) -> dict[str, float]:
+    return {
         "id_missing": dirt.ngo_id_missing,
         "id_mistyped": dirt.ngo_id_mistyped,
         "name_variant": dirt.ngo_name_variant,
@@ -92,13 +91,26 @@ def apply_dirt(rows: list[NgoRow], rng, dirt) -> None:
         "unknown_aid_word": dirt.ngo_unknown_aid_word,
         "malformed_row": dirt.malformed_row,
     }
+
+
+def mark_dirt(rows: list[NgoRow], rng, dirt) -> None:
+    """Decide which mistakes each row will carry, at the configured rates."""
+    rates = _dirt_rates(dirt)
     for row in rows:
-        for kind, rate in kinds.items():
+        for kind, rate in rates.items():
             if rate and rng.random() < rate:
                 row.dirt.append(kind)
-    for kind, rate in kinds.items():
+
+
+def mark_every_kind_once(rows: list[NgoRow], rng, dirt) -> None:
+    """Every kind with a rate above 0 on at least one of `rows`, so a small sample still exercises each."""
+    for kind, rate in _dirt_rates(dirt).items():
         if rate and rows and not any(kind in row.dirt for row in rows):
             rng.choice(rows).dirt.append(kind)
+
+
+def spoil(rows: list[NgoRow], rng) -> None:
+    """Write the marked mistakes into the rows, as the NGO's staff would have typed them."""
     for row in rows:
         if "unknown_aid_word" in row.dirt:
             row.aid_word = rng.choice(UNKNOWN_AID_WORDS)

@@ -27,7 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from kopru.config import PACKAGE_DATA
-from kopru.generate.ngo import NGO_PROFILES, NgoRow, apply_dirt, file_bytes
+from kopru.generate.ngo import NGO_PROFILES, NgoRow, file_bytes, mark_dirt, mark_every_kind_once, spoil
 from kopru.identity import check_digits
 from kopru.ingest.parsers import format_decimal
 from kopru.ingest.stk import all_mappings
@@ -54,6 +54,11 @@ SERVICE_TYPES = ["psikososyal", "cocuk_koruma", "egitim_destek", "yasli_bakim", 
 SYDV_PROGRAMS = [("GIDA", "Gıda Yardımı"), ("YAKACAK", "Yakacak Yardımı"), ("NAKDI", "Nakdi Yardım"),
                  ("SARTLI_EGITIM", "Şartlı Eğitim Yardımı"), ("ENGELLI", "Engelli Aylığı"),
                  ("YASLI", "Yaşlı Aylığı"), ("DOGALGAZ", "Doğalgaz Tüketim Desteği")]
+
+
+class GenerationRefused(ValueError):
+    """Sample deliveries that cannot be written as asked (an unknown district or dirt kind, a story that cannot
+    continue): the message says why."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,7 @@ class Dirt:
         for setting in settings:
             name, _, value = setting.partition("=")
             if name not in cls.__dataclass_fields__:
-                raise ValueError(f"unknown dirt kind {name!r}; known: {', '.join(cls.__dataclass_fields__)}")
+                raise GenerationRefused(f"unknown dirt kind {name!r}; known: {', '.join(cls.__dataclass_fields__)}")
             changes[name] = float(value)
         return cls(**changes)
 
@@ -129,7 +134,8 @@ def load_mahalle(district: str) -> list[tuple[str, str, int]]:
             if row["il"] == il and row["ilce"] == ilce:
                 rows.append((row["mahalle_code"], row["mahalle"], int(row["population"])))
     if not rows:
-        raise ValueError(f"no mahalle found for district {district!r} (expected `İl/İlçe`, e.g. İstanbul/Sultangazi)")
+        raise GenerationRefused(f"no mahalle found for district {district!r} "
+                                "(expected `İl/İlçe`, e.g. İstanbul/Sultangazi)")
     return rows
 
 
@@ -146,7 +152,9 @@ def next_month(day: date) -> date:
 
 class Generator:
     def __init__(self, district: str, households: int, start: date, end: date, seed: int,
-                 dirt: Dirt | None = None):
+                 dirt: Dirt | None = None, registry_end: date | None = None):
+        """Events from `start` to `end`; the households registered up to `registry_end` (default `end`). A
+        story continued to a later `end` keeps its `registry_end`, and so its households and their IDs."""
         self.rng = random.Random(seed)
         self._random = self.rng.random
         self.seed = seed
@@ -154,6 +162,7 @@ class Generator:
         self.mappings = {m.ngo_code: m for m in all_mappings() if m.ngo_code in NGO_PROFILES}
         self.district = district
         self.start, self.end = start, end
+        self.registry_end = registry_end or end
         self.mahalle = load_mahalle(district)
         self.n_households = households
         self._ids: set[str] = set()
@@ -188,7 +197,7 @@ class Generator:
         for _ in range(self.n_households):
             code, name, _pop = rng.choices(self.mahalle, weights)[0]
             refugee = rng.random() < 0.08
-            registered = self._day_between(self.start - timedelta(days=730), self.end - timedelta(days=60))
+            registered = self._day_between(self.start - timedelta(days=730), self.registry_end - timedelta(days=60))
             household = Household(
                 household_id=self.next_id("H"),
                 mahalle_code=code,
@@ -201,9 +210,9 @@ class Generator:
                 need_score=max(0, min(100, int(rng.gauss(58, 18)))),
             )
             if rng.random() < 0.12:
-                household.closed_on = self._day_between(registered + timedelta(days=90), self.end + timedelta(200))
-                if household.closed_on > self.end:
-                    household.closed_on = None
+                # a closure after the period is not seen in it, and happens when the story is continued
+                household.closed_on = self._day_between(registered + timedelta(days=90),
+                                                        self.registry_end + timedelta(200))
             surname = rng.choice(REFUGEE_SURNAMES if refugee else SURNAMES)
             size = rng.choices([1, 2, 3, 4, 5, 6, 7, 8], [6, 12, 20, 25, 18, 10, 6, 3])[0]
             head_female = rng.random() < 0.3
@@ -246,22 +255,29 @@ class Generator:
         return min(5, 1 + score // 20)
 
     def simulate(self) -> dict[str, list[tuple[date, dict]]]:
-        """Every event of every append feed, with the date it happened."""
-        rng = self.rng
+        """Every event of every append feed up to the end, with the date it happened.
+
+        Month by month, from a random stream of their own: the events of a month depend only on the registry and
+        the months before it, so a story continued to a later end repeats its past exactly (same events, same
+        IDs). Consequences that fall after the end (an ISAS receipt, an offer, a card purchase) are drawn all the
+        same and left out at the end, for the same reason."""
+        self.rng = rng = random.Random(f"{self.seed}:events")
+        self._random = rng.random
         events: dict[str, list[tuple[date, dict]]] = {k: [] for k in (
             "assessments", "aid", "services", "employment_referrals", "surveys", "isas_alindi", "iskur_teklif",
             "sydv_yardim", "transactions", "ngo")}
         ngo_shares = [(code, NGO_PROFILES[code]["share_by_need_level"]) for code in sorted(self.mappings)]
-        months = [(month, next_month(month) - timedelta(days=1)) for month in month_starts(self.start, self.end)]
         aid_chance = {1: 0.03, 2: 0.1, 3: 0.35, 4: 0.6, 5: 0.8}
-        for household in self.households:
-            next_visit = max(household.registered_on, self.start)
-            referred: set[str] = set()
-            for month, month_end in months:
+        next_visit = {h.household_id: max(h.registered_on, self.start) for h in self.households}
+        referred: set[str] = set()
+        for month in month_starts(self.start, self.end):
+            month_end = next_month(month) - timedelta(days=1)
+            ngo_rows_before = len(events["ngo"])
+            for household in self.households:
                 if not household.active_on(month_end):
                     continue
-                if next_visit <= month_end:
-                    visit = max(next_visit, month)
+                if next_visit[household.household_id] <= month_end:
+                    visit = max(next_visit[household.household_id], month)
                     household.need_score = max(0, min(100, household.need_score + int(rng.gauss(-2, 8))))
                     level = self.need_level(household.need_score)
                     due = visit + timedelta(days=rng.choice([180, 270, 365]))
@@ -275,7 +291,7 @@ class Generator:
                         "next_visit_due": due.isoformat()})
                     )
                     # some assessments are done late: the overdue flag must find them
-                    next_visit = due + timedelta(days=rng.choice([0, 0, 0, 30, 120]))
+                    next_visit[household.household_id] = due + timedelta(days=rng.choice([0, 0, 0, 30, 120]))
                 level = self.need_level(household.need_score)
                 if rng.random() < aid_chance[level]:
                     self._aid(household, month, month_end, events)
@@ -308,9 +324,11 @@ class Generator:
                         "kayitNo": self.next_id("SYDV"), "tcKimlikNo": person.tckn, "programKodu": code,
                         "programAdi": title, "tutar": float(self._int(500, 3000)), "odemeTarihi": paid.isoformat(),
                         "donem": f"{month.year}-{month.month:02d}"}))
-        self._surveys(events)
-        self._ngo_outsiders(events)
-        return events
+            self._ngo_outsiders(month, month_end, len(events["ngo"]) - ngo_rows_before, events)
+            if month.month in SURVEY_MONTHS:
+                self._survey_wave(month, events)
+        return {feed: [(day, row) for day, row in rows if self.start <= day <= self.end]
+                for feed, rows in events.items()}
 
     def _ngo_aid(self, ngo_code: str, household: Household, month: date, month_end: date, events,
                  person: Person | None = None) -> None:
@@ -331,15 +349,13 @@ class Generator:
             person_id=person.person_id if household.household_id else None,
             household_id=household.household_id or None)))
 
-    def _ngo_outsiders(self, events) -> None:
+    def _ngo_outsiders(self, month: date, month_end: date, ngo_rows: int, events) -> None:
         """People an NGO helps whom the municipality has never registered: they must stay unlinked."""
         rng = self.rng
-        if not self.dirt.ngo_outsider:
-            return
         weights = [m[2] for m in self.mahalle]
-        count = max(1, round(len(events["ngo"]) * self.dirt.ngo_outsider))
-        months = list(month_starts(self.start, self.end))
-        for _ in range(count):
+        for _ in range(ngo_rows):
+            if not (self.dirt.ngo_outsider and rng.random() < self.dirt.ngo_outsider):
+                continue
             ngo_code = rng.choice(sorted(self.mappings))
             code, name, _pop = rng.choices(self.mahalle, weights)[0]
             sex = rng.choice("KE")
@@ -348,8 +364,7 @@ class Generator:
             person = Person("", "", self.identity(False), rng.choice(FEMALE if sex == "K" else MALE),
                             rng.choice(SURNAMES), self.start - timedelta(days=self._int(20 * 365, 70 * 365)),
                             sex, "head", 0, False, "not_in_labour_force")
-            month = rng.choice(months)
-            self._ngo_aid(ngo_code, stranger, month, next_month(month) - timedelta(days=1), events, person)
+            self._ngo_aid(ngo_code, stranger, month, month_end, events, person)
 
     def _aid(self, household: Household, month: date, month_end: date, events) -> None:
         rng = self.rng
@@ -370,7 +385,7 @@ class Generator:
             # the month's file shows an ISAS entry only if it was made before the file was written
             "delivered_on": delivered.isoformat(), "isas_ref": isas_ref if entered_on < next_month(month) else "",
             "isas_entered_on": entered_on.isoformat() if entered and entered_on < next_month(month) else ""}))
-        if entered and entered_on <= self.end:
+        if entered:
             accepted = rng.random() < 0.95
             events["isas_alindi"].append((entered_on, {
                 "isasRef": isas_ref, "belediyeYardimNo": aid_id, "tcKimlikNo": person.tckn,
@@ -390,8 +405,6 @@ class Generator:
                 part = part.quantize(Decimal("0.01"))
                 spent += part
                 when = stamp + timedelta(days=self._int(0, 25), hours=self._int(0, 9))
-                if when.date() > self.end:
-                    break
                 events["transactions"].append((when.date(), {
                     "islem_no": self.next_id("T"), "kart_no": f"6034********{self._int(1000, 9999)}",
                     "hane_no": household.household_id, "islem_zamani": when,
@@ -410,12 +423,8 @@ class Generator:
         offered = referred_on
         for _ in range(self._int(1, 5)):
             offered = offered + timedelta(days=self._int(15, 60))
-            if offered > self.end:
-                break
             outcome = rng.choice(["ret", "gelmedi"]) if refuser else rng.choice(["kabul", "ret", "gelmedi", "ret"])
             outcome_on = offered + timedelta(days=self._int(1, 10))
-            if outcome_on > self.end:
-                break
             # İŞKUR reports an offer once its outcome is known
             events["iskur_teklif"].append((outcome_on, {
                 "teklifNo": self.next_id("K"), "tcKimlikNo": person.tckn, "teklifTarihi": offered.isoformat(),
@@ -426,25 +435,25 @@ class Generator:
             if outcome == "kabul":
                 break
 
-    def _surveys(self, events) -> None:
+    def _survey_wave(self, month: date, events) -> None:
+        """The satisfaction survey of the half-year, fielded from the 15th of its month."""
         rng = self.rng
-        for year in range(self.start.year, self.end.year + 1):
-            for half, month in ((1, 5), (2, 11)):
-                day = date(year, month, 15)
-                if not self.start <= day <= self.end:
-                    continue
-                active = [h for h in self.households if h.active_on(day)]
-                for household in rng.sample(active, max(5, len(active) // 20)) if active else []:
-                    anonymous = rng.random() < 0.3
-                    events["surveys"].append((day, {
-                        "response_id": self.next_id("Q"), "survey_wave": f"{year}-H{half}",
-                        "responded_on": self._day_between(day, day + timedelta(days=10)).isoformat(),
-                        "household_id": "" if anonymous else household.household_id,
-                        "channel": rng.choice(["telefon", "yuzyuze", "web"]),
-                        "q_satisfaction": rng.choices([1, 2, 3, 4, 5], [3, 4, 9, 40, 44])[0],
-                        "q_fairness": rng.choices([1, 2, 3, 4, 5], [4, 5, 10, 42, 39])[0],
-                        "comment": ""}))
+        day = date(month.year, month.month, 15)
+        active = [h for h in self.households if h.active_on(day)]
+        wave = f"{month.year}-H{1 + (month.month > 6)}"
+        for household in rng.sample(active, min(len(active), max(5, len(active) // 20))):
+            anonymous = rng.random() < 0.3
+            events["surveys"].append((day, {
+                "response_id": self.next_id("Q"), "survey_wave": wave,
+                "responded_on": self._day_between(day, day + timedelta(days=10)).isoformat(),
+                "household_id": "" if anonymous else household.household_id,
+                "channel": rng.choice(["telefon", "yuzyuze", "web"]),
+                "q_satisfaction": rng.choices([1, 2, 3, 4, 5], [3, 4, 9, 40, 44])[0],
+                "q_fairness": rng.choices([1, 2, 3, 4, 5], [4, 5, 10, 42, 39])[0],
+                "comment": ""}))
 
+
+SURVEY_MONTHS = (5, 11)
 
 HOUSEHOLD_COLUMNS = ["household_id", "head_tckn", "mahalle_code", "mahalle_name", "address_line", "phone",
                      "household_size", "registered_on", "status", "closed_reason", "protection_status", "updated_at"]
@@ -504,25 +513,32 @@ TRUTH_COLUMNS = ["ngo_code", "delivery_month", "row_in_file", "person_id", "hous
 CADENCES = ("monthly", "daily")
 
 
-def write_deliveries(gen: Generator, events, out: Path, truth_dir: Path, cadence: str = "monthly") -> dict[str, int]:
-    """Every delivery file of the period. The files are independent of one another, so they are rendered on
-    all cores; what goes into each is decided here, in order, so the output is the same for a seed.
+def _file_rng(gen: Generator, name: str) -> random.Random:
+    """The draws that spoil or re-send one file: its own stream, so a file is the same whichever window writes it."""
+    return random.Random(f"{gen.seed}:{name}")
+
+
+def write_deliveries(gen: Generator, events, out: Path, truth_dir: Path, cadence: str = "monthly",
+                     since: date | None = None) -> dict[str, int]:
+    """Every delivery file of the days after `since` (default: from the start) to the end. The files are
+    independent of one another, so they are rendered on all cores; what goes into each is decided here, in order,
+    so the output is the same for a seed.
 
     `monthly`: each append feed once a month (the file of 1 February carries January), the registry snapshots at
-    each half-year's end. `daily`: as the contract has it in production, each append feed every day (the file of
-    2 January carries 1 January, empty when nothing happened) and a full snapshot of the registry every day. The
-    NGOs deliver monthly either way."""
+    each half-year's end and at the end. `daily`: as the contract has it in production, each append feed every day
+    (the file of 2 January carries 1 January, empty when nothing happened) and a full snapshot of the registry every
+    day. The NGOs deliver monthly either way (under `daily`, once their month is over)."""
     if cadence not in CADENCES:
-        raise ValueError(f"cadence is one of {', '.join(CADENCES)}")
+        raise GenerationRefused(f"cadence is one of {', '.join(CADENCES)}")
     out.mkdir(parents=True, exist_ok=True)
-    rng = gen.rng
+    first = max(gen.start, since + timedelta(days=1)) if since else gen.start
     jobs: list[tuple[str, Callable[..., bytes], tuple]] = []
 
     if cadence == "daily":
-        snapshot_days = [gen.start + timedelta(days=i) for i in range((gen.end - gen.start).days + 1)]
+        snapshot_days = [first + timedelta(days=i) for i in range((gen.end - first).days + 1)]
     else:  # at each half-year end and at the end of the period
-        snapshot_days = sorted({d for y in range(gen.start.year, gen.end.year + 1)
-                                for d in (date(y, 6, 30), date(y, 12, 31)) if gen.start <= d <= gen.end} | {gen.end})
+        snapshot_days = sorted({d for y in range(first.year, gen.end.year + 1)
+                                for d in (date(y, 6, 30), date(y, 12, 31)) if first <= d <= gen.end} | {gen.end})
     for day in snapshot_days:
         stamp = (day + timedelta(days=1)).strftime("%Y%m%d")
         jobs.append((f"belediye_households_{stamp}.csv", _snapshot_households, (gen.households, day)))
@@ -532,8 +548,9 @@ def write_deliveries(gen: Generator, events, out: Path, truth_dir: Path, cadence
     appended: list[str] = []
     file_period_of = (lambda day: day) if cadence == "daily" else _calendar_month
     # the NGOs deliver monthly whatever the municipality's cadence
-    buckets = {feed: _bucketed(rows, _calendar_month if feed == "ngo" else file_period_of) for feed, rows in events.items()}
-    periods = snapshot_days if cadence == "daily" else list(month_starts(gen.start, gen.end))
+    buckets = {feed: _bucketed(rows, _calendar_month if feed == "ngo" else file_period_of)
+               for feed, rows in events.items()}
+    periods = snapshot_days if cadence == "daily" else list(month_starts(first, gen.end))
     for period in periods:
         key = file_period_of(period)
         stamp = (period + timedelta(days=1) if cadence == "daily" else next_month(period)).strftime("%Y%m%d")
@@ -542,6 +559,7 @@ def write_deliveries(gen: Generator, events, out: Path, truth_dir: Path, cadence
             name = f"belediye_{feed}_{stamp}.csv"
             jobs.append((name, _csv_bytes, (columns, rows)))
             appended.append(name)
+            rng = _file_rng(gen, name)
             if feed == "aid" and rows and rng.random() < gen.dirt.corrected_file:
                 jobs.append((f"{RESENT_FOLDER}/{name}", _csv_bytes, (columns, _corrected(rows, rng))))
         name = f"sosyalkart_transactions_{stamp}.csv"
@@ -551,30 +569,50 @@ def write_deliveries(gen: Generator, events, out: Path, truth_dir: Path, cadence
             name = f"devlet_{feed}_{stamp}.jsonl"
             jobs.append((name, _jsonl_bytes, (buckets[feed].get(key, []),)))
             appended.append(name)
-    if gen.dirt.corrected_file and not any(name.startswith(f"{RESENT_FOLDER}/belediye_") for name, *_ in jobs):
-        delivered_days = set(periods)  # daily: aid of days before the period has no file to correct
-        busiest = max((k for k in buckets["aid"] if cadence == "monthly" or k in delivered_days),
-                      key=lambda k: len(buckets["aid"][k]))
+    # A first delivery shows every kind of dirt at least once, so a small sample exercises each; what follows
+    # has it at its rates only.
+    at_least_once = since is None
+    window_keys = {file_period_of(period) for period in periods}
+    aid_keys = [k for k in buckets["aid"] if k in window_keys]
+    if at_least_once and gen.dirt.corrected_file and aid_keys and not any(name.startswith(f"{RESENT_FOLDER}/belediye_")
+                                                        for name, *_ in jobs):
+        busiest = max(aid_keys, key=lambda k: len(buckets["aid"][k]))
         delivered = busiest + timedelta(days=1) if cadence == "daily" else next_month(date(*busiest, 1))
         name = f"belediye_aid_{delivered:%Y%m%d}.csv"
         jobs.append((f"{RESENT_FOLDER}/{name}", _csv_bytes,
-                     (APPEND_COLUMNS["aid"], _corrected(buckets["aid"][busiest], rng))))
+                     (APPEND_COLUMNS["aid"], _corrected(buckets["aid"][busiest], _file_rng(gen, name)))))
 
-    truth = _ngo_jobs(gen, buckets["ngo"], jobs)
+    if cadence == "daily":  # an NGO's month is delivered once it is over
+        ngo_months = [m for m in month_starts(gen.start, gen.end)
+                      if first <= next_month(m) - timedelta(days=1) <= gen.end]
+    else:
+        ngo_months = [m for m in month_starts(gen.start, gen.end) if first <= max(m, gen.start)]
+    truth = _ngo_jobs(gen, buckets["ngo"], ngo_months, jobs, at_least_once)
     written = _render(jobs, out)
 
-    resend = [name for name in appended if written[name] > 200 and rng.random() < gen.dirt.redelivered_file]
-    if gen.dirt.redelivered_file and not resend:
-        resend = [max((name for name in appended if name.startswith("belediye_aid_")), key=lambda n: written[n])]
+    corrected = {name.removeprefix(f"{RESENT_FOLDER}/") for name, *_ in jobs if name.startswith(RESENT_FOLDER)}
+    resend = [name for name in appended if written[name] > 200 and name not in corrected
+              and _file_rng(gen, f"again:{name}").random() < gen.dirt.redelivered_file]
+    candidates = [name for name in appended if name.startswith("belediye_aid_") and name not in corrected]
+    if at_least_once and gen.dirt.redelivered_file and not resend and candidates:
+        resend = [max(candidates, key=written.get)]
     for name in resend:
-        prefix, stamp_ext = name.rsplit("_", 1)
-        next_day = date(int(stamp_ext[:4]), int(stamp_ext[4:6]), int(stamp_ext[6:8])) + timedelta(days=1)
-        copy = f"{prefix}_{next_day:%Y%m%d}.{stamp_ext.split('.', 1)[1]}"
+        if cadence == "daily":  # the next day's name is that day's own file: the copy arrives as a re-sending
+            copy = f"{RESENT_FOLDER}/{name}"
+        else:
+            prefix, stamp_ext = name.rsplit("_", 1)
+            next_day = date(int(stamp_ext[:4]), int(stamp_ext[4:6]), int(stamp_ext[6:8])) + timedelta(days=1)
+            copy = f"{prefix}_{next_day:%Y%m%d}.{stamp_ext.split('.', 1)[1]}"
+        (out / copy).parent.mkdir(parents=True, exist_ok=True)
         (out / copy).write_bytes((out / name).read_bytes())
         written[copy] = written[name]
 
     truth_dir.mkdir(parents=True, exist_ok=True)
-    (truth_dir / "stk_rows.csv").write_bytes(_csv_bytes(TRUTH_COLUMNS, truth))
+    truth_file = truth_dir / "stk_rows.csv"
+    if since and truth_file.exists():  # a continued story: its new rows after the earlier ones
+        truth_file.write_bytes(truth_file.read_bytes() + _csv_bytes(TRUTH_COLUMNS, truth).split(b"\n", 1)[1])
+    else:
+        truth_file.write_bytes(_csv_bytes(TRUTH_COLUMNS, truth))
     return written
 
 
@@ -640,34 +678,40 @@ def _corrected(rows: list[dict], rng) -> list[dict]:
     return fixed
 
 
-def _ngo_jobs(gen: Generator, ngo_buckets, jobs: list) -> list[dict]:
-    """One job per NGO and month, the ground truth of every row, and a few corrected re-sendings."""
-    rng = gen.rng
-    rows: list[NgoRow] = [row for month in sorted(ngo_buckets) for row in ngo_buckets[month]]
-    apply_dirt(rows, rng, gen.dirt)
-    truth = []
-    corrected_any = False
-    for month in month_starts(gen.start, gen.end):
+def _ngo_jobs(gen: Generator, ngo_buckets, months: list[date], jobs: list, at_least_once: bool) -> list[dict]:
+    """One job per NGO and month of `months`, the ground truth of every row, and a few corrected re-sendings
+    (`at_least_once`: every kind of dirt, and one corrected file, appear)."""
+    files = []
+    for month in months:
         month_rows = ngo_buckets.get((month.year, month.month), [])
         for ngo_code, mapping in sorted(gen.mappings.items()):
             ngo_rows = sorted((r for r in month_rows if r.ngo_code == ngo_code), key=lambda r: r.delivered_on)
-            if not ngo_rows:
-                continue
-            for number, row in enumerate(ngo_rows, start=1):
-                row.row_in_file = number
-                truth.append({"ngo_code": ngo_code, "delivery_month": f"{month:%Y-%m}", "row_in_file": number,
-                              "person_id": row.person_id or "", "household_id": row.household_id or "",
-                              "dirt": " ".join(row.dirt)})
-            name = f"stk_{ngo_code}_{month:%Y%m}.{mapping.formats.file_format}"
-            jobs.append((name, file_bytes, (ngo_rows, mapping)))
-            first_chance = not corrected_any and ngo_code == "kizilay_ilce" and len(ngo_rows) > 3
-            if rng.random() < gen.dirt.corrected_file or (gen.dirt.corrected_file and first_chance):
-                corrected_any = True
-                fixed = list(ngo_rows)
-                index = rng.randrange(len(fixed))
-                # the NGO found it handed out one more than it listed
-                fixed[index] = dataclasses.replace(fixed[index], quantity=fixed[index].quantity + 1)
-                jobs.append((f"{RESENT_FOLDER}/{name}", file_bytes, (fixed, mapping)))
+            if ngo_rows:
+                name = f"stk_{ngo_code}_{month:%Y%m}.{mapping.formats.file_format}"
+                rng = _file_rng(gen, name)
+                mark_dirt(ngo_rows, rng, gen.dirt)
+                files.append((month, ngo_code, mapping, name, ngo_rows, rng))
+    if at_least_once:
+        mark_every_kind_once([row for *_, rows, _rng in files for row in rows], random.Random(f"{gen.seed}:dirt"),
+                             gen.dirt)
+    truth = []
+    corrected_any = not at_least_once
+    for month, ngo_code, mapping, name, ngo_rows, rng in files:
+        spoil(ngo_rows, rng)
+        for number, row in enumerate(ngo_rows, start=1):
+            row.row_in_file = number
+            truth.append({"ngo_code": ngo_code, "delivery_month": f"{month:%Y-%m}", "row_in_file": number,
+                          "person_id": row.person_id or "", "household_id": row.household_id or "",
+                          "dirt": " ".join(row.dirt)})
+        jobs.append((name, file_bytes, (ngo_rows, mapping)))
+        first_chance = not corrected_any and ngo_code == "kizilay_ilce" and len(ngo_rows) > 3
+        if rng.random() < gen.dirt.corrected_file or (gen.dirt.corrected_file and first_chance):
+            corrected_any = True
+            fixed = list(ngo_rows)
+            index = rng.randrange(len(fixed))
+            # the NGO found it handed out one more than it listed
+            fixed[index] = dataclasses.replace(fixed[index], quantity=fixed[index].quantity + 1)
+            jobs.append((f"{RESENT_FOLDER}/{name}", file_bytes, (fixed, mapping)))
     return truth
 
 
@@ -723,17 +767,56 @@ def default_truth_dir(out: Path) -> Path:
     return Path(out).resolve().parent / "ground_truth"
 
 
+STORY_FILE = "story.json"  # beside the ground truth: what `continue_story` needs to go on where `generate` stopped
+
+
 def generate(district: str, households: int, start: date, end: date, seed: int, out: Path,
              dirt: Dirt | None = None, truth_dir: Path | None = None, cadence: str = "monthly") -> dict[str, int]:
+    truth_dir = Path(truth_dir) if truth_dir else default_truth_dir(out)
+    story = {"district": district, "households": households, "start": start.isoformat(),
+             "registry_end": end.isoformat(), "end": end.isoformat(), "seed": seed,
+             "dirt": dataclasses.asdict(dirt or Dirt()), "cadence": cadence}
+    return _write_story(story, Path(out), truth_dir, since=None)
+
+
+def continue_story(out: Path, end: date | None = None, truth_dir: Path | None = None) -> tuple[dict[str, int], dict]:
+    """The deliveries that follow the ones `generate` (or an earlier continuation) wrote for the same district:
+    the same households and IDs, the days after the story's end up to `end` (default: one more day, or one more
+    month for a monthly story). Returns the files written and the story."""
+    truth_dir = Path(truth_dir) if truth_dir else default_truth_dir(out)
+    try:
+        story = json.loads((truth_dir / STORY_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise GenerationRefused(f"no story to continue: {truth_dir / STORY_FILE} does not exist "
+                                "(write the first deliveries with `kopru generate`)") from None
+    written_through = date.fromisoformat(story["end"])
+    monthly = story["cadence"] == "monthly"
+    if end is None:
+        end = next_month(next_month(written_through)) - timedelta(days=1) if monthly else written_through + timedelta(1)
+    if end <= written_through:
+        raise GenerationRefused(f"the story already reaches {written_through}: continue it to a later day")
+    if monthly and (next_month(written_through) - timedelta(days=1) != written_through
+                    or next_month(end) - timedelta(days=1) != end):
+        raise GenerationRefused(f"a monthly story continues by whole months: it ends on {written_through}, and "
+                                f"the new end {end} must be a month's last day (or write it with --cadence daily)")
+    story["end"] = end.isoformat()
+    written = _write_story(story, Path(out), truth_dir, since=written_through)
+    return written, story
+
+
+def _write_story(story: dict, out: Path, truth_dir: Path, since: date | None) -> dict[str, int]:
     # Millions of small objects that live until the end: the cyclic collector would only re-scan them.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        gen = Generator(district, households, start, end, seed, dirt)
+        gen = Generator(story["district"], story["households"], date.fromisoformat(story["start"]),
+                        date.fromisoformat(story["end"]), story["seed"], Dirt(**story["dirt"]),
+                        registry_end=date.fromisoformat(story["registry_end"]))
         gen.build_registry()
         events = gen.simulate()
-        return write_deliveries(gen, events, Path(out), Path(truth_dir) if truth_dir else default_truth_dir(out),
-                                cadence)
+        written = write_deliveries(gen, events, out, truth_dir, story["cadence"], since)
     finally:
         if collecting:
             gc.enable()
+    (truth_dir / STORY_FILE).write_text(json.dumps(story, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return written

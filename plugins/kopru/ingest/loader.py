@@ -412,7 +412,8 @@ def _retire_absent_keys(conn, spec: FeedSpec, file_id: int, delivered: date) -> 
         )
         insert into {table} ({columns}, _file_id, _row_number, _row_hash, _is_current, _is_absent)
         select {from_current}, %(file_id)s, -row_number() over (), 'absent', true, true from marked r
-        """).format(table=table, delivered=sql.Identifier(delivered_keys), keys=sql.SQL(", ").join(sql.SQL("c.{}").format(sql.Identifier(k)) for k in spec.key),
+        """).format(table=table, delivered=sql.Identifier(delivered_keys),
+                     keys=sql.SQL(", ").join(sql.SQL("c.{}").format(sql.Identifier(k)) for k in spec.key),
                      raw_keys=raw_keys, columns=columns, from_current=from_current),
         {"file_id": file_id},
     ).rowcount

@@ -97,7 +97,8 @@ create table if not exists ingest.pseudonym_key (
 );
 
 -- The pads of the source-record pseudonym key (kopru.ingest.checks.hmac_pads of identity.record_key): dbt's
--- record_pseudonym macro computes HMAC-SHA256 with them (ingest.pseudonym). They protect no more than the raw tables beside them, which hold the clear IDs.
+-- record_pseudonym macro computes HMAC-SHA256 with them (ingest.pseudonym). They protect no more than the raw
+-- tables beside them, which hold the clear IDs.
 create table if not exists ingest.record_pseudonym_key (
     inner_pad    bytea not null,
     outer_pad    bytea not null,

@@ -73,7 +73,7 @@ def write_template(period: str, out: Path | None = None) -> Path:
         sheet.append([row["indicator_code"], row["name_tr"], period, _number(row["actual_value"]),
                       _number(row["target_value"]), _number(row["achievement_pct"]),
                       given.get("deviation", ""), given.get("measures", ""), given.get("recommendations", "")])
-    for column, width in zip("ABCDEFGHI", (12, 48, 10, 14, 12, 14, 50, 50, 50)):
+    for column, width in zip("ABCDEFGHI", (12, 48, 10, 14, 12, 14, 50, 50, 50), strict=True):
         sheet.column_dimensions[column].width = width
     path = Path(out) if out else file_for(period)
     xlsx.save(book, path)
@@ -105,7 +105,7 @@ def read(period: str, path: Path | None = None) -> Commentary | None:
         return commentary
     known = _indicator_codes()
     for number, row in enumerate(rows[1:], start=2):
-        cells = dict(zip(header, row))
+        cells = dict(zip(header, row, strict=False))  # a row may stop short of the header
         code = str(cells.get("Gösterge kodu") or "").strip()
         if not code and not any(cells.get(name) for name in TEXT_COLUMNS):
             continue

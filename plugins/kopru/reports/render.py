@@ -264,7 +264,8 @@ def _sections(conn, period: str, start, end) -> dict:
                       override_reason
                from quality.publications order by publication_id desc limit 1"""
         ).fetchone()
-    return {"budget": budget, "yearly_budget": yearly_budget, "spend_by_year": spend_by_year, "by_institution": by_institution, "risks": risks,
+    return {"budget": budget, "yearly_budget": yearly_budget, "spend_by_year": spend_by_year,
+            "by_institution": by_institution, "risks": risks,
             "children": children,
             "sanctions": sanctions, "targeting": targeting, "isas_ages": isas_ages, "isas_oldest": isas_oldest,
             "publication": publication, "halves": halves, "missing_deliveries": missing_deliveries,
