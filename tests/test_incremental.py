@@ -26,8 +26,8 @@ INCREMENTAL_MODELS = {
 
 
 def _load_in_two_parts(url: str, folder) -> dict:
-    """A year and a half of deliveries: up to November 2024, build; then the rest, corrected re-sends included,
-    build again (incremental); keep those tables, and build everything from scratch into `marts_full`."""
+    """A year and a half of deliveries: up to November 2024, build; then the rest (a corrected re-send of October's
+    aid among them), build again (incremental); keep those tables, and build everything from scratch into `marts_full`."""
     from kopru import transform
     from kopru.generate.sample import generate
     from kopru.ingest.loader import ingest_inbox
@@ -38,8 +38,8 @@ def _load_in_two_parts(url: str, folder) -> dict:
     cut = date(2024, 11, 1)
     for path in delivered.rglob("*"):
         if path.is_file():
-            # corrected re-sends (resent/) arrive with the later deliveries, superseding files of either part
-            early = path.parent == delivered and delivered_on(parse_file_name(path.name)) < cut
+            # a corrected re-send (resent/) arrives the day after the file it corrects, in the same part
+            early = delivered_on(parse_file_name(path.name)) < cut
             target = (first if early else later) / path.relative_to(delivered)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)

@@ -411,6 +411,55 @@ def test_the_xlsx_lists_every_isas_missing_record(pipeline, external_url):
     assert expected > 15 and len(listed) == expected == len(set(listed))
 
 
+def test_the_plan_cards_activities_needs_and_findings_are_in_the_report_with_figures_from_the_marts(
+        pipeline, external_url):
+    """Every activity (1–6), need (1–4) and finding (1–4) of the card, each with its figure, in the XLSX as the
+    marts model has it; a few figures recomputed from the facts they come from."""
+    from openpyxl import load_workbook
+
+    rows = list(load_workbook(pipeline["out"] / "izleme_raporu_2024-H2.xlsx")["Plan kartı"].iter_rows(
+        min_row=2, values_only=True))
+    assert {(kind, number) for kind, number, *_ in rows} == {
+        *(("Faaliyet ve projeler", n) for n in range(1, 7)), *(("İhtiyaçlar", n) for n in range(1, 5)),
+        *(("Tespitler", n) for n in range(1, 5))}
+    shown = {measure: (value, status) for _kind, _n, _item, measure, _unit, value, _cost, status in rows}
+    with psycopg.connect(external_url) as conn:
+        model = dict(conn.execute(
+            "select measure_tr, value from marts.rpt_plan_card_items_period where period = '2024-H2'").fetchall())
+        recomputed = conn.execute(
+            """select
+                 (select count(distinct institution) from marts.fct_aid where half_year = '2024-H2'),
+                 (select round(100.0 * sum(amount_try) filter (where channel = 'kart') / sum(amount_try), 1)
+                  from marts.fct_aid where institution = 'belediye' and half_year = '2024-H2'),
+                 (select actual_value from marts.fct_indicator_period
+                  where indicator_code = 'PG4.1.4' and period = '2024-H2')""").fetchone()
+        measure_names = dict(conn.execute(
+            "select measure_code, measure_tr from seeds.plan_card_items where measure_code is not null").fetchall())
+    assert {m: v for m, (v, _) in shown.items()} == {m: (None if v is None else float(v)) for m, v in model.items()}
+    institutions, card_share, referred = recomputed
+    assert shown[measure_names["institutions_aiding"]] == (float(institutions), "Yürütüldü") and institutions >= 3
+    assert shown[measure_names["card_share_pct"]][0] == float(card_share) > 0
+    assert shown[measure_names["persons_referred"]][0] == float(round(referred, 1))
+    public = [status for _k, n, _i, measure, *_rest, status in rows if n == 5 and _k == "Faaliyet ve projeler"]
+    assert public == ["Veriyle izlenmez"]
+
+
+def test_a_years_families_are_counted_once_not_summed_over_its_half_years(pipeline, external_url):
+    """The reporting models count a family once per period: the year's families per institution are the distinct
+    families of the year in fct_aid, not H1 + H2."""
+    with psycopg.connect(external_url) as conn:
+        pairs = conn.execute(
+            """select model.institution, model.families, facts.families, halves.families
+               from marts.rpt_aid_by_institution_period model
+               join (select institution, count(distinct household_key) as families from marts.fct_aid
+                     where half_year like '2024-%' group by 1) facts using (institution)
+               join (select institution, sum(families) as families from marts.rpt_aid_by_institution_period
+                     where period in ('2024-H1', '2024-H2') group by 1) halves using (institution)
+               where model.period = '2024'""").fetchall()
+    assert pairs and all(year == facts for _, year, facts, _ in pairs)
+    assert any(year < summed for _, year, _, summed in pairs)  # families aided in both halves
+
+
 def test_rerunning_the_pipeline_changes_nothing(pipeline, external_url, sample_inbox):
     from kopru.orchestration import run_pipeline
 

@@ -27,7 +27,7 @@ def erased_family(warehouse_url, tmp_path_factory):
     saved_home = os.environ["KOPRU_HOME"]
     os.environ["KOPRU_HOME"] = str(home)
     delivered = home / "delivered"
-    generate("İstanbul/Sultangazi", 80, date(2024, 1, 1), date(2024, 6, 30), 5, delivered)
+    generate("İstanbul/Sultangazi", 120, date(2024, 1, 1), date(2024, 6, 30), 5, delivered)
     try:
         with warehouse.scratch_database("kopru_privacy", warehouse_url) as url:
             shutil.copytree(delivered, home / "inbox")

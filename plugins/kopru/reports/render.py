@@ -167,66 +167,40 @@ def _half_years(start, end) -> list[str]:
 
 
 def _sections(conn, period: str, start, end) -> dict:
-    """The report's other tables, all from the marts and the quality schema."""
+    """The report's other tables, each read from its marts model as it is (the aggregates are the models'), and
+    from the quality schema."""
     halves = _half_years(start, end)
-    year_start = start.replace(month=1, day=1)
-    plan_years = conn.execute("select plan_end_year - plan_start_year + 1 as years, cost_estimate_try "
-                              "from seeds.plan_card limit 1").fetchone()
     budget = conn.execute(
-        """select coalesce(sum(amount_try) filter (where delivered_on between %(start)s and %(end)s), 0)
-                      as period_spend,
-                  coalesce(sum(amount_try) filter (where delivered_on between %(year_start)s and %(end)s), 0)
-                      as year_to_date_spend
-           from marts.fct_aid where institution = 'belediye'""",
-        {"start": start, "end": end, "year_start": year_start},
-    ).fetchone()
-    yearly_budget = Decimal(plan_years["cost_estimate_try"]) / plan_years["years"] if plan_years else None
-    # all municipal aid that has a value (cash, card top-ups, in-kind with an amount), year by year to the report's
+        """select spend_try as period_spend, year_to_date_spend_try as year_to_date_spend, yearly_cost_estimate_try
+           from marts.rpt_municipal_spend_period where period = %s""", (period,)).fetchone() or {}
+    yearly_budget = budget.get("yearly_cost_estimate_try")
     spend_by_year = conn.execute(
-        """select extract(year from delivered_on)::int as year, coalesce(sum(amount_try), 0) as spend,
-                  count(*) filter (where amount_try is null) as without_amount
-           from marts.fct_aid where institution = 'belediye' and delivered_on <= %s
-           group by 1 order by 1""", (end,)).fetchall()
+        """select year, spend_try as spend, deliveries_without_amount as without_amount
+           from marts.rpt_municipal_spend_period where period_kind = 'year' and year <= %s order by year""",
+        (end.year,)).fetchall()
     by_institution = conn.execute(
-        """select institution, count(*) as deliveries, count(distinct household_key) as families,
-                  sum(amount_try) as amount_try,
-                  round(100.0 * avg((link_method = 'unlinked')::int), 1) as unlinked_pct
-           from marts.fct_aid where delivered_on between %s and %s group by institution order by institution""",
-        (start, end),
-    ).fetchall()
+        """select institution, deliveries, families, amount_try, unlinked_pct
+           from marts.rpt_aid_by_institution_period where period = %s order by institution""", (period,)).fetchall()
     risks = conn.execute(
         "select * from marts.fct_risk_monitor_half_year where half_year = any(%s) order by half_year", (halves,)
     ).fetchall()
-    children = conn.execute(
-        """select round(100.0 * count(*) filter (where school_age_children_in_school < school_age_children)
-                        / nullif(count(*) filter (where school_age_children > 0), 0), 1) as out_of_school_pct
-           from marts.fct_household_half_year where half_year = any(%s) and municipal_deliveries > 0""",
-        (halves,),
-    ).fetchone()
-    # Over the report's period only: the municipal aid delivered while a reduction step was in force, and the
-    # reduction the rule asks for on it (what was delivered is not known to be unreduced: the rule's due, not a loss).
+    plan_card_items = conn.execute(
+        """select item_kind, item_number, item_tr, measure_code, measure_tr, unit_tr, value, cost_try, activity_status
+           from marts.rpt_plan_card_items_period where period = %s
+           order by array_position(array['faaliyet', 'ihtiyac', 'tespit'], item_kind), item_number, measure_code""",
+        (period,)).fetchall()
+    cooperating_units = [row["item_tr"] for row in conn.execute(
+        "select item_tr from seeds.plan_card_items where item_kind = 'isbirligi' order by item_number")]
     sanctions = conn.execute(
-        """select count(distinct schedule.person_key) as persons, count(distinct schedule.household_key) as families,
-                  coalesce(sum(aid.amount_try), 0) as aid_during_sanction,
-                  coalesce(sum(aid.amount_try * schedule.reduction_pct / 100), 0) as reduction_due
-           from marts.fct_sanction_schedule schedule
-           left join marts.fct_aid aid
-             on aid.household_key = schedule.household_key and aid.institution = 'belediye'
-            and aid.delivered_on >= schedule.step_start and aid.delivered_on < schedule.step_end
-            and aid.delivered_on between %(start)s and %(end)s
-           where schedule.step_start <= %(end)s and schedule.step_end > %(start)s""",
-        {"start": start, "end": end},
-    ).fetchone()
+        """select persons, families, aid_during_reduction_try as aid_during_sanction,
+                  reduction_due_try as reduction_due
+           from marts.rpt_sanction_period where period = %s""", (period,)).fetchone()
     targeting = conn.execute(
-        """select mahalle_code, sum(active_families) as families,
-                  sum(needy_families) as needy, sum(needy_families_without_aid) as needy_without_aid,
-                  sum(aided_families_not_needy) as aided_not_needy, sum(families_with_overlapping_aid) as overlap,
-                  round(100.0 * sum(aided_families_with_service) / nullif(sum(aided_families), 0), 1) as bridge_pct
-           from marts.fct_targeting_half_year t
-           where half_year = any(%s)
-           group by mahalle_code order by sum(needy_families_without_aid) desc, sum(needy_families) desc""",
-        (halves,),
-    ).fetchall()
+        """select mahalle_code, active_families as families, needy_families as needy,
+                  needy_families_without_aid as needy_without_aid, aided_families_not_needy as aided_not_needy,
+                  families_with_overlapping_aid as overlap, bridge_rate_pct as bridge_pct
+           from marts.rpt_targeting_mahalle_period where period = %s
+           order by needy_families_without_aid desc, needy_families desc, mahalle_code""", (period,)).fetchall()
     for row in targeting:
         row["mahalle_name"] = mahalle_name(row["mahalle_code"])
     isas_ages, isas_oldest, publication = [], [], None
@@ -265,11 +239,16 @@ def _sections(conn, period: str, start, end) -> dict:
                from quality.publications order by publication_id desc limit 1"""
         ).fetchone()
     return {"budget": budget, "yearly_budget": yearly_budget, "spend_by_year": spend_by_year,
-            "by_institution": by_institution, "risks": risks,
-            "children": children,
-            "sanctions": sanctions, "targeting": targeting, "isas_ages": isas_ages, "isas_oldest": isas_oldest,
+            "by_institution": by_institution, "risks": risks, "plan_card_items": plan_card_items,
+            "cooperating_units": cooperating_units, "sanctions": sanctions, "targeting": targeting,
+            "isas_ages": isas_ages, "isas_oldest": isas_oldest,
             "publication": publication, "halves": halves, "missing_deliveries": missing_deliveries,
             "graduation": graduation, "evaluation": evaluation}
+
+
+ITEM_KINDS = {"faaliyet": "Faaliyet ve projeler", "ihtiyac": "İhtiyaçlar", "tespit": "Tespitler"}
+ACTIVITY_STATUSES = {"yurutuldu": "Yürütüldü", "donemde_islem_yok": "Dönemde işlem yok", "olculmedi": "Ölçülmedi",
+                     "veri_disinda": "Veriyle izlenmez"}
 
 
 EVALUATION_STATUSES = {
@@ -434,7 +413,8 @@ def render(period: str, out_dir: Path) -> dict[str, str]:
         definitions=DEFINITIONS, generated_at=local_now().strftime("%d.%m.%Y %H:%M"),
         warehouse_state=warehouse_state, provisional_through=provisional, budget=data["budget"],
         yearly_budget=data["yearly_budget"], spend_by_year=data["spend_by_year"],
-        by_institution=data["by_institution"], risks=data["risks"], children=data["children"],
+        by_institution=data["by_institution"], risks=data["risks"], plan_card_items=data["plan_card_items"],
+        cooperating_units=data["cooperating_units"], item_kinds=ITEM_KINDS, activity_statuses=ACTIVITY_STATUSES,
         sanctions=data["sanctions"], graduation=data["graduation"],
         evaluation=_plan_evaluation(data["evaluation"], year) if kind == "degerlendirme" else None,
         commentary=commentary_of_period, explanations=explanations,
@@ -519,6 +499,10 @@ def _write_xlsx(path: Path, period: str, data: dict) -> None:
              _num(r["budget_used_pct"]), _num(r["spend_per_aided_family_try"]), r["needy_families_without_aid"],
              _num(r["aid_service_link_pct"]), _num(r["refugee_share_pct"]), _num(r["no_improvement_pct"])]
             for r in data["risks"]])
+    _sheet(book, "Plan kartı", ["Tür", "No", "Kartta", "İzlenen ölçü", "Birim", "Değer", "Maliyet (TL)", "Durum"],
+           [[ITEM_KINDS[r["item_kind"]], r["item_number"], r["item_tr"], r["measure_tr"], r["unit_tr"],
+             _num(r["value"]), _num(r["cost_try"]), ACTIVITY_STATUSES.get(r["activity_status"], "")]
+            for r in data["plan_card_items"]])
     _sheet(book, "Hedefleme", ["Mahalle kodu", "Mahalle", "Aktif aile", "İhtiyaç sahibi (4–5)",
                                "Yardım almayan ihtiyaç sahibi", "İhtiyaç sahibi sayılmayıp yardım alan",
                                "Aynı ihtiyaç için birden çok kurum", "Yardım + sosyal hizmet (%)"],

@@ -175,7 +175,7 @@ def render(year: int, out_dir: Path) -> dict[str, str]:
     tables = fetch(year)
     with warehouse.connect(role="reporter") as conn:
         institutions = [INSTITUTION_NAMES.get(code, code) for (code,) in conn.execute(
-            "select distinct institution from marts.fct_aid where half_year like %s order by 1", (f"{year}-H%",))]
+            "select institution from marts.rpt_aid_by_institution_period where period = %s order by 1", (str(year),))]
     html = templates().get_template("kamuoyu.html.j2").render(
         year=year, tables=tables, process=PROCESS_TR, suppressed_mark=SUPPRESSED, min_shown=MIN_SHOWN,
         generated_at=local_now().strftime("%d.%m.%Y"), institutions=institutions,

@@ -1,0 +1,30 @@
+-- Aid per giving institution and reporting period that has begun (half-years and years): deliveries, families
+-- (each counted once per period), the amount where one is known, and the share of deliveries not linked to a
+-- registered family.
+with aid as (
+    select institution, household_key, amount_try, link_method, half_year from {{ ref('fct_aid') }}
+),
+
+per_period as (
+    select
+        periods.period,
+        periods.period_kind,
+        aid.institution,
+        count(*) as deliveries,
+        count(distinct aid.household_key) as families,
+        sum(aid.amount_try) as amount_try,
+        count(*) filter (where aid.link_method = 'unlinked') as unlinked
+    from aid
+    join {{ ref('int_period_half_years') }} as periods using (half_year)
+    group by periods.period, periods.period_kind, aid.institution
+)
+
+select
+    period::text as period,
+    period_kind::text as period_kind,
+    institution::text as institution,
+    deliveries::integer as deliveries,
+    families::integer as families,
+    amount_try::numeric(16,2) as amount_try,
+    round(100.0 * unlinked / deliveries, 1)::numeric(5,1) as unlinked_pct
+from per_period

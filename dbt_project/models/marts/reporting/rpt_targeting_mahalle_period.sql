@@ -1,0 +1,47 @@
+-- Targeting and the A4 bridge per mahalle and reporting period that has begun (half-years and years), as
+-- fct_targeting_half_year defines them, with each family counted once per period: needy (need level ≥ 4 in some
+-- half-year of it), needy and not aided (in a half-year it was needy), aided though assessed as not needy, aided
+-- for one need by more than one institution, and the share of aided families that also had a social service.
+with families as (
+    select families.household_key, families.half_year, families.need_level, families.aiding_institutions,
+           families.overlapping_need_categories, families.services_active, state.mahalle_code
+    from {{ ref('fct_household_half_year') }} as families
+    join {{ ref('int_household_state_half_year') }} as state using (household_key, half_year)
+    where families.household_status = 'active'
+),
+
+per_period as (
+    select
+        periods.period,
+        periods.period_kind,
+        families.mahalle_code,
+        count(distinct families.household_key) as active_families,
+        count(distinct families.household_key) filter (where families.need_level >= 4) as needy_families,
+        count(distinct families.household_key)
+            filter (where families.need_level >= 4 and families.aiding_institutions = 0) as needy_families_without_aid,
+        count(distinct families.household_key) filter (where families.aiding_institutions > 0) as aided_families,
+        count(distinct families.household_key)
+            filter (where families.aiding_institutions > 0 and families.need_level <= 2) as aided_families_not_needy,
+        count(distinct families.household_key)
+            filter (where families.overlapping_need_categories > 0) as families_with_overlapping_aid,
+        count(distinct families.household_key)
+            filter (where families.aiding_institutions > 0 and families.services_active > 0)
+            as aided_families_with_service
+    from families
+    join {{ ref('int_period_half_years') }} as periods using (half_year)
+    group by periods.period, periods.period_kind, families.mahalle_code
+)
+
+select
+    period::text as period,
+    period_kind::text as period_kind,
+    mahalle_code::text as mahalle_code,
+    active_families::integer as active_families,
+    needy_families::integer as needy_families,
+    needy_families_without_aid::integer as needy_families_without_aid,
+    aided_families::integer as aided_families,
+    aided_families_not_needy::integer as aided_families_not_needy,
+    families_with_overlapping_aid::integer as families_with_overlapping_aid,
+    aided_families_with_service::integer as aided_families_with_service,
+    round(100.0 * aided_families_with_service / nullif(aided_families, 0), 1)::numeric(5,1) as bridge_rate_pct
+from per_period
