@@ -136,11 +136,25 @@ left join aid_ids using (aid_key)
 where fct_aid.institution = 'belediye' and fct_aid.isas_status in ('not_entered', 'rejected')"""
 
 
+# The reports' age table of the same records: how long each has waited since its delivery, in bands.
+ISAS_MISSING_BY_AGE_VIEW = """
+create or replace view quality.isas_missing_by_age as
+select case when days_since_delivery <= 30 then '0–30 gün'
+            when days_since_delivery <= 90 then '31–90 gün'
+            when days_since_delivery <= 180 then '91–180 gün' else '180 günden eski' end as age_band,
+       min(days_since_delivery) as band_order,
+       count(*) filter (where status = 'not_entered') as not_entered,
+       count(*) filter (where status = 'rejected') as rejected
+from quality.isas_missing_entries
+group by 1"""
+
+
 def list_isas_missing_entries(conn) -> None:
     """The municipal aid records ISAS has not accepted (never entered, or rejected), with their age as of the latest
     municipal delivery, which the directorate works from: a view of the published fct_aid. A view follows its table,
     not the table's name, so it is made again after each swap (writing the list out was a second a day)."""
     conn.execute(ISAS_MISSING_ENTRIES_VIEW)
+    conn.execute(ISAS_MISSING_BY_AGE_VIEW)
 
 
 def swap_in(conn, carried: frozenset[str] = frozenset()) -> None:

@@ -206,14 +206,7 @@ def _sections(conn, period: str, start, end) -> dict:
     isas_ages, isas_oldest, publication = [], [], None
     if _has_table(conn, "quality.isas_missing_entries"):
         isas_ages = conn.execute(
-            """select case when days_since_delivery <= 30 then '0–30 gün'
-                           when days_since_delivery <= 90 then '31–90 gün'
-                           when days_since_delivery <= 180 then '91–180 gün' else '180 günden eski' end as age_band,
-                      min(days_since_delivery) as sort_key,
-                      count(*) filter (where status = 'not_entered') as not_entered,
-                      count(*) filter (where status = 'rejected') as rejected
-               from quality.isas_missing_entries group by 1 order by 2"""
-        ).fetchall()
+            "select age_band, not_entered, rejected from quality.isas_missing_by_age order by band_order").fetchall()
         isas_oldest = conn.execute(
             """select aid_id, delivered_on, days_since_delivery, status, rejection_reason
                from quality.isas_missing_entries order by days_since_delivery desc, aid_id"""
