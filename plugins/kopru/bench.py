@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -155,9 +156,13 @@ def _one_day_delivery(inbox: Path, out: Path) -> Path:
     return path
 
 
-def run_pipeline_bench(district: str, households: int, start: date, end: date, seed: int) -> dict[str, float]:
-    """Every stage of the pipeline at scale, through Airflow DAG runs, then a one-day delivery end to end."""
-    from kopru import config, warehouse
+def run_pipeline_bench(district: str, households: int, start: date, end: date, seed: int,
+                       terminal=None) -> dict[str, float]:
+    """Every stage of the pipeline at scale, through Airflow DAG runs, then a one-day delivery end to end. A line
+    per stage, and the table, go to `terminal` (default stdout)."""
+    from kopru import config, console, warehouse
+
+    terminal = terminal or sys.stdout
     from kopru.generate.sample import generate
     from kopru.orchestration import INGEST_DAGS, PIPELINE_STEPS, ensure_airflow_db, load_dagbag, run_dags
 
@@ -168,7 +173,8 @@ def run_pipeline_bench(district: str, households: int, start: date, end: date, s
           warehouse.scratch_database(BENCH_DATABASE, warehouse.start())):
         inbox = Path(folder) / "inbox"
         started = time.perf_counter()
-        generate(district, households, start, end, seed, inbox)
+        with console.step(terminal, f"generate {households:,} households"):
+            generate(district, households, start, end, seed, inbox)
         generate_seconds = time.perf_counter() - started
         daily = Path(folder) / "daily"
         _one_day_delivery(inbox, daily)  # before the run, which moves the inbox's files to the archive
@@ -177,7 +183,8 @@ def run_pipeline_bench(district: str, households: int, start: date, end: date, s
         conf = {"inbox": str(inbox), "out": str(Path(folder) / "reports")}
         for step in PIPELINE_STEPS:
             started = time.perf_counter()
-            runs = run_dags(step, conf, bag)
+            with console.step(terminal, ", ".join(step)):
+                runs = run_dags(step, conf, bag)
             timings["ingest, DAGs side by side" if step == INGEST_DAGS else step[0]] = time.perf_counter() - started
             if step == INGEST_DAGS:
                 ingest_runs = {dag_id: seconds for dag_id, _, seconds in runs}
@@ -189,20 +196,21 @@ def run_pipeline_bench(district: str, households: int, start: date, end: date, s
         for step in PIPELINE_STEPS:
             if step != ("reports",):
                 started = time.perf_counter()
-                run_dags(step, {"inbox": str(daily)}, bag)
+                with console.step(terminal, "one day: " + ", ".join(step)):
+                    run_dags(step, {"inbox": str(daily)}, bag)
                 day_steps["ingest" if step == INGEST_DAGS else step[0]] = time.perf_counter() - started
         timings["one-day delivery, end to end"] = sum(day_steps.values())
     ratio = timings["one-day delivery, end to end"] / timings["pipeline through Airflow"]
-    print(f"district: {district}, {households:,} households, {start}..{end}")
-    print(f"{'generate':<32} {generate_seconds:>9.1f} s")
+    print(f"district: {district}, {households:,} households, {start}..{end}", file=terminal)
+    print(f"{'generate':<32} {generate_seconds:>9.1f} s", file=terminal)
     for stage, seconds in timings.items():
-        print(f"{stage:<32} {seconds:>9.1f} s")
+        print(f"{stage:<32} {seconds:>9.1f} s", file=terminal)
         if stage.startswith("ingest"):
             for dag_id, own in ingest_runs.items():
-                print(f"  {dag_id:<30} {own:>9.1f} s")
+                print(f"  {dag_id:<30} {own:>9.1f} s", file=terminal)
         if stage.startswith("one-day"):
             for step, own in day_steps.items():
-                print(f"  {step:<30} {own:>9.1f} s")
-    print(f"{'ratio incremental / full':<32} {ratio:>11.3f}")
+                print(f"  {step:<30} {own:>9.1f} s", file=terminal)
+    print(f"{'ratio incremental / full':<32} {ratio:>11.3f}", file=terminal)
     return {"generate": generate_seconds, **timings, **ingest_runs, **{f"one-day {k}": v for k, v in day_steps.items()},
             "ratio": ratio}

@@ -227,8 +227,13 @@ def cmd_bench(args) -> int:
     from kopru.bench import run_ingest_bench, run_pipeline_bench
 
     if args.what == "pipeline":
-        run_pipeline_bench(args.district, args.households, date.fromisoformat(args.start),
-                           date.fromisoformat(args.end), args.seed)
+        from kopru import console
+
+        log = console.log_file("bench")
+        print(f"Every stage at scale through Airflow, a line per stage; the tools' own output: {log}")
+        with console.tools_logged_to(log) as terminal:
+            run_pipeline_bench(args.district, args.households, date.fromisoformat(args.start),
+                               date.fromisoformat(args.end), args.seed, terminal)
         return 0
     run_ingest_bench(args.district, args.households, date.fromisoformat(args.start), date.fromisoformat(args.end),
                      args.seed, Path(args.file) if args.file else None)
@@ -236,14 +241,22 @@ def cmd_bench(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from kopru import config, warehouse
-    from kopru.orchestration import run_pipeline
+    from kopru import config, console, warehouse
+    from kopru.orchestration import INGEST_DAGS, run_pipeline
 
     if not Path(args.inbox).is_dir():
         raise config.PathNotAllowed(f"the inbox {args.inbox!r} does not exist or is not a folder")
-    states = run_pipeline(Path(args.inbox), args.period, Path(args.out) if args.out else None)
-    for dag_id, state, seconds in states:
-        print(f"  {dag_id:<20} {state:<8} {seconds:6.1f} s")
+    log = console.log_file("run")
+    print(f"The pipeline through Airflow, a line per step; Airflow's, dbt's and GX's own output: {log}")
+    try:
+        with console.tools_logged_to(log) as terminal:
+            states = run_pipeline(Path(args.inbox), args.period, Path(args.out) if args.out else None,
+                                  show_step=lambda dag_ids: console.step(terminal, ", ".join(dag_ids)))
+    except Exception:
+        print(f"A step failed: its DAG run's log is in {log}", file=sys.stderr)
+        raise
+    print("  the ingest DAGs' own times: " + ", ".join(
+        f"{dag_id} {seconds:.1f} s" for dag_id, _state, seconds in states if dag_id in INGEST_DAGS))
     outputs = config.outputs_dir()
     print("\nKöprü outputs")
     print(f"  warehouse       {warehouse.redacted_url()}")

@@ -34,13 +34,17 @@ def tools_logged_to(path: Path) -> Iterator[TextIO]:
     saved_out, saved_err = os.dup(1), os.dup(2)
     terminal = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    streams = sys.stdout, sys.stderr
     try:
         os.dup2(descriptor, 1)
         os.dup2(descriptor, 2)
+        # Python's own streams too, where they are not the descriptors (a test's capture, a notebook)
+        sys.stdout = sys.stderr = open(os.dup(descriptor), "w", buffering=1, encoding="utf-8")  # noqa: SIM115
         yield terminal
     finally:
         sys.stdout.flush()
-        sys.stderr.flush()
+        sys.stdout.close()
+        sys.stdout, sys.stderr = streams
         os.dup2(saved_out, 1)
         os.dup2(saved_err, 2)
         for fd in (saved_out, saved_err, descriptor):

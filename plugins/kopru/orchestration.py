@@ -6,6 +6,7 @@ DAG files stay thin: they declare schedules, assets and tasks, and call the func
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -255,9 +256,11 @@ def run_dags(dag_ids: tuple[str, ...], conf: dict | None = None, bag=None) -> li
     return [outcome for _, outcome in outcomes]
 
 
-def run_pipeline(inbox: Path, period: str | None = None, out: Path | None = None) -> list[tuple[str, str, float]]:
+def run_pipeline(inbox: Path, period: str | None = None, out: Path | None = None,
+                 show_step=None) -> list[tuple[str, str, float]]:
     """The whole pipeline through Airflow, over an inbox: the ingest DAGs side by side, then warehouse, quality and
-    reports. Returns (dag_id, state, seconds) of each DAG run."""
+    reports. `show_step(dag_ids)`: a context manager around each step (kopru.console.step). Returns (dag_id, state,
+    seconds) of each DAG run."""
     from kopru import warehouse
 
     warehouse.start()
@@ -268,7 +271,11 @@ def run_pipeline(inbox: Path, period: str | None = None, out: Path | None = None
     if out:
         conf["out"] = str(config.confined_path(out, "report folder"))
     bag = load_dagbag()
-    return [outcome for step in PIPELINE_STEPS for outcome in run_dags(step, conf, bag)]
+    outcomes = []
+    for step in PIPELINE_STEPS:
+        with show_step(step) if show_step else contextlib.nullcontext():
+            outcomes += run_dags(step, conf, bag)
+    return outcomes
 
 
 # ---- task bodies: what the DAG tasks call (and the CLI calls too) ---------------------------------------------
@@ -365,13 +372,19 @@ def due_day(as_of: str | None, run_moment) -> date:
 
 
 def reporting_day_of(inbox: Path) -> date:
-    """The day the scheduled reports run would write reports on the inbox's deliveries: the first reporting day on
-    or after its latest delivery (`kopru run` and the demo report as of that day)."""
+    """The day the scheduled reports run would write reports on the deliveries: the first reporting day on or after
+    the latest one, in the inbox or, when it is empty (already drained), landed in the warehouse (`kopru run` and
+    the demo report as of that day); today when there are none."""
+    from kopru import warehouse
     from kopru.ingest.contract import parse_file_name
     from kopru.ingest.loader import delivered_on, inbox_files
 
     days = [delivered_on(name) for name in map(parse_file_name, (p.name for p in inbox_files(inbox))) if name]
     days = [day for day in days if day]
+    if not days:
+        with warehouse.connect(role="reporter") as conn:
+            landed = conn.execute("select max(delivered_on) from ingest.files where status = 'loaded'").fetchone()[0]
+        days = [landed] if landed else []
     return periods.reporting_day_on_or_after(max(days)) if days else periods.local_day()
 
 
