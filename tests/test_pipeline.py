@@ -388,6 +388,22 @@ def test_report_files_are_written(pipeline):
     assert (out / "izleme_raporu_2024-H2.pdf").read_bytes().startswith(b"%PDF")
 
 
+def test_every_page_and_sheet_built_from_generated_data_says_so(pipeline):
+    """The sample inbox was written by `kopru generate`: every PDF page, the HTML and every XLSX sheet say it."""
+    import subprocess
+
+    from kopru.ingest.origin import SAMPLE_NOTE_TR
+    from openpyxl import load_workbook
+
+    text = subprocess.run(["pdftotext", str(pipeline["out"] / "izleme_raporu_2024-H2.pdf"), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    pages = [page for page in text.split("\f") if page.strip()]  # pdftotext ends each page with a form feed
+    assert len(pages) > 3 and all(SAMPLE_NOTE_TR in page for page in pages)
+    assert SAMPLE_NOTE_TR in (pipeline["out"] / "izleme_raporu_2024-H2.html").read_text(encoding="utf-8")
+    book = load_workbook(pipeline["out"] / "izleme_raporu_2024-H2.xlsx")
+    assert all(SAMPLE_NOTE_TR in [cell.value for cell in sheet[1]] for sheet in book.worksheets)
+
+
 def test_xlsx_numbers_are_numbers(pipeline, external_url):
     from openpyxl import load_workbook
 

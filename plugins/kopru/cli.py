@@ -58,7 +58,7 @@ def cmd_generate(args) -> int:
         return 0
     dirt = Dirt.clean() if args.clean else Dirt.parse(args.dirt or [])
     written = generate(args.district, args.households, date.fromisoformat(args.start), end or date(2024, 12, 31),
-                       args.seed, out, dirt, truth_dir, args.cadence)
+                       args.seed, out, dirt, truth_dir, args.cadence, args.referral_rate)
     print(f"{len(written)} files, {sum(written.values()):,} bytes written to {args.out}; "
           f"ground truth in {truth_dir} (`kopru generate --continue --out {args.out}` writes what follows)")
     return 0
@@ -310,6 +310,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cadence", choices=("monthly", "daily"), default="monthly",
                    help="monthly files and half-yearly snapshots (default), or every feed every day as in "
                         "production (NGOs monthly either way)")
+    p.add_argument("--referral-rate", type=float, default=0.012,
+                   help="monthly chance that an unemployed, employable person is referred to employment (the demo's "
+                        "plan-size district uses 0.002, which lands near PG4.1.4's targets)")
     p.add_argument("--continue", dest="continue_story", action="store_true",
                    help="go on where the deliveries of --out stopped (same district, households and IDs; their "
                         "story is in the ground-truth folder) up to --end")
@@ -418,12 +421,14 @@ def known_failure(error: BaseException) -> str | None:
     from kopru import config
     from kopru.generate.sample import GenerationRefused
     from kopru.ingest.manifest import PseudonymKeyMismatch
+    from kopru.ingest.origin import GeneratedDataMixed
     from kopru.privacy import ErasureRefused
     from kopru.quality.gate import OverrideRefused
     from kopru.warehouse import BackupFailed, WarehouseNotRunning
 
     if isinstance(error, config.SettingError | config.PathNotAllowed | PseudonymKeyMismatch | WarehouseNotRunning
-                  | ErasureRefused | OverrideRefused | BackupFailed | GenerationRefused):
+                  | ErasureRefused | OverrideRefused | BackupFailed | GenerationRefused
+                  | GeneratedDataMixed):
         return str(error)
     if isinstance(error, LookupError) and str(error).startswith("no indicator values"):
         return f"{error}: the marts hold no data for that period yet"

@@ -152,9 +152,10 @@ def next_month(day: date) -> date:
 
 class Generator:
     def __init__(self, district: str, households: int, start: date, end: date, seed: int,
-                 dirt: Dirt | None = None, registry_end: date | None = None):
+                 dirt: Dirt | None = None, registry_end: date | None = None, referral_rate: float = 0.012):
         """Events from `start` to `end`; the households registered up to `registry_end` (default `end`). A
-        story continued to a later `end` keeps its `registry_end`, and so its households and their IDs."""
+        story continued to a later `end` keeps its `registry_end`, and so its households and their IDs.
+        `referral_rate`: the monthly chance that an unemployed, employable person is referred to employment."""
         self.rng = random.Random(seed)
         self._random = self.rng.random
         self.seed = seed
@@ -163,6 +164,7 @@ class Generator:
         self.district = district
         self.start, self.end = start, end
         self.registry_end = registry_end or end
+        self.referral_rate = referral_rate
         self.mahalle = load_mahalle(district)
         self.n_households = households
         self._ids: set[str] = set()
@@ -197,7 +199,10 @@ class Generator:
         for _ in range(self.n_households):
             code, name, _pop = rng.choices(self.mahalle, weights)[0]
             refugee = rng.random() < 0.08
-            registered = self._day_between(self.start - timedelta(days=730), self.registry_end - timedelta(days=60))
+            # most of the caseload is registered before the period, the rest joins during it
+            registered = (self._day_between(self.start - timedelta(days=730), self.start - timedelta(days=1))
+                          if rng.random() < 0.8 else
+                          self._day_between(self.start, max(self.start, self.registry_end - timedelta(days=60))))
             household = Household(
                 household_id=self.next_id("H"),
                 mahalle_code=code,
@@ -313,7 +318,7 @@ class Generator:
                         if closed < next_month(month) else ""}))
                 for person in household.persons:
                     if (person.employable and person.employment_status == "unemployed"
-                            and person.person_id not in referred and rng.random() < 0.012):
+                            and person.person_id not in referred and rng.random() < self.referral_rate):
                         referred.add(person.person_id)
                         self._referral(person, self._day_between(month, month_end), events)
                 if household.protection_status == "none" and rng.random() < 0.15 * level / 5:
@@ -771,11 +776,12 @@ STORY_FILE = "story.json"  # beside the ground truth: what `continue_story` need
 
 
 def generate(district: str, households: int, start: date, end: date, seed: int, out: Path,
-             dirt: Dirt | None = None, truth_dir: Path | None = None, cadence: str = "monthly") -> dict[str, int]:
+             dirt: Dirt | None = None, truth_dir: Path | None = None, cadence: str = "monthly",
+             referral_rate: float = 0.012) -> dict[str, int]:
     truth_dir = Path(truth_dir) if truth_dir else default_truth_dir(out)
     story = {"district": district, "households": households, "start": start.isoformat(),
              "registry_end": end.isoformat(), "end": end.isoformat(), "seed": seed,
-             "dirt": dataclasses.asdict(dirt or Dirt()), "cadence": cadence}
+             "dirt": dataclasses.asdict(dirt or Dirt()), "cadence": cadence, "referral_rate": referral_rate}
     return _write_story(story, Path(out), truth_dir, since=None)
 
 
@@ -811,7 +817,7 @@ def _write_story(story: dict, out: Path, truth_dir: Path, since: date | None) ->
     try:
         gen = Generator(story["district"], story["households"], date.fromisoformat(story["start"]),
                         date.fromisoformat(story["end"]), story["seed"], Dirt(**story["dirt"]),
-                        registry_end=date.fromisoformat(story["registry_end"]))
+                        registry_end=date.fromisoformat(story["registry_end"]), referral_rate=story["referral_rate"])
         gen.build_registry()
         events = gen.simulate()
         written = write_deliveries(gen, events, out, truth_dir, story["cadence"], since)
@@ -819,4 +825,18 @@ def _write_story(story: dict, out: Path, truth_dir: Path, since: date | None) ->
         if collecting:
             gc.enable()
     (truth_dir / STORY_FILE).write_text(json.dumps(story, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    _mark_generated(out, written)
     return written
+
+
+def _mark_generated(out: Path, written: dict[str, int]) -> None:
+    """List the files just written, by hash, in the inbox's hidden marker (kopru.ingest.origin): the loader records
+    them as generated, so reports say "sample data" and a warehouse never mixes them with real deliveries."""
+    from kopru.ingest.loader import file_sha256
+    from kopru.ingest.origin import MARKER_FILE
+
+    marker = out / MARKER_FILE
+    listed = json.loads(marker.read_text(encoding="utf-8"))["files"] if marker.exists() else {}
+    listed.update({name: file_sha256(out / name)[0] for name in sorted(written)})
+    marker.write_text(json.dumps({"written_by": "kopru generate", "files": listed}, indent=0) + "\n",
+                      encoding="utf-8")

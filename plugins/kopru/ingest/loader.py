@@ -28,7 +28,7 @@ import psycopg
 from psycopg import sql
 
 from kopru import config
-from kopru.ingest import contract
+from kopru.ingest import contract, origin
 from kopru.ingest.checks import checked_select, hmac_pads, pseudonymised, sql_literal, trimmed_sql
 from kopru.ingest.contract import Column, FeedSpec, Formats
 from kopru.ingest.manifest import check_pseudonym_key, seed_reason_codes
@@ -741,6 +741,7 @@ def ingest_inbox(inbox: Path, sources: tuple[str, ...] | None = None, workers: i
         landed = dict(pair for batch in pool.map(land_feed, queue) for pair in batch)
     results = [landed[path] for path in files]
     with warehouse.connect(autocommit=True, role="loader") as conn:
+        origin.record_generated(conn, [r.file_id for r in results if r.file_id > 0], origin.generated_hashes(inbox))
         # Fresh statistics where a load changed a table's size noticeably, so the dbt build that follows plans
         # with them rather than with autovacuum's guesses (a build right after a large first load otherwise chooses
         # nested loops). A day's few hundred rows in a table of a million change nothing the planner would see

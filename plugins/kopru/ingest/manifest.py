@@ -77,6 +77,14 @@ begin
         end if;
     end loop;
 end $$;
+-- is_generated: the file's bytes are ones `kopru generate` wrote (kopru.ingest.origin)
+do $$
+begin
+    if not exists (select from pg_attribute where attrelid = 'ingest.files'::regclass and attname = 'is_generated'
+                   and not attisdropped) then
+        alter table ingest.files add column is_generated boolean not null default false;
+    end if;
+end $$;
 create index if not exists files_feed_date on ingest.files (source, feed, delivered_on);
 
 create table if not exists ingest.quarantine (

@@ -10,6 +10,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from kopru.ingest import origin
 from kopru.quality.cadence import DDL as CADENCE_DDL
 
 log = logging.getLogger(__name__)
@@ -266,6 +267,7 @@ def _run_gate() -> GateDecision:
 
     with warehouse.connect(role="gate") as conn:
         conn.execute(DDL)
+        origin.refuse_mixed_origins(conn)
         checked_through = conn.execute("select coalesce(max(file_id), 0) from ingest.files").fetchone()[0]
         # Two builds in a row trigger two gate runs; the first may already have published the second build. Then
         # `marts_build` holds the previous marts, handed back for the next build: nothing new to check or publish.
@@ -372,6 +374,7 @@ def publish_override(reason: str, by: str) -> GateDecision:
         if rebuilt:
             raise OverrideRefused("marts_build was rebuilt after the blocked check: run the gate on it first "
                                   "(kopru publish)")
+        origin.refuse_mixed_origins(conn)  # no operator can accept sample rows counted as families
         swap_in(conn)
         (missing,) = conn.execute("select missing from quality.isas_entry_shares").fetchone()
         conn.execute(

@@ -413,4 +413,21 @@ def _build_data_docs(context, results: list | None = None) -> str | None:
         context.build_data_docs(site_names=[DATA_DOCS_SITE], resource_identifiers=results)
     except Exception:  # noqa: BLE001 - docs are a convenience; the results are already stored
         return None
+    _say_when_generated(Path(os.environ["KOPRU_DATA_DOCS_DIR"]))
     return os.path.join(os.environ["KOPRU_DATA_DOCS_DIR"], "index.html")
+
+
+def _say_when_generated(site: Path) -> None:
+    """A banner atop every Data Docs page when the warehouse holds generated deliveries (kopru.ingest.origin)."""
+    from kopru import warehouse
+    from kopru.ingest import origin
+
+    with warehouse.connect(role="gate") as conn:
+        if not origin.holds_generated(conn):
+            return
+    banner = (f'<body><div style="background:#b3261e;color:#fff;font-weight:bold;padding:6px 12px">'
+              f"{origin.SAMPLE_NOTE_TR}</div>")
+    for page in site.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        if origin.SAMPLE_NOTE_TR not in text:
+            page.write_text(text.replace("<body>", banner, 1), encoding="utf-8")

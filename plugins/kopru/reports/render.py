@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 
 from kopru import warehouse
+from kopru.ingest import origin
 from kopru.periods import LOCAL_TIME_ZONE, Period, local_now
 from kopru.reports import commentary, xlsx
 
@@ -128,6 +129,7 @@ def _fetch(period: str) -> dict:
                where period = %s""", (period[:4],)
         ).fetchone()
         plan = conn.execute("select * from seeds.plan_card limit 1").fetchone()
+        generated = origin.holds_generated(conn)
         history = conn.execute(
             """select indicator_code, period, actual_value, target_value from marts.fct_indicator_period
                where period_kind = 'half_year' and period_end <= (select max(period_end)
@@ -157,6 +159,7 @@ def _fetch(period: str) -> dict:
         ).fetchone()
         sections = _sections(conn, period, bounds["start"], bounds["end"])
     return {"indicators": indicators, "target": target, "target_year": target_year, "plan": plan,
+            "sample_note": origin.SAMPLE_NOTE_TR if generated else None,
             "history": history, "quality": quality,
             "state": state, **sections}
 
@@ -403,7 +406,7 @@ def render(period: str, out_dir: Path) -> dict[str, str]:
         target=data["target"], target_year=data["target_year"],
         target_year_achievement=data["target_year"]["weighted_achievement_pct"] if data["target_year"] else None,
         charts=_charts(data["history"], names), quality={"summary": quality_summary},
-        definitions=DEFINITIONS, generated_at=local_now().strftime("%d.%m.%Y %H:%M"),
+        definitions=DEFINITIONS, generated_at=local_now().strftime("%d.%m.%Y %H:%M"), sample_note=data["sample_note"],
         warehouse_state=warehouse_state, provisional_through=provisional, budget=data["budget"],
         yearly_budget=data["yearly_budget"], spend_by_year=data["spend_by_year"],
         by_institution=data["by_institution"], risks=data["risks"], plan_card_items=data["plan_card_items"],
@@ -512,7 +515,7 @@ def _write_xlsx(path: Path, period: str, data: dict) -> None:
            [[feed_name(r["source"], r["feed"]), CADENCE_NAMES.get(r["cadence"], r["cadence"]), r["period_start"],
              r["period_end"], "Gelmedi" if r["status"] == "missing" else "Geldi, reddedildi"]
             for r in data["missing_deliveries"]])
-    xlsx.save(book, path)
+    xlsx.save(book, path, data["sample_note"])
 
 
 def _sheet(book, title: str, header: list[str], rows: list[list]) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kopru import warehouse
+from kopru.ingest import origin
 from kopru.periods import local_now
 
 MIN_SHOWN = 11  # counts from 1 to 10 are never shown
@@ -174,18 +175,19 @@ def render(year: int, out_dir: Path) -> dict[str, str]:
 
     tables = fetch(year)
     with warehouse.connect(role="reporter") as conn:
+        sample_note = origin.SAMPLE_NOTE_TR if origin.holds_generated(conn) else None
         institutions = [INSTITUTION_NAMES.get(code, code) for (code,) in conn.execute(
             "select institution from marts.rpt_aid_by_institution_period where period = %s order by 1", (str(year),))]
     html = templates().get_template("kamuoyu.html.j2").render(
         year=year, tables=tables, process=PROCESS_TR, suppressed_mark=SUPPRESSED, min_shown=MIN_SHOWN,
-        generated_at=local_now().strftime("%d.%m.%Y"), institutions=institutions,
+        generated_at=local_now().strftime("%d.%m.%Y"), institutions=institutions, sample_note=sample_note,
     )
     paths = write_html_and_pdf(html, Path(out_dir), f"kamuoyu_raporu_{year}")
-    _write_xlsx(paths["xlsx"], tables)
+    _write_xlsx(paths["xlsx"], tables, sample_note)
     return {k: str(v) for k, v in paths.items()}
 
 
-def _write_xlsx(path: Path, tables: dict[str, Table]) -> None:
+def _write_xlsx(path: Path, tables: dict[str, Table], sample_note: str | None) -> None:
     from openpyxl import Workbook
 
     from kopru.reports import xlsx
@@ -200,4 +202,4 @@ def _write_xlsx(path: Path, tables: dict[str, Table]) -> None:
             sheet.append([row, *(table.shown(row, c) for c in table.columns), table.shown(row, None)])
         sheet.append(["Toplam", *(table.shown(None, c) for c in table.columns), table.shown(None, None)])
         sheet.column_dimensions["A"].width = 24
-    xlsx.save(book, path)
+    xlsx.save(book, path, sample_note)

@@ -18,9 +18,17 @@ def header_row(sheet) -> None:
         cell.fill = PatternFill("solid", fgColor="0B4F6C")
 
 
-def save(book, path: Path) -> None:
+def save(book, path: Path, sample_note: str | None = None) -> None:
     """Save `book` with every string cell typed as a string (never a formula); the file is readable by its owner
-    only, as every output that may carry a family's detail."""
+    only, as every output that may carry a family's detail. `sample_note`: said on every sheet, beside its header
+    and in its printed header, when the figures come from generated data."""
+    from openpyxl.styles import Font
+
+    for sheet in book.worksheets:
+        if sample_note:
+            note = sheet.cell(1, sheet.max_column + 1, sample_note)
+            note.font = Font(bold=True, color="B3261E")
+            sheet.oddHeader.center.text = sample_note
     for sheet in book.worksheets:
         for row in sheet.iter_rows():
             for cell in row:

@@ -27,45 +27,17 @@ described as (
     cross join lateral (select extract(year from age(as_of.as_of_date, persons.birth_date))::integer as age) ages
 ),
 
--- families whose members share each step of what could be known of a person, from the most to the least detailed
-alike_to_the_relation as (
-    select sex, is_foreign_national, age_band, relation, count(distinct household_key) as families
-    from described group by 1, 2, 3, 4
-),
-
-alike_to_the_age as (
-    select sex, is_foreign_national, age_band, count(distinct household_key) as families
-    from described group by 1, 2, 3
-),
-
-alike_to_the_nationality as (
-    select sex, is_foreign_national, count(distinct household_key) as families
-    from described group by 1, 2
-),
-
-alike_by_sex as (
-    select sex, count(distinct household_key) as families
-    from described group by 1
-),
-
+-- Families whose members share each step of what could be known of a person, from the most to the least detailed.
+-- Window counts over one pass (macro families_alike): a join back to per-group counts would have to match NULLs
+-- (IS NOT DISTINCT FROM), which no hash join can, and a nested loop re-aggregates the groups for every person.
 published as (
     select
         described.*,
-        to_the_relation.families >= {{ k }} as shows_relation,
-        to_the_age.families >= {{ k }} as shows_age,
-        to_the_nationality.families >= {{ k }} as shows_nationality,
-        by_sex.families >= {{ k }} as shows_sex
+        {{ families_alike('sex, is_foreign_national, age_band, relation') }} >= {{ k }} as shows_relation,
+        {{ families_alike('sex, is_foreign_national, age_band') }} >= {{ k }} as shows_age,
+        {{ families_alike('sex, is_foreign_national') }} >= {{ k }} as shows_nationality,
+        {{ families_alike('sex') }} >= {{ k }} as shows_sex
     from described
-    join alike_to_the_relation as to_the_relation
-      on (to_the_relation.sex, to_the_relation.is_foreign_national, to_the_relation.age_band, to_the_relation.relation)
-         is not distinct from (described.sex, described.is_foreign_national, described.age_band, described.relation)
-    join alike_to_the_age as to_the_age
-      on (to_the_age.sex, to_the_age.is_foreign_national, to_the_age.age_band)
-         is not distinct from (described.sex, described.is_foreign_national, described.age_band)
-    join alike_to_the_nationality as to_the_nationality
-      on (to_the_nationality.sex, to_the_nationality.is_foreign_national)
-         is not distinct from (described.sex, described.is_foreign_national)
-    join alike_by_sex as by_sex on by_sex.sex is not distinct from described.sex
 )
 
 select
