@@ -8,7 +8,7 @@ export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 INBOX ?= $(KOPRU_HOME)/inbox
 
-.PHONY: replay install demo demo-next test lint airflow airflow-stop lock clean warehouse-stop bench-ingest bench
+.PHONY: replay install demo demo-small demo-next test lint airflow airflow-stop lock clean warehouse-stop bench-ingest bench
 
 $(BIN)/kopru: requirements.in constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +21,22 @@ $(BIN)/kopru: requirements.in constraints.txt pyproject.toml
 install: $(BIN)/kopru
 
 ## The main job: embedded warehouse, sample feeds, the whole pipeline through Airflow, reports.
+# A district of the plan card's size: 17,800 households aid about 15,000 families a year (PG4.1.1's target) and
+# refer about 250 people to employment (PG4.1.4's), so the indicators read as a real district's would.
 # The sample is delivered monthly (snapshots each half-year): the demo judges late or missing files by that cadence,
 # not the contract's daily one.
+DEMO_HOUSEHOLDS ?= 17800
+DEMO_REFERRAL_RATE ?= 0.002
 demo: install
 	$(BIN)/kopru warehouse start
-	$(BIN)/kopru generate --households 400 --start 2023-01-01 --end 2024-12-31 --seed 7 --out $(INBOX)
+	$(BIN)/kopru generate --households $(DEMO_HOUSEHOLDS) --referral-rate $(DEMO_REFERRAL_RATE) \
+		--start 2023-01-01 --end 2024-12-31 --seed 7 --out $(INBOX)
 	PATH=$(CURDIR)/$(BIN):$$PATH KOPRU_DELIVERY_CADENCE=$(CURDIR)/plugins/kopru/data/delivery_cadence_sample.yml \
 		$(BIN)/kopru run --inbox $(INBOX)
+
+## The same in a minute: 400 households (the indicators then sit far below the plan's district-size targets).
+demo-small: install
+	$(MAKE) demo DEMO_HOUSEHOLDS=400 DEMO_REFERRAL_RATE=0.012
 
 ## The demo's next month: the same district and households deliver January 2025, and the pipeline takes it in
 ## (run after `make demo`; again for the month after).
