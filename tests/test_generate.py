@@ -4,7 +4,9 @@ configured rates, a ground truth outside the inbox, the same bytes for the same 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import os
 import subprocess
 import sys
@@ -40,7 +42,7 @@ def test_same_seed_same_bytes(delivery, tmp_path):
 
 
 def test_every_feed_of_the_contract_is_delivered_with_a_contract_name(delivery):
-    names = [p.name for p in (delivery / "inbox").rglob("*") if p.is_file()]
+    names = [p.name for p in (delivery / "inbox").rglob("*") if p.is_file() and not p.name.startswith(".")]
     parsed = [contract.parse_file_name(n) for n in names]
     assert all(parsed), [n for n, p in zip(names, parsed, strict=True) if p is None]
     delivered = {(p.source, p.feed) for p in parsed}
@@ -117,7 +119,9 @@ def test_dirt_rates_are_configurable_and_checked():
 
 
 def _files(inbox):
-    return {str(p.relative_to(inbox)): p.read_bytes() for p in inbox.rglob("*") if p.is_file()}
+    """The deliveries (not the generator's hidden marker)."""
+    return {str(p.relative_to(inbox)): p.read_bytes() for p in inbox.rglob("*")
+            if p.is_file() and not p.name.startswith(".")}
 
 
 def test_a_story_continues_with_the_same_households_and_no_id_twice(tmp_path):
@@ -140,6 +144,9 @@ def test_a_story_continues_with_the_same_households_and_no_id_twice(tmp_path):
     continue_story(at_once, date(2024, 7, 31))
     after = _files(stepwise)
     assert after == _files(at_once)
+    # every delivery of the story, by its bytes, in the marker the loader reads (kopru.ingest.origin)
+    marker = json.loads((stepwise / ".kopru_generated.json").read_text(encoding="utf-8"))["files"]
+    assert marker == {name: hashlib.sha256(data).hexdigest() for name, data in after.items()}
     assert {name: data for name, data in after.items() if name in before} == before  # the past is not rewritten
     assert "stk_kizilay_ilce_202407.csv" in after  # the NGOs' July, once July is over
 

@@ -37,7 +37,7 @@ def _load_in_two_parts(url: str, folder) -> dict:
     first, later = folder / "first", folder / "later"
     cut = date(2024, 11, 1)
     for path in delivered.rglob("*"):
-        if path.is_file():
+        if path.is_file() and not path.name.startswith("."):  # the generator's marker stays behind: a real district
             # a corrected re-send (resent/) arrives the day after the file it corrects, in the same part
             early = delivered_on(parse_file_name(path.name)) < cut
             target = (first if early else later) / path.relative_to(delivered)

@@ -45,9 +45,10 @@ def pipeline(external_url, sample_inbox, kopru_home):
 def test_the_inbox_is_drained_into_the_dated_archive(pipeline, sample_inbox, kopru_home):
     from kopru import periods
 
-    assert not [p for p in pipeline["inbox"].rglob("*") if p.is_file()]
+    # every delivery left; the generator's hidden marker stays (it is not a delivery)
+    assert [p.name for p in pipeline["inbox"].rglob("*") if p.is_file()] == [".kopru_generated.json"]
     processed = kopru_home / "archive" / "processed" / periods.local_day().isoformat()
-    delivered = {p.name for p in sample_inbox.rglob("*") if p.is_file()}
+    delivered = {p.name for p in sample_inbox.rglob("*") if p.is_file() and not p.name.startswith(".")}
     archived = {re.sub(r"^[0-9a-f]{12}_", "", p.name) for p in processed.iterdir()}
     rejected = {re.sub(r"^[0-9a-f]{16}_", "", p.name) for p in (kopru_home / "archive").glob("rejected/*")}
     assert delivered <= archived | rejected
@@ -388,8 +389,9 @@ def test_report_files_are_written(pipeline):
     assert (out / "izleme_raporu_2024-H2.pdf").read_bytes().startswith(b"%PDF")
 
 
-def test_every_page_and_sheet_built_from_generated_data_says_so(pipeline):
-    """The sample inbox was written by `kopru generate`: every PDF page, the HTML and every XLSX sheet say it."""
+def test_every_page_and_sheet_built_from_generated_data_says_so(pipeline, external_url):
+    """The sample inbox was written by `kopru generate`: every PDF page, the HTML, every XLSX sheet, the Data Docs
+    and the marts BI reads say it."""
     import subprocess
 
     from kopru.ingest.origin import SAMPLE_NOTE_TR
@@ -402,6 +404,11 @@ def test_every_page_and_sheet_built_from_generated_data_says_so(pipeline):
     assert SAMPLE_NOTE_TR in (pipeline["out"] / "izleme_raporu_2024-H2.html").read_text(encoding="utf-8")
     book = load_workbook(pipeline["out"] / "izleme_raporu_2024-H2.xlsx")
     assert all(SAMPLE_NOTE_TR in [cell.value for cell in sheet[1]] for sheet in book.worksheets)
+    with psycopg.connect(external_url) as conn:
+        assert conn.execute("select holds_generated_data, real_deliveries, note_tr from marts.dim_data_origin"
+                            ).fetchone() == (True, 0, SAMPLE_NOTE_TR)
+    docs = config.outputs_dir() / "data_docs" / "index.html"
+    assert SAMPLE_NOTE_TR in docs.read_text(encoding="utf-8")
 
 
 def test_xlsx_numbers_are_numbers(pipeline, external_url):
@@ -438,7 +445,7 @@ def test_the_plan_cards_activities_needs_and_findings_are_in_the_report_with_fig
     assert {(kind, number) for kind, number, *_ in rows} == {
         *(("Faaliyet ve projeler", n) for n in range(1, 7)), *(("İhtiyaçlar", n) for n in range(1, 5)),
         *(("Tespitler", n) for n in range(1, 5))}
-    shown = {measure: (value, status) for _kind, _n, _item, measure, _unit, value, _cost, status in rows}
+    shown = {measure: (value, status) for _kind, _n, _item, measure, _unit, value, _cost, status, *_note in rows}
     with psycopg.connect(external_url) as conn:
         model = dict(conn.execute(
             "select measure_tr, value from marts.rpt_plan_card_items_period where period = '2024-H2'").fetchall())
@@ -456,7 +463,7 @@ def test_the_plan_cards_activities_needs_and_findings_are_in_the_report_with_fig
     assert shown[measure_names["institutions_aiding"]] == (float(institutions), "Yürütüldü") and institutions >= 3
     assert shown[measure_names["card_share_pct"]][0] == float(card_share) > 0
     assert shown[measure_names["persons_referred"]][0] == float(round(referred, 1))
-    public = [status for _k, n, _i, measure, *_rest, status in rows if n == 5 and _k == "Faaliyet ve projeler"]
+    public = [row[7] for row in rows if row[1] == 5 and row[0] == "Faaliyet ve projeler"]
     assert public == ["Veriyle izlenmez"]
 
 
@@ -653,6 +660,7 @@ def test_public_report_hides_small_cells_and_no_total_gives_one_back(pipeline, e
     """The attacker's move: any published total with exactly one hidden part gives that part back (and then the
     next one, by elimination). It must not apply to a single total."""
     from disclosure_audit import hidden_cell_ranges
+    from kopru.ingest.origin import SAMPLE_NOTE_TR
     from kopru.reports.transparency import PROTECTION_WIDTH, SUPPRESSED, render
     from openpyxl import load_workbook
 
@@ -660,7 +668,9 @@ def test_public_report_hides_small_cells_and_no_total_gives_one_back(pipeline, e
     book = load_workbook(paths["xlsx"])
     hidden_cells = 0
     for sheet in book.worksheets:
-        grid = [list(row) for row in sheet.iter_rows(values_only=True)]
+        rows = list(sheet.iter_rows(values_only=True))
+        width = sum(1 for value in rows[0] if value not in (SAMPLE_NOTE_TR, None))  # the table, not the sample note
+        grid = [list(row)[:width] for row in rows]
         body = [row[1:] for row in grid[1:]]  # cells and the total column; the last row is the totals row
         shown = [v for row in body for v in row if v != SUPPRESSED]
         assert all(v == 0 or v >= 11 for v in shown)

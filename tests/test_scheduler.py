@@ -69,6 +69,7 @@ def test_a_day_under_the_real_scheduler(warehouse_url, kopru_home, capsys, monke
     import psycopg
     from kopru import airflow_local, warehouse
     from kopru.generate.sample import generate
+    from kopru.ingest.origin import MARKER_FILE
 
     with warehouse.scratch_database("kopru_scheduler", warehouse_url) as url:
         inbox = kopru_home / "scheduler_inbox"
@@ -81,7 +82,8 @@ def test_a_day_under_the_real_scheduler(warehouse_url, kopru_home, capsys, monke
         generate("İstanbul/Sultangazi", 60, date(2024, 4, 1), date(2024, 6, 30), 3, inbox)
         history = kopru_home / "scheduler_history"
         history.mkdir()
-        for path in [p for p in inbox.rglob("*") if p.is_file() and "_202407" not in p.name]:
+        for path in [p for p in inbox.rglob("*") if p.is_file() and "_202407" not in p.name
+                     and not p.name.startswith(".")]:
             target = history / path.relative_to(inbox)
             target.parent.mkdir(parents=True, exist_ok=True)
             path.rename(target)
@@ -89,6 +91,7 @@ def test_a_day_under_the_real_scheduler(warehouse_url, kopru_home, capsys, monke
         from kopru.ingest.loader import ingest_inbox
         from kopru.quality.gate import BUILD_SCHEMA, run_gate
 
+        (inbox / MARKER_FILE).unlink()  # a real district's history and day: no generator's marker on either
         ingest_inbox(history, drain=True)
         transform.build(marts_schema=BUILD_SCHEMA, unit_tests=False)
         assert run_gate().status == "published"

@@ -838,5 +838,5 @@ def _mark_generated(out: Path, written: dict[str, int]) -> None:
     marker = out / MARKER_FILE
     listed = json.loads(marker.read_text(encoding="utf-8"))["files"] if marker.exists() else {}
     listed.update({name: file_sha256(out / name)[0] for name in sorted(written)})
-    marker.write_text(json.dumps({"written_by": "kopru generate", "files": listed}, indent=0) + "\n",
-                      encoding="utf-8")
+    document = {"written_by": "kopru generate", "files": dict(sorted(listed.items()))}
+    marker.write_text(json.dumps(document, indent=0) + "\n", encoding="utf-8")
