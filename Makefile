@@ -8,7 +8,7 @@ export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 INBOX ?= $(KOPRU_HOME)/inbox
 
-.PHONY: replay install demo demo-small demo-next test lint airflow airflow-stop lock clean warehouse-stop bench-ingest bench
+.PHONY: replay install demo demo-small demo-next bi test lint airflow airflow-stop lock clean warehouse-stop bench-ingest bench
 
 $(BIN)/kopru: requirements.in constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,11 @@ bench-ingest: install
 ## Every stage at district scale (50k households, 2019-07..2026-06) through Airflow, then a one-day delivery.
 bench: install
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/kopru bench pipeline
+
+## BI: Apache Superset on http://127.0.0.1:8088 with the "Köprü — H4.1" dashboard over the published marts (read-only
+## BI login); installed once into $(KOPRU_HOME)/superset (its own venv). Run after `make demo`.
+bi: install
+	$(BIN)/kopru bi
 
 lint: install
 	$(BIN)/ruff check dags plugins tests

@@ -17,7 +17,7 @@ def compose():
 def test_services_of_the_production_shape(compose):
     services = compose["services"]
     for name in ("warehouse", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",
-                 "airflow-init", "smtp", "metabase"):
+                 "airflow-init", "smtp", "superset", "superset-init"):
         assert name in services, name
     assert services["airflow-worker"]["profiles"] == ["celery"]
     assert services["warehouse"]["image"].startswith("postgres:")
@@ -26,7 +26,7 @@ def test_services_of_the_production_shape(compose):
 
 def test_long_running_services_have_health_checks(compose):
     for name, service in compose["services"].items():
-        if name != "airflow-init":
+        if name not in ("airflow-init", "superset-init"):  # one-shot services
             assert "healthcheck" in service, name
     assert "/api/v2/monitor/health" in " ".join(compose["services"]["airflow-apiserver"]["healthcheck"]["test"])
 
@@ -42,8 +42,8 @@ def test_airflow_mounts_the_project(compose):
 def test_one_warehouse_setting_and_a_read_only_bi_user(compose):
     env = compose["services"]["airflow-scheduler"]["environment"]
     assert env["KOPRU_WAREHOUSE_URL"].startswith("postgresql://")
-    metabase = compose["services"]["metabase"]["environment"]
-    assert metabase["KOPRU_BI_USER"] == "bi_reader_login"
+    provisioning = (ROOT / "plugins/kopru/data/superset/compose_init.sh").read_text()
+    assert "bi_reader_login:{password}@warehouse:5432/kopru" in provisioning
     init = (ROOT / "deploy/postgres-init/10-kopru.sh").read_text()
     assert "in role bi_reader" in init
 
@@ -84,11 +84,11 @@ def test_nothing_is_published_on_all_interfaces(compose):
             assert str(port).startswith("127.0.0.1:"), (name, port)
 
 
-def test_metabase_has_its_own_database_user_and_bi_queries_are_bounded(compose):
-    metabase = compose["services"]["metabase"]["environment"]
-    assert metabase["MB_DB_USER"] == "metabase" and metabase["MB_DB_PASS"].startswith("${METABASE_DB_PASSWORD")
+def test_superset_has_its_own_database_user_and_bi_queries_are_bounded(compose):
+    settings = (ROOT / "plugins/kopru/data/superset/superset_config_compose.py").read_text()
+    assert "postgresql+psycopg2://superset:" in settings and "SUPERSET_DB_PASSWORD" in settings
     init = (ROOT / "deploy/postgres-init/10-kopru.sh").read_text()
-    assert "create database metabase owner metabase" in init
+    assert "create database superset owner superset" in init
     assert "alter role bi_reader_login set statement_timeout" in init
 
 
@@ -112,3 +112,18 @@ def test_only_the_init_service_holds_the_administrators_login(compose):
             assert env["AIRFLOW_CONN_KOPRU_WAREHOUSE"].startswith("postgresql://kopru_reporter:")
     assert "kopru.cli warehouse start" in "".join(compose["services"]["airflow-init"]["command"])
 
+
+
+def test_compose_provisions_the_dashboard_kopru_bi_imports(compose):
+    """One dashboard definition: compose's superset-init mounts the folder `kopru bi` reads and imports its bundle."""
+    from kopru import bi
+
+    for name in ("superset", "superset-init"):
+        service = compose["services"][name]
+        assert service["image"] == "apache/superset:6.1.0"
+        assert "./plugins/kopru/data/superset:/app/kopru:ro" in service["volumes"]
+    assert bi.SUPERSET_FILES == ROOT / "plugins/kopru/data/superset"
+    provisioning = (ROOT / "plugins/kopru/data/superset/compose_init.sh").read_text()
+    assert "cp -r /app/kopru/bundle" in provisioning and "superset import-dashboards" in provisioning
+    assert compose["services"]["superset"]["depends_on"]["superset-init"]["condition"] == \
+        "service_completed_successfully"

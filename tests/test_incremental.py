@@ -25,9 +25,12 @@ INCREMENTAL_MODELS = {
 }
 
 
+LATER_PART_FROM = date(2024, 5, 1)
+
+
 def _load_in_two_parts(url: str, folder) -> dict:
-    """A year and a half of deliveries: up to November 2024, build; then the rest (a corrected re-send of October's
-    aid among them), build again (incremental); keep those tables, and build everything from scratch into `marts_full`."""
+    """A year and a half of deliveries: up to May 2024, build; then the rest (a corrected re-send of May's aid among
+    them), build again (incremental); keep those tables, and build everything from scratch into `marts_full`."""
     from kopru import transform
     from kopru.generate.sample import generate
     from kopru.ingest.loader import ingest_inbox
@@ -35,7 +38,7 @@ def _load_in_two_parts(url: str, folder) -> dict:
     delivered = folder / "inbox"
     generate("İstanbul/Sultangazi", 150, date(2023, 7, 1), date(2024, 12, 31), 11, delivered)
     first, later = folder / "first", folder / "later"
-    cut = date(2024, 11, 1)
+    cut = LATER_PART_FROM
     for path in delivered.rglob("*"):
         if path.is_file() and not path.name.startswith("."):  # the generator's marker stays behind: a real district
             # a corrected re-send (resent/) arrives the day after the file it corrects, in the same part
@@ -80,7 +83,7 @@ def test_the_later_deliveries_change_existing_keys(incremental_db):
         superseded_late = conn.execute(
             """select count(*) from ingest.files old join ingest.files new on new.file_id = old.superseded_by
                where old.status = 'superseded' and new.file_id > (
-                   select min(file_id) from ingest.files where delivered_on >= '2024-11-01')"""
+                   select min(file_id) from ingest.files where delivered_on >= %s)""", (LATER_PART_FROM,)
         ).fetchone()[0]
         watermarks = conn.execute(
             "select count(distinct built_through_file_id) from marts_build.fct_aid").fetchone()[0]

@@ -64,6 +64,36 @@ def cmd_generate(args) -> int:
     return 0
 
 
+def cmd_bi(args) -> int:
+    """Superset with the Köprü dashboard, on 127.0.0.1 (kopru.bi)."""
+    import os
+    import signal
+
+    from kopru import bi, config, console, warehouse
+
+    warehouse.start()
+    log = console.log_file("bi")
+    print(f"Apache Superset with the {bi.DASHBOARD_TITLE} dashboard; its own output: {log}")
+    started = time.monotonic()
+    installed = bi.set_up(warehouse.bi_url(), log)
+    print(f"  {'installed, ' if installed else ''}configured and imported in {time.monotonic() - started:.0f} s")
+    server = bi.serve(args.port, log)
+    try:
+        for chart, rows in bi.chart_rows(args.port).items():
+            print(f"    {chart:<48} {rows:5d} rows")
+        print(f"  http://127.0.0.1:{args.port}/superset/dashboard/kopru-h41/  (user {bi.ADMIN}, password in "
+              f"{config.kopru_home() / 'secrets' / 'superset_admin_password'}); Ctrl-C stops it")
+        if args.check:
+            return 0
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+    return 0
+
+
 def cmd_docs(args) -> int:
     from kopru import transform, warehouse
 
@@ -318,6 +348,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "story is in the ground-truth folder) up to --end")
     p.set_defaults(func=cmd_generate)
 
+    p = sub.add_parser("bi", help="Apache Superset on 127.0.0.1 with the Köprü — H4.1 dashboard, through the BI login "
+                                  "(installed once into $KOPRU_HOME/superset)")
+    p.add_argument("--port", type=int, default=8088)
+    p.add_argument("--check", action="store_true", help="set up, run every chart's query once, and stop")
+    p.set_defaults(func=cmd_bi)
+
     p = sub.add_parser("docs", help="the dbt docs site (models, columns, lineage, the 'how to ask' page) as one "
                                     "offline page under $KOPRU_HOME/outputs/dbt_docs; --serve: on 127.0.0.1")
     p.add_argument("--serve", action="store_true")
@@ -419,6 +455,7 @@ def known_failure(error: BaseException) -> str | None:
     import psycopg
 
     from kopru import config
+    from kopru.bi import BiToolFailed
     from kopru.generate.sample import GenerationRefused
     from kopru.ingest.manifest import PseudonymKeyMismatch
     from kopru.ingest.origin import GeneratedDataMixed
@@ -428,7 +465,7 @@ def known_failure(error: BaseException) -> str | None:
 
     if isinstance(error, config.SettingError | config.PathNotAllowed | PseudonymKeyMismatch | WarehouseNotRunning
                   | ErasureRefused | OverrideRefused | BackupFailed | GenerationRefused
-                  | GeneratedDataMixed):
+                  | GeneratedDataMixed | BiToolFailed):
         return str(error)
     if isinstance(error, LookupError) and str(error).startswith("no indicator values"):
         return f"{error}: the marts hold no data for that period yet"
