@@ -411,6 +411,29 @@ def test_every_page_and_sheet_built_from_generated_data_says_so(pipeline, extern
     assert SAMPLE_NOTE_TR in docs.read_text(encoding="utf-8")
 
 
+def test_the_data_docs_load_nothing_from_the_network(pipeline):
+    """Every page's CSS, JS, fonts and images come from the site itself (no CDN), and the index's tables are
+    drawn without it (a headless Chromium, when the machine has one, renders the page from disk)."""
+    import shutil
+    import subprocess
+
+    site = config.outputs_dir() / "data_docs"
+    pages = list(site.rglob("*.html"))
+    assert len(pages) > 10
+    remote = re.compile(r"""(<script[^>]*src|<link[^>]*href|<img[^>]*src)=["']?(https?:)?//|url\(['"]?https?://""",
+                        re.IGNORECASE)
+    assert [page.name for page in pages if remote.search(page.read_text(encoding="utf-8"))] == []
+    for asset in ("jquery.min.js", "bootstrap.bundle.min.js", "bootstrap.min.css", "bootstrap-table-lite.js",
+                  "fontawesome/css/all.min.css", "fontawesome/webfonts/fa-solid-900.woff2"):
+        assert (site / "static" / "vendor" / asset).stat().st_size > 1000, asset
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser:
+        dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
+                              "--dump-dom", (site / "index.html").as_uri()], capture_output=True, text=True,
+                             timeout=120).stdout
+        assert dom.count("<tr") > 10 and "marts__fct_indicator_period" in dom
+
+
 def test_xlsx_numbers_are_numbers(pipeline, external_url):
     from openpyxl import load_workbook
 

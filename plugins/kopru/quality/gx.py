@@ -8,8 +8,10 @@ environment that `run_checkpoint` sets from the one warehouse URL.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -413,8 +415,65 @@ def _build_data_docs(context, results: list | None = None) -> str | None:
         context.build_data_docs(site_names=[DATA_DOCS_SITE], resource_identifiers=results)
     except Exception:  # noqa: BLE001 - docs are a convenience; the results are already stored
         return None
+    _make_offline(Path(os.environ["KOPRU_DATA_DOCS_DIR"]))
     _say_when_generated(Path(os.environ["KOPRU_DATA_DOCS_DIR"]))
     return os.path.join(os.environ["KOPRU_DATA_DOCS_DIR"], "index.html")
+
+
+# What Data Docs pages load from CDNs, by what replaces it under the site's static/vendor/: the files of XStatic
+# packages from PyPI (jQuery, Bootstrap 4 with Popper bundled, Font Awesome), and our own small table renderer for
+# bootstrap-table, which no package ships. What is not listed (date picker, vega, a dark theme, the filter control)
+# the pages here do not need, and is dropped: a page never waits on the network.
+OFFLINE_SCRIPTS = {"code.jquery.com/jquery": "jquery.min.js", "bootstrapcdn.com/bootstrap/": "bootstrap.bundle.min.js",
+                   "unpkg.com/bootstrap-table@1.19.1/dist/bootstrap-table.min.js": "bootstrap-table-lite.js"}
+OFFLINE_STYLES = {"bootstrapcdn.com/bootstrap/": "bootstrap.min.css",
+                  "font-awesome/": "fontawesome/css/all.min.css"}
+_REMOTE_TAG = re.compile(r"""<script[^>]*\ssrc=["'](https?:)?//[^"']+["'][^>]*>\s*</script>|"""
+                         r"""<link[^>]*\shref=["'](https?:)?//[^"']+["'][^>]*>""", re.IGNORECASE)
+_REMOTE_CSS_IMAGE = re.compile(r"""url\(['"]?https?://[^'")]+['"]?\)""")
+_REMOTE_IMAGE = re.compile(r"""src=["']https?://great-expectations-web-assets[^"']*/([a-z_-]+\.png)[^"']*["']""")
+
+
+def _vendor(site: Path) -> None:
+    import xstatic.pkg.bootstrap
+    import xstatic.pkg.font_awesome
+    import xstatic.pkg.jquery
+
+    vendor = site / "static" / "vendor"
+    (vendor / "fontawesome").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(Path(xstatic.pkg.jquery.BASE_DIR) / "jquery.min.js", vendor / "jquery.min.js")
+    shutil.copyfile(Path(xstatic.pkg.bootstrap.BASE_DIR) / "js" / "bootstrap.bundle.min.js",
+                    vendor / "bootstrap.bundle.min.js")
+    shutil.copyfile(Path(xstatic.pkg.bootstrap.BASE_DIR) / "css" / "bootstrap.min.css", vendor / "bootstrap.min.css")
+    for folder in ("css", "webfonts"):
+        shutil.copytree(Path(xstatic.pkg.font_awesome.BASE_DIR) / folder, vendor / "fontawesome" / folder,
+                        dirs_exist_ok=True)
+    shutil.copyfile(config.PACKAGE_DATA / "data_docs" / "bootstrap-table-lite.js", vendor / "bootstrap-table-lite.js")
+
+
+def _local_tag(match: re.Match, up: str) -> str:
+    """A CDN <script> or <link> tag pointed at the site's own copy (`up`: the way from the page to the site's root),
+    or nothing."""
+    tag = match.group(0)
+    script = tag.lower().startswith("<script")
+    for known, file in (OFFLINE_SCRIPTS if script else OFFLINE_STYLES).items():
+        if known in tag:
+            attribute = "src" if script else "href"
+            return re.sub(attribute + r"""=["'][^"']+["']""", f'{attribute}="{up}static/vendor/{file}"', tag)
+    return ""
+
+
+def _make_offline(site: Path) -> None:
+    """Every Data Docs page reads its CSS, JS, fonts and images from the site itself."""
+    _vendor(site)
+    for page in site.rglob("*.html"):
+        up = "../" * (len(page.relative_to(site).parts) - 1)
+        text = page.read_text(encoding="utf-8")
+        offline = _REMOTE_TAG.sub(functools.partial(_local_tag, up=up), text)
+        offline = _REMOTE_IMAGE.sub(lambda found, up=up: f'src="{up}static/images/{found.group(1)}"', offline)
+        offline = _REMOTE_CSS_IMAGE.sub("none", offline)
+        if offline != text:
+            page.write_text(offline, encoding="utf-8")
 
 
 def _say_when_generated(site: Path) -> None:
