@@ -60,10 +60,14 @@ def replay(deliveries: Path, inbox: Path, out: Path, start: date | None = None, 
     """Replay the deliveries of `deliveries` day by day (from `start` to `end`, all by default) into the one
     warehouse; the reports due go to `out`."""
     from kopru import orchestration
+    from kopru.ingest.origin import MARKER_FILE
     from kopru.quality.gate import QualityGateBlocked
 
     by_day = deliveries_by_day(deliveries)
     days = [d for d in sorted(by_day) if (start is None or d >= start) and (end is None or d <= end)]
+    if (deliveries / MARKER_FILE).exists():  # the generator's deliveries stay known as generated, as in a bulk load
+        inbox.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(deliveries / MARKER_FILE, inbox / MARKER_FILE)
     results = []
     for day in days:
         began = time.monotonic()
