@@ -115,13 +115,17 @@ def cmd_docs(args) -> int:
 
 
 def cmd_replay(args) -> int:
-    from kopru import config
+    from kopru import config, console
     from kopru.replay import default_work_folder, replay_and_compare
 
     work = config.confined_path(args.work, "replay folder") if args.work else default_work_folder()
     started = time.monotonic()
-    days, differing = replay_and_compare(args.households, date.fromisoformat(args.start),
-                                         date.fromisoformat(args.end), args.seed, work)
+    log = console.log_file("replay")
+    print(f"A line per day; dbt's and GX's own output: {log}")
+    with console.tools_logged_to(log) as terminal:
+        days, differing = replay_and_compare(args.households, date.fromisoformat(args.start),
+                                             date.fromisoformat(args.end), args.seed, work,
+                                             progress=lambda line: print(line, file=terminal, flush=True))
     blocked = [d for d in days if d.gate == "blocked"]
     reports = [(d.day, r) for d in days for r in d.reports]
     print(f"\n{len(days)} days replayed in {time.monotonic() - started:,.0f} s "
