@@ -825,13 +825,14 @@ def _write_story(story: dict, out: Path, truth_dir: Path, since: date | None) ->
         if collecting:
             gc.enable()
     (truth_dir / STORY_FILE).write_text(json.dumps(story, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    _mark_generated(out, written)
+    mark_generated(out, written)
     return written
 
 
-def _mark_generated(out: Path, written: dict[str, int]) -> None:
-    """List the files just written, by hash, in the inbox's hidden marker (kopru.ingest.origin): the loader records
-    them as generated, so reports say "sample data" and a warehouse never mixes them with real deliveries."""
+def mark_generated(out: Path, written) -> None:
+    """List the files just written (names relative to `out`), by hash, in the inbox's hidden marker
+    (kopru.ingest.origin): the loader records them as generated, so reports say "sample data" and a warehouse never
+    mixes them with real deliveries."""
     from kopru.ingest.loader import file_sha256
     from kopru.ingest.origin import MARKER_FILE
 

@@ -2,6 +2,7 @@
 
 import os
 
-SECRET_KEY = os.environ["SUPERSET_SECRET_KEY"]
-SQLALCHEMY_DATABASE_URI = f"postgresql+psycopg2://superset:{os.environ['SUPERSET_DB_PASSWORD']}@warehouse:5432/superset"
+# .get: Airflow imports every file of its plugins folder; Superset itself refuses to start without a secret key
+SECRET_KEY = os.environ.get("SUPERSET_SECRET_KEY")
+SQLALCHEMY_DATABASE_URI = f"postgresql+psycopg2://superset:{os.environ.get('SUPERSET_DB_PASSWORD')}@warehouse:5432/superset"
 FEATURE_FLAGS = {}
