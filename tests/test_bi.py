@@ -41,8 +41,7 @@ def test_the_dashboard_is_provisioned_and_every_chart_reads_the_marts_as_the_bi_
     server = bi.serve(port, log)
     try:
         rows = bi.chart_rows(port)
-        token = bi._api(port, "/api/v1/security/login", body={
-            "username": bi.ADMIN, "password": bi.admin_password(), "provider": "db", "refresh": False})["access_token"]
+        token = bi.login(port)
         databases = bi._api(port, "/api/v1/database/?q=(page_size:100)", token)["result"]
         connection = bi._api(port, f"/api/v1/database/{databases[0]['id']}/connection", token)["result"]
         dashboards = bi._api(port, "/api/v1/dashboard/?q=(page_size:100)", token)["result"]

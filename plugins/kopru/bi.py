@@ -174,14 +174,19 @@ def _query_of(params: dict) -> dict:
     return query
 
 
+def login(port: int) -> str:
+    """An API token of Superset's admin."""
+    return _api(port, "/api/v1/security/login",
+                body={"username": ADMIN, "password": admin_password(), "provider": "db", "refresh": False})[
+        "access_token"]
+
+
 def chart_rows(port: int) -> dict[str, int]:
     """Every chart of the Köprü dashboard, its query run through Superset's chart data API (so through the
     database connection's BI login): the rows each returned."""
     import json
 
-    token = _api(port, "/api/v1/security/login",
-                 body={"username": ADMIN, "password": admin_password(), "provider": "db", "refresh": False})[
-        "access_token"]
+    token = login(port)
     dashboards = _api(port, "/api/v1/dashboard/?q=(page_size:100)", token)["result"]
     dashboard = next(d for d in dashboards if d["dashboard_title"] == DASHBOARD_TITLE)
     charts = _api(port, f"/api/v1/dashboard/{dashboard['id']}/charts", token)["result"]

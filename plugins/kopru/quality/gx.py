@@ -415,8 +415,7 @@ def _build_data_docs(context, results: list | None = None) -> str | None:
         context.build_data_docs(site_names=[DATA_DOCS_SITE], resource_identifiers=results)
     except Exception:  # noqa: BLE001 - docs are a convenience; the results are already stored
         return None
-    _make_offline(Path(os.environ["KOPRU_DATA_DOCS_DIR"]))
-    _say_when_generated(Path(os.environ["KOPRU_DATA_DOCS_DIR"]))
+    _finish_pages(Path(os.environ["KOPRU_DATA_DOCS_DIR"]))
     return os.path.join(os.environ["KOPRU_DATA_DOCS_DIR"], "index.html")
 
 
@@ -463,30 +462,24 @@ def _local_tag(match: re.Match, up: str) -> str:
     return ""
 
 
-def _make_offline(site: Path) -> None:
-    """Every Data Docs page reads its CSS, JS, fonts and images from the site itself."""
-    _vendor(site)
-    for page in site.rglob("*.html"):
-        up = "../" * (len(page.relative_to(site).parts) - 1)
-        text = page.read_text(encoding="utf-8")
-        offline = _REMOTE_TAG.sub(functools.partial(_local_tag, up=up), text)
-        offline = _REMOTE_IMAGE.sub(lambda found, up=up: f'src="{up}static/images/{found.group(1)}"', offline)
-        offline = _REMOTE_CSS_IMAGE.sub("none", offline)
-        if offline != text:
-            page.write_text(offline, encoding="utf-8")
-
-
-def _say_when_generated(site: Path) -> None:
-    """A banner atop every Data Docs page when the warehouse holds generated deliveries (kopru.ingest.origin)."""
+def _finish_pages(site: Path) -> None:
+    """One pass over the Data Docs pages: each reads its CSS, JS, fonts and images from the site itself, and carries
+    a banner atop when the warehouse holds generated deliveries (kopru.ingest.origin)."""
     from kopru import warehouse
     from kopru.ingest import origin
 
+    _vendor(site)
     with warehouse.connect(role="gate") as conn:
-        if not origin.holds_generated(conn):
-            return
+        generated = origin.holds_generated(conn)
     banner = (f'<body><div style="background:#b3261e;color:#fff;font-weight:bold;padding:6px 12px">'
               f"{origin.SAMPLE_NOTE_TR}</div>")
     for page in site.rglob("*.html"):
+        up = "../" * (len(page.relative_to(site).parts) - 1)
         text = page.read_text(encoding="utf-8")
-        if origin.SAMPLE_NOTE_TR not in text:
-            page.write_text(text.replace("<body>", banner, 1), encoding="utf-8")
+        finished = _REMOTE_TAG.sub(functools.partial(_local_tag, up=up), text)
+        finished = _REMOTE_IMAGE.sub(lambda found, up=up: f'src="{up}static/images/{found.group(1)}"', finished)
+        finished = _REMOTE_CSS_IMAGE.sub("none", finished)
+        if generated and origin.SAMPLE_NOTE_TR not in finished:
+            finished = finished.replace("<body>", banner, 1)
+        if finished != text:
+            page.write_text(finished, encoding="utf-8")

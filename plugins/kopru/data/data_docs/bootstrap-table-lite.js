@@ -1,7 +1,7 @@
 /* The few bootstrap-table calls Great Expectations' Data Docs pages make, without the network (no package on PyPI
    ships bootstrap-table): the columns and rows a page passes, as a plain table sorted as it asks; a row click raises
    "click-row.bs.table" as bootstrap-table does, which the pages use to follow a row's link. No search, sorting or
-   filter controls. Written for Köprü (kopru.quality.gx._make_offline). */
+   filter controls. Written for Köprü (kopru.quality.gx._finish_pages). */
 (function ($) {
   "use strict";
   function named(option) {
