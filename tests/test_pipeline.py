@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from kopru import config
+from kopru import config, warehouse
 
 PERSONAL_COLUMNS = {"tckn", "head_tckn", "tc_kimlik_no", "first_name", "last_name", "phone", "address_line",
                     "birth_date", "disability_pct", "household_id", "person_id", "kart_no"}
@@ -62,10 +62,10 @@ def test_the_setting_reached_every_component(pipeline, external_url):
     from kopru.orchestration import airflow_environment
     from kopru.transform import dbt_environment
 
-    assert config.warehouse_url() == external_url
+    assert warehouse.url() == external_url
     # every component reaches the same database, each with a login of its own
-    assert airflow_environment()["AIRFLOW_CONN_KOPRU_WAREHOUSE"] == config.warehouse_url("reporter")
-    assert config.warehouse_url("reporter").endswith("/kopru_e2e")
+    assert airflow_environment()["AIRFLOW_CONN_KOPRU_WAREHOUSE"] == warehouse.url("reporter")
+    assert warehouse.url("reporter").endswith("/kopru_e2e")
     assert dbt_environment()["KOPRU_WH_DBNAME"] == "kopru_e2e"
     assert dbt_environment()["KOPRU_WH_USER"] == "kopru_transformer"
     with psycopg.connect(external_url) as conn:
@@ -285,7 +285,7 @@ def test_no_family_stands_out_in_the_dimensions(pipeline, external_url):
     ("reporter", "create table quality.intruder (x int)"),
 ])
 def test_each_role_is_refused_what_is_not_its_work(pipeline, external_url, role, statement):
-    with psycopg.connect(config.warehouse_url(role), autocommit=True) as conn:
+    with psycopg.connect(warehouse.url(role), autocommit=True) as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute(statement)
 

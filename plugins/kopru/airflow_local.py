@@ -20,7 +20,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from kopru import config
+from kopru import config, warehouse
 from kopru.orchestration import airflow_environment
 
 SESSION_MARKER = "KOPRU_AIRFLOW_SESSION"
@@ -32,9 +32,8 @@ def metadata_url() -> str:
     import psycopg
     from psycopg import sql
 
-    from kopru import warehouse
 
-    url = config.warehouse_url()
+    url = warehouse.url()
     with psycopg.connect(warehouse.with_database(url, "postgres"), autocommit=True) as conn:
         if not conn.execute("select 1 from pg_database where datname = %s", (METADATA_DATABASE,)).fetchone():
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(METADATA_DATABASE)))

@@ -465,11 +465,12 @@ def known_failure(error: BaseException) -> str | None:
     from kopru.ingest.origin import GeneratedDataMixed
     from kopru.privacy import ErasureRefused
     from kopru.quality.gate import OverrideRefused
+    from kopru.schema import UnversionedWarehouse
     from kopru.warehouse import BackupFailed, WarehouseNotRunning
 
     if isinstance(error, config.SettingError | config.PathNotAllowed | PseudonymKeyMismatch | WarehouseNotRunning
                   | ErasureRefused | OverrideRefused | BackupFailed | GenerationRefused
-                  | GeneratedDataMixed | BiToolFailed):
+                  | GeneratedDataMixed | BiToolFailed | UnversionedWarehouse):
         return str(error)
     if isinstance(error, LookupError) and str(error).startswith("no indicator values"):
         return f"{error}: the marts hold no data for that period yet"

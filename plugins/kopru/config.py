@@ -123,38 +123,8 @@ def role_password(role: str) -> str:
     return os.environ.get(f"KOPRU_{role.upper()}_PASSWORD") or development_secret(f"warehouse_password_{role}")
 
 
-def warehouse_url(role: str | None = None) -> str:
-    """The warehouse's URL as `role` logs in (see WAREHOUSE_ROLES), or as the administrator when `role` is None
-    (bootstrap, backup and restore only)."""
-    external = external_warehouse_url()
-    if external:
-        admin = external
-    else:
-        from kopru.warehouse import EmbeddedWarehouse
-
-        admin = EmbeddedWarehouse(kopru_home()).url()
-    if role is None:
-        return admin
-    return url_with_login(admin, role_login(role), role_password(role))
-
-
-def url_with_login(url: str, user: str, password: str) -> str:
-    """The same server and database as `url`, for another login."""
-    from urllib.parse import quote, urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else (parts.hostname or "")
-    netloc = f"{user}:{quote(password, safe='')}@{host}{f':{parts.port}' if parts.port else ''}"
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-def has_administrator() -> bool:
-    """Whether this process holds the administrator's login (the embedded server's, or a password in
-    KOPRU_WAREHOUSE_URL): Airflow's workers in production do not, and leave bootstrap to `kopru warehouse start`."""
-    from urllib.parse import urlsplit
-
-    external = external_warehouse_url()
-    return external is None or bool(urlsplit(external).password)
+def bi_password() -> str:
+    return os.environ.get("KOPRU_BI_PASSWORD") or development_secret("bi_reader_password")
 
 
 def airflow_home() -> Path:

@@ -14,22 +14,6 @@ from pathlib import Path
 from kopru import config
 from kopru.identity import pseudonym
 
-EVALUATION_DDL = """
-create table if not exists quality.linkage_evaluation (
-    evaluated_at      timestamptz not null default now(),
-    rows_evaluated    integer not null,
-    should_link       integer not null,
-    linked            integer not null,
-    linked_correctly  integer not null,
-    linked_by_id      integer not null,
-    linked_by_name    integer not null,
-    name_links_correct integer not null,
-    precision         numeric(6,4),
-    recall            numeric(6,4),
-    threshold         numeric(6,2)
-)
-"""
-
 
 @dataclass
 class LinkageScore:
@@ -68,7 +52,6 @@ def evaluate(truth_csv: Path, record: bool = True) -> LinkageScore:
         threshold = None
         score = _score(truth, linked)
         if record:
-            conn.execute(EVALUATION_DDL)
             conn.execute(
                 """insert into quality.linkage_evaluation (rows_evaluated, should_link, linked, linked_correctly,
                        linked_by_id, linked_by_name, name_links_correct, precision, recall, threshold)

@@ -13,7 +13,7 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-from kopru import alerts, config, periods
+from kopru import alerts, config, periods, warehouse
 
 DEFAULT_ARGS = {
     "owner": "kopru-data-team",
@@ -131,7 +131,7 @@ def airflow_environment() -> dict[str, str]:
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
-        "AIRFLOW_CONN_KOPRU_WAREHOUSE": config.warehouse_url("reporter"),
+        "AIRFLOW_CONN_KOPRU_WAREHOUSE": warehouse.url("reporter"),
         "KOPRU_HOME": str(config.kopru_home()),
         "GX_ANALYTICS_ENABLED": "false",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(config.PLUGINS_FOLDER), os.environ.get("PYTHONPATH")])),

@@ -28,34 +28,6 @@ from kopru import config
 
 log = logging.getLogger(__name__)
 
-DDL = """
-create table if not exists privacy.erasures (
-    erasure_id               bigserial primary key,
-    erased_at                timestamptz not null default now(),
-    requested_by             text not null,
-    reason                   text not null,
-    persons                  integer not null,   -- national IDs erased (the family's members when a head asks)
-    households               integer not null,
-    rows_erased              jsonb not null,     -- raw table → rows
-    quarantine_rows_erased   integer not null,
-    archived_files_scrubbed  integer not null,
-    published                boolean not null    -- whether marts without them were published
-);
-create table if not exists privacy.retention_runs (
-    run_at                   timestamptz not null default now(),
-    as_of                    date not null,
-    rows_purged              jsonb not null,     -- raw table → rows older than its feed's retention
-    quarantine_rows_purged   integer not null,
-    archived_files_purged    integer not null
-);
-create table if not exists privacy.tombstones (
-    namespace   text not null,  -- person (a national ID's pseudonym), person_key, household_key
-    pseudonym   text not null,
-    erasure_id  bigint not null references privacy.erasures (erasure_id),
-    primary key (namespace, pseudonym)
-);
-"""
-
 _TCKN = re.compile(r"[0-9]{11}")
 
 

@@ -11,11 +11,11 @@ import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from kopru import config
+from kopru import config, warehouse
 
 
 def dbt_environment(url: str | None = None) -> dict[str, str]:
-    parts = urlsplit(url or config.warehouse_url("transformer"))
+    parts = urlsplit(url or warehouse.url("transformer"))
     return {
         "KOPRU_WH_HOST": parts.hostname or "localhost",
         "KOPRU_WH_PORT": str(parts.port or 5432),

@@ -27,7 +27,6 @@ from kopru import config
 
 SUPERUSER = "kopru"
 SERVER_SETTINGS_FILE = config.PACKAGE_DATA / "warehouse_server.conf"
-BI_ROLE = "bi_reader"
 
 
 class WarehouseNotRunning(RuntimeError):
@@ -238,11 +237,35 @@ def embedded() -> EmbeddedWarehouse:
     return EmbeddedWarehouse(config.kopru_home())
 
 
+def url(role: str | None = None) -> str:
+    """The warehouse's URL as `role` logs in (see config.WAREHOUSE_ROLES), or as the administrator when `role` is
+    None (bootstrap, backup and restore only)."""
+    admin = config.external_warehouse_url() or embedded().url()
+    if role is None:
+        return admin
+    return url_with_login(admin, config.role_login(role), config.role_password(role))
+
+
+def url_with_login(url: str, user: str, password: str) -> str:
+    """The same server and database as `url`, for another login."""
+    parts = urlsplit(url)
+    host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else (parts.hostname or "")
+    netloc = f"{user}:{quote(password, safe='')}@{host}{f':{parts.port}' if parts.port else ''}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def has_administrator() -> bool:
+    """Whether this process holds the administrator's login (the embedded server's, or a password in
+    KOPRU_WAREHOUSE_URL): Airflow's workers in production do not, and leave bootstrap to `kopru warehouse start`."""
+    external = config.external_warehouse_url()
+    return external is None or bool(urlsplit(external).password)
+
+
 def connect(autocommit: bool = False, role: str | None = None):
     """A connection as `role` (config.WAREHOUSE_ROLES), or as the administrator (bootstrap, backup, restore)."""
     import psycopg
 
-    return psycopg.connect(config.warehouse_url(role), autocommit=autocommit)
+    return psycopg.connect(url(role), autocommit=autocommit)
 
 
 @contextmanager
@@ -260,146 +283,12 @@ def marts_build_lock():
 
 
 def bootstrap() -> None:
-    """Create what Köprü's code (not dbt) owns, as the administrator: the roles (least privilege, see
-    config.WAREHOUSE_ROLES), schemas and their owners, extensions, the tables of ingest, raw, quality and privacy
-    (each made by the role that owns its schema), and the grants between them. Idempotent. A process without the
+    """Bring the warehouse to this code's schema (kopru.schema), as the administrator. A process without the
     administrator's login (Airflow's workers in production) leaves it to `kopru warehouse start`."""
-    if not config.has_administrator():
-        return
-    from kopru.ingest.checks import FUNCTIONS_DDL
-    from kopru.ingest.contract import FEEDS
-    from kopru.ingest.loader import ensure_raw_table
-    from kopru.ingest.manifest import MANIFEST_DDL, seed_reason_codes
-    from kopru.linkage import EVALUATION_DDL
-    from kopru.privacy import DDL as PRIVACY_DDL
-    from kopru.quality.gate import DDL as QUALITY_DDL
-    from kopru.reports.deliver import ARCHIVE_DDL
+    from kopru import schema
 
-    with connect(autocommit=True) as conn, conn.transaction():
-        # The ingest DAGs start side by side and each bootstraps: one at a time, or their catalog updates collide
-        # ("tuple concurrently updated").
-        conn.execute("select pg_advisory_xact_lock(hashtext('kopru.bootstrap'))")
-        _create_roles(conn)
-        for role, schemas in SCHEMA_OWNERS.items():
-            for schema in schemas:
-                conn.execute(sql.SQL("create schema if not exists {} authorization {}").format(
-                    sql.Identifier(schema), sql.Identifier(config.role_login(role))))
-                _hand_over(conn, schema, config.role_login(role))
-        for schema in ("marts", "marts_build"):  # dbt's, made by the transformer; handed over from older warehouses
-            _hand_over(conn, schema, config.role_login("transformer"))
-        # BI sees marts only: nothing in the other schemas is granted, and PUBLIC loses its default rights.
-        conn.execute("revoke create on schema public from public")
-        for schemas in SCHEMA_OWNERS.values():
-            for schema in schemas:
-                conn.execute(sql.SQL("revoke all on schema {} from public").format(sql.Identifier(schema)))
-        # Record linkage in SQL (trigram similarity, Levenshtein); both ship with PostgreSQL's contrib.
-        conn.execute("create extension if not exists pg_trgm")
-        conn.execute("create extension if not exists fuzzystrmatch")
-        conn.execute(sql.SQL("set local role {}").format(sql.Identifier(config.role_login("loader"))))
-        conn.execute(MANIFEST_DDL)
-        conn.execute(FUNCTIONS_DDL)
-        seed_reason_codes(conn)
-        # Every feed's raw table exists from the start, so dbt builds before a feed's first delivery.
-        for spec in FEEDS.values():
-            ensure_raw_table(conn, spec)
-        conn.execute(PRIVACY_DDL)
-        conn.execute(sql.SQL("set local role {}").format(sql.Identifier(config.role_login("gate"))))
-        # The quality suites read the publication record (which deliveries are already checked).
-        conn.execute(QUALITY_DDL)
-        conn.execute(ARCHIVE_DDL)
-        conn.execute(EVALUATION_DDL)
-        conn.execute("reset role")
-        for grant in GRANTS:
-            logins = {role: sql.Identifier(config.role_login(role)) for role in config.WAREHOUSE_ROLES}
-            conn.execute(sql.SQL(grant).format(**logins, bi_reader=sql.Identifier(BI_ROLE)))
-
-
-# Who owns which schema (and everything in it). dbt's marts schemas are the transformer's too, made by dbt.
-SCHEMA_OWNERS = {
-    "loader": ("ingest", "raw", "privacy"),
-    "gate": ("quality",),
-    "transformer": ("staging", "intermediate", "seeds"),
-}
-
-# What each role may do beyond its own schemas. `{loader}` etc. are the roles' logins.
-GRANTS = [
-    # dbt reads the deliveries and the manifest, and records the pseudonym key's fingerprint and pads it builds with
-    "grant usage on schema ingest, raw to {transformer}, {gate}",
-    "grant select on all tables in schema ingest, raw to {transformer}, {gate}",
-    "alter default privileges for role {loader} in schema ingest, raw grant select on tables to {transformer}, {gate}",
-    "grant insert on ingest.pseudonym_key, ingest.record_pseudonym_key to {transformer}",
-    # each build is recorded for the gate (which checks only what was built since it last published); the gate,
-    # acting as the marts' owner, reads which publication a mart was carried from
-    "grant usage on schema quality to {transformer}, {reporter}",
-    "grant select, insert on quality.builds, quality.full_refreshes to {transformer}",
-    # the swap renames the marts schemas, which only their owner (the transformer) may do
-    "grant {transformer} to {gate}",
-    # the reports read the published marts (as BI does), the seeds, the quality record and the manifest's dates
-    "grant {bi_reader} to {reporter}",
-    "grant usage on schema seeds to {reporter}",
-    "grant select on all tables in schema seeds to {reporter}",
-    "alter default privileges for role {transformer} in schema seeds grant select on tables to {reporter}",
-    "grant select on all tables in schema quality to {reporter}, {transformer}",
-    "alter default privileges for role {gate} in schema quality grant select on tables to {reporter}, {transformer}",
-    "grant insert, update on quality.report_runs to {reporter}",
-    "grant usage on all sequences in schema quality to {transformer}, {reporter}",
-    "grant usage on schema ingest to {reporter}",
-    "grant select on ingest.files to {reporter}",
-]
-
-
-def _create_roles(conn) -> None:
-    """The BI role (no login: a BI tool's own login is a member), and a login per config.WAREHOUSE_ROLES, none a
-    superuser, with its password (set again each time, so a changed secret takes effect)."""
-    _ensure_role(conn, BI_ROLE)  # created without login: NOLOGIN is CREATE ROLE's default
-    database = conn.execute("select current_database()").fetchone()[0]
-    for role in config.WAREHOUSE_ROLES:
-        login = config.role_login(role)
-        _ensure_role(conn, login)
-        _make_login(conn, login, config.role_password(role))
-        conn.execute(sql.SQL("grant connect, temporary on database {} to {}").format(
-            sql.Identifier(database), sql.Identifier(login)))
-    # dbt creates the schema it builds the marts into; the gate makes the copies it hands back beside it
-    conn.execute(sql.SQL("grant create on database {} to {}").format(
-        sql.Identifier(database), sql.Identifier(config.role_login("transformer"))))
-
-
-def _ensure_role(conn, name: str) -> None:
-    """Create role `name` unless it exists (CREATE ROLE has no IF NOT EXISTS)."""
-    conn.execute(sql.SQL("""
-        do $$ begin
-          if not exists (select from pg_roles where rolname = {name}) then
-            create role {role};
-          end if;
-        end $$""").format(name=sql.Literal(name), role=sql.Identifier(name)))
-
-
-def _make_login(conn, name: str, password: str, connection_limit: int = -1) -> None:
-    """Role `name` logs in with `password` and may do nothing beyond its grants: no superuser, no new databases
-    or roles, no replication, no bypassing row security."""
-    conn.execute(sql.SQL("alter role {} with login nosuperuser nocreatedb nocreaterole noreplication nobypassrls"
-                         " connection limit {} password {}").format(sql.Identifier(name), sql.Literal(connection_limit),
-                                                                     sql.Literal(password)))
-
-
-def _hand_over(conn, schema: str, owner: str) -> None:
-    """Make `owner` the owner of `schema` and of every table, view and function in it (objects an older version
-    of this code made as the administrator)."""
-    if conn.execute("select to_regnamespace(%s) is null", (schema,)).fetchone()[0]:
-        return
-    conn.execute(sql.SQL("alter schema {} owner to {}").format(sql.Identifier(schema), sql.Identifier(owner)))
-    for kind, name in conn.execute(
-            """select case c.relkind when 'v' then 'view' when 'm' then 'materialized view' else 'table' end,
-                      c.relname
-               from pg_class c join pg_namespace n on n.oid = c.relnamespace
-               where n.nspname = %s and c.relkind in ('r', 'p', 'v', 'm') and c.relowner <> %s::regrole""",
-            (schema, owner)).fetchall():
-        conn.execute(sql.SQL("alter {} {}.{} owner to {}").format(
-            sql.SQL(kind), sql.Identifier(schema), sql.Identifier(name), sql.Identifier(owner)))
-    for (signature,) in conn.execute(
-            """select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-               where n.nspname = %s and p.proowner <> %s::regrole""", (schema, owner)).fetchall():
-        conn.execute(sql.SQL("alter function {} owner to {}").format(sql.SQL(signature), sql.Identifier(owner)))
+    if has_administrator():
+        schema.bootstrap(url())
 
 
 def start() -> str:
@@ -407,7 +296,7 @@ def start() -> str:
     if config.external_warehouse_url() is None:
         embedded().start()
     bootstrap()
-    return config.warehouse_url()
+    return url()
 
 
 def stop() -> None:
@@ -446,33 +335,33 @@ def bi_url() -> str:
     """The URL a BI tool connects with: a login that is a member of bi_reader (the published marts, read-only, each
     statement at most two minutes), created here when this process holds the administrator's login; its password
     is KOPRU_BI_PASSWORD or a development secret. Without the administrator, one sentence on how to create it."""
-    password = os.environ.get("KOPRU_BI_PASSWORD") or config.development_secret("bi_reader_password")
-    if not config.has_administrator():
+    from kopru import schema
+
+    password = config.bi_password()
+    if not has_administrator():
         raise config.SettingError(
             f"this process has no administrator's login to create the BI login: as an administrator run "
-            f"`create role {BI_LOGIN} login password '…' in role {BI_ROLE}; alter role {BI_LOGIN} set "
+            f"`create role {BI_LOGIN} login password '…' in role {schema.BI_ROLE}; alter role {BI_LOGIN} set "
             f"statement_timeout = '120s'` (docker compose's warehouse does it at its first start)")
     with connect(autocommit=True) as conn:
-        _ensure_role(conn, BI_LOGIN)
-        conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(BI_ROLE), sql.Identifier(BI_LOGIN)))
-        _make_login(conn, BI_LOGIN, password, connection_limit=20)
+        schema.ensure_role(conn, BI_LOGIN)
+        conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(schema.BI_ROLE), sql.Identifier(BI_LOGIN)))
+        schema.make_login(conn, BI_LOGIN, password, connection_limit=20)
         # a dashboard's runaway query must not hold the warehouse (settings on the login: roles do not inherit them)
         conn.execute(sql.SQL("alter role {} set statement_timeout = '120s'").format(sql.Identifier(BI_LOGIN)))
         conn.execute(sql.SQL("alter role {} set idle_in_transaction_session_timeout = '60s'").format(
             sql.Identifier(BI_LOGIN)))
-    return config.url_with_login(config.warehouse_url(), BI_LOGIN, password)
+    return url_with_login(url(), BI_LOGIN, password)
 
 
 def administrator_url() -> str:
     """The administrator's URL (`kopru warehouse url --show-password`): for the operator, never a component."""
-    return config.warehouse_url()
+    return url()
 
 
-def redacted_url(url: str | None = None) -> str:
+def redacted_url(address: str | None = None) -> str:
     """The URL with its password masked, for printing."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url or config.warehouse_url())
+    parts = urlsplit(address or url())
     if parts.password:
         netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
         parts = parts._replace(netloc=netloc)
@@ -530,7 +419,7 @@ def backup(out: Path) -> dict:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.part")
-    _client("pg_dump", ["--format=custom", "--file", str(partial), "--dbname", config.warehouse_url()])
+    _client("pg_dump", ["--format=custom", "--file", str(partial), "--dbname", url()])
     partial.chmod(0o600)
     partial.replace(out)
     return {"backup": str(out), "bytes": out.stat().st_size}
@@ -544,6 +433,6 @@ def restore(archive: Path) -> dict:
         raise BackupFailed(f"no backup file {archive}")
     start()
     _client("pg_restore", ["--clean", "--if-exists", "--single-transaction", "--exit-on-error",
-                           "--dbname", config.warehouse_url(), str(archive)])
+                           "--dbname", url(), str(archive)])
     bootstrap()
     return {"restored": str(archive)}

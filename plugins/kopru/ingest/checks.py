@@ -15,37 +15,6 @@ from dataclasses import dataclass
 from kopru.ingest.contract import Column, FeedSpec, Formats
 from kopru.ingest.parsers import TRIMMED
 
-FUNCTIONS_DDL = r"""
-create or replace function ingest.identity_status(value text) returns text
-language sql immutable parallel safe as $$
-    select case
-        when value is null then 'missing'
-        when lower(value) like '%e%' and value ~ '[0-9]' then 'scientific_notation'
-        when value !~ '^[0-9]{11}$' then 'bad_format'
-        when left(value, 1) <> '0'
-         and substr(value, 10, 1)::int = (((substr(value, 1, 1)::int + substr(value, 3, 1)::int
-                + substr(value, 5, 1)::int + substr(value, 7, 1)::int + substr(value, 9, 1)::int) * 7
-                - (substr(value, 2, 1)::int + substr(value, 4, 1)::int + substr(value, 6, 1)::int
-                + substr(value, 8, 1)::int)) % 10 + 10) % 10
-         and substr(value, 11, 1)::int = (substr(value, 1, 1)::int + substr(value, 2, 1)::int
-                + substr(value, 3, 1)::int + substr(value, 4, 1)::int + substr(value, 5, 1)::int
-                + substr(value, 6, 1)::int + substr(value, 7, 1)::int + substr(value, 8, 1)::int
-                + substr(value, 9, 1)::int + substr(value, 10, 1)::int) % 10
-        then 'valid'
-        else 'invalid_checksum'
-    end
-$$;
-
--- HMAC-SHA256 from the built-in sha256(): the key's inner and outer pads come from the loader, never stored.
--- Stable, as convert_to() is: an immutable SQL function calling a stable one is not inlined, and each call then
--- costs three times as much.
-create or replace function ingest.pseudonym(value text, namespace text, inner_pad bytea, outer_pad bytea)
-returns text language sql stable parallel safe as $$
-    select left(encode(sha256(outer_pad || sha256(inner_pad || convert_to(namespace || ':' || value, 'UTF8'))),
-                       'hex'), 32)
-$$;
-"""
-
 
 def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
     """The inner and outer pads of HMAC-SHA256 for a key (RFC 2104)."""

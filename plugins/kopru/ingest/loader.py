@@ -31,7 +31,7 @@ from kopru import config
 from kopru.ingest import contract, origin
 from kopru.ingest.checks import checked_select, hmac_pads, pseudonymised, sql_literal, trimmed_sql
 from kopru.ingest.contract import Column, FeedSpec, Formats
-from kopru.ingest.manifest import check_pseudonym_key, seed_reason_codes
+from kopru.ingest.manifest import check_pseudonym_key
 from kopru.ingest.parsers import format_date
 from kopru.ingest.readers import (
     FileRejected,
@@ -102,46 +102,6 @@ def _skips_unchanged_records(spec: FeedSpec) -> bool:
     text) is a duplicate without being typed again. Keys must be text, compared as the checks trim them."""
     by_name = {c.name: c for c in spec.columns}
     return spec.kind == "snapshot" and all(by_name[k].pg_type == "text" for k in spec.key)
-
-
-def ensure_raw_table(conn, spec: FeedSpec) -> None:
-    table = spec.raw_table
-    column_sql = ",\n    ".join(f"{name} {pg_type}" for name, pg_type in raw_columns(spec))
-    key_sql = ", ".join(spec.key)
-    index = table.replace(".", "_").replace("raw_", "")
-
-    def has_column(column: str) -> bool:
-        # pg_attribute, not information_schema: once per file, and the view costs ten milliseconds a call
-        return conn.execute(
-            """select 1 from pg_attribute
-               where attrelid = to_regclass(%s) and attname = %s and not attisdropped""", (table, column)
-        ).fetchone() is not None
-
-    if has_column("_is_absent"):
-        return  # as it should be; DDL here would lock the table against the loaders of other feeds
-    had_current_flag = has_column("_is_current")
-    conn.execute(
-        f"""
-        create table if not exists {table} (
-            {column_sql},
-            _loaded_at timestamptz not null default now(),
-            _is_current boolean not null default false,
-            _delivered_text_hash text,
-            _is_absent boolean not null default false,
-            primary key (_file_id, _row_number)
-        );
-        create index if not exists {index}_key on {table} ({key_sql});
-        """
-    )
-    # The text hash a snapshot's unchanged records are recognised by (_skips_unchanged_records); rows from before
-    # it get theirs the next time their key is delivered.
-    conn.execute(f"alter table {table} add column if not exists _delivered_text_hash text")
-    # A full snapshot's absence marker (_retire_absent_keys).
-    conn.execute(f"alter table {table} add column if not exists _is_absent boolean not null default false")
-    if not had_current_flag:
-        # From before the loader kept the flag: each key's current version is elected once.
-        conn.execute(f"alter table {table} add column if not exists _is_current boolean not null default false")
-        _elect_current(conn, spec, f"select {key_sql} from {table}")
 
 
 def _elect_current(conn, spec: FeedSpec, keys_query: str) -> None:
@@ -350,7 +310,6 @@ def _ingest_file(conn, path: Path, key: bytes, sha256: str, size: int, cap: int,
            returning file_id""",
         (file_id, source, feed, delivered, file_id),
     )]
-    ensure_raw_table(conn, spec)
     if superseded:
         # The keys the superseded file made current fall back to their previous versions (if any), before
         # the correcting file's rows are compared with what is current.
@@ -735,7 +694,6 @@ def ingest_inbox(inbox: Path, sources: tuple[str, ...] | None = None, workers: i
         return results
 
     with warehouse.connect(autocommit=True, role="loader") as conn:
-        seed_reason_codes(conn)
         check_pseudonym_key(conn, key)
     with ThreadPoolExecutor(max_workers=workers or config.ingest_workers()) as pool:
         landed = dict(pair for batch in pool.map(land_feed, queue) for pair in batch)

@@ -1,4 +1,5 @@
-"""The ingest schema: the file manifest, the quarantine and the documented list of reason codes."""
+"""The file manifest's vocabulary (the documented reason codes, identity statuses) and the pseudonym key's guard.
+The tables are kopru.schema's."""
 
 from __future__ import annotations
 
@@ -37,97 +38,6 @@ REASON_CODES: dict[str, tuple[str, str]] = {
 
 # Identity status of every ID column (stored beside it as <column>_status): only `valid` is used for matching.
 IDENTITY_STATUSES = ("valid", "missing", "invalid_checksum", "bad_format", "scientific_notation")
-
-MANIFEST_DDL = """
-create table if not exists ingest.files (
-    file_id           bigserial primary key,
-    source            text not null,
-    feed              text,
-    file_name         text not null,
-    sha256            text not null,
-    size_bytes        bigint not null,
-    delivered_on      date,
-    received_at       timestamptz not null default now(),
-    status            text not null check (status in ('loaded', 'duplicate_file', 'superseded', 'rejected')),
-    rows_in           integer,
-    rows_loaded       integer,
-    rows_quarantined  integer,
-    rows_duplicate    integer,
-    superseded_by     bigint references ingest.files (file_id),
-    duplicate_of      bigint references ingest.files (file_id),
-    reason_code       text,
-    reason            text,
-    archived_path     text,
-    constraint files_reconcile check (
-        rows_in is null or rows_in = rows_loaded + rows_quarantined + rows_duplicate)
-);
-create index if not exists files_sha256 on ingest.files (sha256);
--- Columns added after the table first shipped, each only when missing: even with IF NOT EXISTS, ALTER TABLE takes
--- an exclusive lock, and loaders insert beside a bootstrap.
---   rows_erased: rows of the file's that an erasure on request took out of the raw tables (kopru.privacy)
---   keys_retired: keys a full snapshot no longer carried, so no longer current (the loader's _retire_absent_keys)
-do $$
-declare
-    counter text;
-begin
-    foreach counter in array array['rows_erased', 'keys_retired'] loop
-        if not exists (select from pg_attribute where attrelid = 'ingest.files'::regclass and attname = counter
-                       and not attisdropped) then
-            execute format('alter table ingest.files add column %I integer not null default 0', counter);
-        end if;
-    end loop;
-end $$;
--- is_generated: the file's bytes are ones `kopru generate` wrote (kopru.ingest.origin)
-do $$
-begin
-    if not exists (select from pg_attribute where attrelid = 'ingest.files'::regclass and attname = 'is_generated'
-                   and not attisdropped) then
-        alter table ingest.files add column is_generated boolean not null default false;
-    end if;
-end $$;
-create index if not exists files_feed_date on ingest.files (source, feed, delivered_on);
-
-create table if not exists ingest.quarantine (
-    file_id      bigint not null references ingest.files (file_id),
-    row_number   integer not null,
-    raw_record   text not null,
-    reason_code  text not null,
-    reason       text not null,
-    primary key (file_id, row_number)
-);
-
--- The fingerprint of the key the raw tables' pseudonyms were made with (kopru.identity.key_fingerprint): a load
--- with another key would add rows whose pseudonyms join nothing, so it is refused.
-create table if not exists ingest.pseudonym_key (
-    fingerprint  text not null,
-    first_used   timestamptz not null default now(),
-    only_one     boolean primary key default true check (only_one)
-);
-
--- The pads of the source-record pseudonym key (kopru.ingest.checks.hmac_pads of identity.record_key): dbt's
--- record_pseudonym macro computes HMAC-SHA256 with them (ingest.pseudonym). They protect no more than the raw
--- tables beside them, which hold the clear IDs.
-create table if not exists ingest.record_pseudonym_key (
-    inner_pad    bytea not null,
-    outer_pad    bytea not null,
-    only_one     boolean primary key default true check (only_one)
-);
-
-create table if not exists ingest.reason_codes (
-    reason_code  text primary key,
-    level        text not null,
-    description  text not null
-);
-"""
-
-
-def seed_reason_codes(conn) -> None:
-    with conn.cursor() as cur:
-        cur.executemany(
-            """insert into ingest.reason_codes (reason_code, level, description) values (%s, %s, %s)
-               on conflict (reason_code) do update set level = excluded.level, description = excluded.description""",
-            [(code, level, text) for code, (level, text) in REASON_CODES.items()],
-        )
 
 
 class PseudonymKeyMismatch(Exception):

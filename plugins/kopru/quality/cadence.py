@@ -16,19 +16,6 @@ from datetime import date, timedelta
 
 from kopru.periods import Period
 
-DDL = """
-create table if not exists quality.missing_deliveries (
-    source        text not null,
-    feed          text not null,
-    cadence       text not null,
-    period_start  date not null,
-    period_end    date not null,
-    status        text not null check (status in ('missing', 'rejected')),
-    judged_as_of  date not null,
-    primary key (source, feed, period_start)
-);
-"""
-
 
 def period_of(day: date, cadence: str) -> tuple[date, date]:
     """The first and last day of the cadence's period that holds `day`."""

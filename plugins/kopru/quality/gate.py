@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from kopru.ingest import origin
-from kopru.quality.cadence import DDL as CADENCE_DDL
 
 log = logging.getLogger(__name__)
 
@@ -20,77 +19,6 @@ PUBLISHED_SCHEMA = "marts"
 PREVIOUS_SCHEMA = "marts_previous"
 CARRY_SCHEMA = "marts_carry"  # the build's incremental marts, copied for the next build while the gate checks
 
-DDL = """
-create table if not exists quality.publications (
-    publication_id     bigserial primary key,
-    decided_at         timestamptz not null default now(),
-    run_id             text not null,
-    status             text not null check (status in ('published', 'blocked')),
-    critical_failures  integer not null,
-    warnings           integer not null,
-    failed_suites      text
-);
--- the newest manifest file the checked deliveries reached: the feed suites read only files after it
-alter table quality.publications add column if not exists checked_through_file_id bigint;
--- The loaded files no publication has passed yet. PL/pgSQL with a small row estimate, so that the planner reads
--- a day's rows by the raw tables' (_file_id, _row_number) keys instead of scanning their whole history.
-create or replace function quality.unpublished_file_ids() returns setof bigint
-language plpgsql stable rows 10 as $$
-begin
-    return query
-    select file_id from ingest.files
-    where status = 'loaded' and file_id > (
-        select coalesce(max(checked_through_file_id), 0) from quality.publications where status = 'published');
-end $$;
--- an operator's acceptance of a blocked build (kopru publish --override): who and why; failed_suites are the
--- failures accepted
-do $$ begin  -- only when missing: ALTER TABLE locks the table even when it changes nothing
-    if not exists (select from pg_attribute where attrelid = 'quality.publications'::regclass
-                   and attname = 'override_reason' and not attisdropped) then
-        alter table quality.publications add column override_by text, add column override_reason text;
-    end if;
-end $$;
--- every dbt build of the marts, so that an override publishes only the build the gate judged
-create table if not exists quality.builds (
-    built_at      timestamptz not null default now(),
-    marts_schema  text not null,
-    full_refresh  boolean not null
-);
--- each delivery of a volume-checked feed that no publication has passed yet, against what the feed usually
--- carries (kopru.quality.volumes); the delivery_volume suite requires every one to be plausible
-create table if not exists quality.delivery_volumes (
-    source                 text not null,
-    feed                   text not null,
-    file_id                bigint not null,
-    delivered_on           date not null,
-    rows_in                integer not null,
-    days_covered           integer not null,
-    expected_rows          float8 not null,
-    lowest_plausible_rows  integer not null,
-    plausible              boolean not null
-);
-create table if not exists quality.full_refreshes (
-    built_at      timestamptz not null default now(),
-    marts_schema  text not null
-);
--- the shares the ISAS suites judge, one row, worked out before each checkpoint (gx.write_isas_entry_shares)
-create table if not exists quality.isas_entry_shares (
-    marts_schema      text not null,
-    computed_at       timestamptz not null default now(),
-    records           bigint not null,   -- municipal aid records delivered before the grace period
-    entered_share     float8,            -- of them, the share ISAS accepted
-    entered           bigint not null,   -- records ISAS accepted
-    within_lag_share  float8,            -- of them, the share accepted within the allowed lag
-    missing           bigint not null    -- records not entered or rejected (quality.isas_missing_entries)
-);
--- quality.isas_missing_entries was a table the gate rewrote each run; it is a view of the published marts now
-do $$ begin
-    if exists (select 1 from pg_tables where schemaname = 'quality' and tablename = 'isas_missing_entries') then
-        drop table quality.isas_missing_entries;
-    end if;
-end $$;
-"""
-DDL += CADENCE_DDL
 
 
 class QualityGateBlocked(RuntimeError):
@@ -266,7 +194,6 @@ def _run_gate() -> GateDecision:
     from kopru.quality.gx import run_checkpoint
 
     with warehouse.connect(role="gate") as conn:
-        conn.execute(DDL)
         origin.refuse_mixed_origins(conn)
         checked_through = conn.execute("select coalesce(max(file_id), 0) from ingest.files").fetchone()[0]
         # Two builds in a row trigger two gate runs; the first may already have published the second build. Then
@@ -362,7 +289,6 @@ def publish_override(reason: str, by: str) -> GateDecision:
     if not reason.strip():
         raise OverrideRefused("an override needs its reason (--reason), for the record and the reports")
     with warehouse.marts_build_lock(), warehouse.connect(role="gate") as conn:
-        conn.execute(DDL)
         latest = conn.execute(
             """select run_id, status, decided_at, critical_failures, warnings, failed_suites, checked_through_file_id
                from quality.publications order by publication_id desc limit 1""").fetchone()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from psycopg import sql
 
-from kopru import config
+from kopru import config, warehouse
 from kopru.quality.cadence import write_missing_deliveries
 from kopru.quality.volumes import write_delivery_volumes
 
@@ -27,25 +27,6 @@ DATASOURCE = "warehouse"
 CHECKPOINT = "warehouse_gate"
 DATA_DOCS_SITE = "kopru_outputs"  # great_expectations.yml: written to KOPRU_DATA_DOCS_DIR
 INDICATOR_CODES = ["PG4.1.1", "PG4.1.2", "PG4.1.3", "PG4.1.4", "PG4.1.5"]
-
-RESULTS_DDL = """
-create table if not exists quality.validation_results (
-    run_id            text not null,
-    run_at            timestamptz not null default now(),
-    checkpoint        text not null,
-    marts_schema      text,
-    suite             text not null,
-    expectation       text not null,
-    column_name       text,
-    success           boolean not null,
-    severity          text not null,
-    observed_value    text,
-    unexpected_count  bigint,
-    element_count     bigint
-);
-create index if not exists validation_results_run on quality.validation_results (run_at);
-"""
-
 
 @dataclass
 class CheckResult:
@@ -64,7 +45,7 @@ def _gx_environment(schema: str = "marts") -> None:
     """The datasource's URL from the one warehouse URL; `search_path` picks the marts schema being checked
     (`marts_build` at the publication gate, `marts` otherwise), so the suites name tables without a schema."""
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
-    url = config.warehouse_url("gate").replace("postgresql://", "postgresql+psycopg://", 1)
+    url = warehouse.url("gate").replace("postgresql://", "postgresql+psycopg://", 1)
     separator = "&" if "?" in url else "?"
     os.environ["KOPRU_GX_CONNECTION_STRING"] = f"{url}{separator}options=-csearch_path%3D{schema},public"
     os.environ["KOPRU_DATA_DOCS_DIR"] = str(config.outputs_dir() / "data_docs")
@@ -350,8 +331,6 @@ def run_checkpoint(name: str = CHECKPOINT, schema: str = "marts") -> CheckResult
                 else:
                     warnings += 1
     with warehouse.connect(role="gate") as conn:
-        conn.execute(RESULTS_DDL)
-        conn.execute("alter table quality.validation_results add column if not exists marts_schema text")
         with conn.cursor() as cur:
             cur.executemany(
                 """insert into quality.validation_results (run_id, checkpoint, marts_schema, suite, expectation,

@@ -20,20 +20,6 @@ log = logging.getLogger(__name__)
 
 SMTP_CONN_ID = "kopru_smtp"
 
-ARCHIVE_DDL = """
-create table if not exists quality.report_runs (
-    report_run_id      bigserial primary key,
-    period             text not null,
-    kind               text not null,
-    generated_at       timestamptz not null,
-    publication_run_id text,
-    last_file_id       bigint,
-    archive_path       text not null,
-    emailed_to         text
-)
-"""
-
-
 def recipients() -> list[str]:
     return config.report_recipients()
 

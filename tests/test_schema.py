@@ -1,0 +1,127 @@
+"""The warehouse schema has one owner (kopru.schema and its Alembic migrations), and the package no import cycle."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "plugins" / "kopru"
+
+
+def _module_imports() -> dict[str, set[str]]:
+    """Each module of the package → the package's modules it imports, at top level or inside a function."""
+    modules = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        if "data" in parts or "migrations" in parts:
+            continue
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        modules[name] = path
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                graph[name] |= {alias.name for alias in node.names if alias.name in modules}
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join(anchor + ([node.module] if node.module else []))
+                if base in modules:
+                    graph[name].add(base)
+                graph[name] |= {f"{base}.{alias.name}" for alias in node.names if f"{base}.{alias.name}" in modules}
+    return graph
+
+
+def test_the_package_has_no_import_cycle():
+    graph = _module_imports()
+    assert {"kopru.config", "kopru.warehouse", "kopru.schema", "kopru.ingest.loader"} <= graph.keys()
+    cycles = []
+    state: dict[str, str] = {}
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = "open"
+        for imported in sorted(graph[module]):
+            if state.get(imported) == "open":
+                cycles.append(path[path.index(imported):] + [imported])
+            elif imported not in state:
+                visit(imported, [*path, imported])
+        state[module] = "done"
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert cycles == []
+    assert graph["kopru.config"] == set(), "config reads settings and imports nothing of the package"
+
+
+RUNTIME_MIGRATION = re.compile(r"create table if not exists|add column|do \$\$|drop table (?!if exists \{)", re.I)
+
+
+def test_no_table_is_made_or_altered_outside_the_migrations():
+    """Tables change by migration only; what runtime code may still make are objects that follow runtime state (the
+    gate's schema copies and views, the checks' feed views, a benchmark's scratch tables)."""
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        if "migrations" in path.parts or "data" in path.parts or path.name == "schema.py":
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if RUNTIME_MIGRATION.search(line):
+                offenders.append(f"{path.relative_to(PACKAGE)}:{number}: {line.strip()}")
+    assert offenders == []
+
+
+def test_the_warehouse_is_at_the_latest_revision_and_its_raw_tables_follow_the_contract(db):
+    """A contract change without a migration fails here: the raw tables a fresh warehouse gets are the migrations',
+    and the loader writes the contract's columns."""
+    from kopru import schema
+    from kopru.ingest.contract import FEEDS
+    from kopru.ingest.loader import raw_columns
+
+    assert schema.current_revision(db) == schema.head_revision()
+    load_columns = [("_loaded_at", "timestamp with time zone"), ("_is_current", "boolean"),
+                    ("_delivered_text_hash", "text"), ("_is_absent", "boolean")]
+    for spec in FEEDS.values():
+        columns = db.execute(
+            """select attname, format_type(atttypid, atttypmod) from pg_attribute
+               where attrelid = %s::regclass and attnum > 0 and not attisdropped order by attnum""",
+            (spec.raw_table,)).fetchall()
+        expected = [(name, {"timestamp": "timestamp without time zone"}.get(pg_type, pg_type))
+                    for name, pg_type in raw_columns(spec)] + load_columns
+        assert columns == expected, f"{spec.raw_table} differs from the contract: add a migration"
+        owner = db.execute("select tableowner from pg_tables where schemaname || '.' || tablename = %s",
+                           (spec.raw_table,)).fetchone()[0]
+        assert owner == "kopru_loader"
+    owners = dict(db.execute("select tablename, tableowner from pg_tables where schemaname = 'quality'").fetchall())
+    assert owners["publications"] == owners["validation_results"] == "kopru_gate"
+
+
+def test_bootstrap_again_changes_nothing_and_an_unversioned_warehouse_is_refused(warehouse_url, db):
+    import psycopg
+    from kopru import schema, warehouse
+
+    def catalogue():
+        return db.execute(
+            """select n.nspname, c.relname, c.relkind, r.rolname from pg_class c
+               join pg_namespace n on n.oid = c.relnamespace join pg_roles r on r.oid = c.relowner
+               where n.nspname in ('ingest', 'raw', 'privacy', 'quality') order by 1, 2""").fetchall()
+
+    before = catalogue()
+    warehouse.bootstrap()
+    assert catalogue() == before
+    assert db.execute("select count(*) from ingest.reason_codes").fetchone()[0] > 20
+
+    with warehouse.scratch_database("kopru_unversioned", warehouse_url) as scratch:
+        with psycopg.connect(scratch, autocommit=True) as conn:
+            conn.execute(f"drop table {schema.VERSION_TABLE_SCHEMA}.{schema.VERSION_TABLE}")
+        with pytest.raises(schema.UnversionedWarehouse, match="from before versioned migrations"):
+            warehouse.bootstrap()
+        from kopru.cli import known_failure
+
+        with pytest.raises(schema.UnversionedWarehouse) as refused:
+            warehouse.bootstrap()
+        assert known_failure(refused.value).startswith("this warehouse was made by a Köprü")
