@@ -75,10 +75,10 @@ lint: install
 ## PostgreSQL, logs under $(KOPRU_HOME)/airflow/logs); Ctrl-C or `make airflow-stop` stops all of it.
 airflow: install
 	$(BIN)/kopru warehouse start
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m kopru.airflow_local
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m kopru.orchestration.standalone
 
 airflow-stop:
-	-$(BIN)/python -m kopru.airflow_local stop
+	-$(BIN)/python -m kopru.orchestration.standalone stop
 
 ## Re-resolve the pinned set after editing requirements.in.
 lock:

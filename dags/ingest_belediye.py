@@ -1,6 +1,6 @@
 """Airflow DAG `ingest_belediye`: land the `belediye` source family's files from the inbox into raw tables."""
 
-from kopru.orchestration import ingest_dag
+from kopru.orchestration.dags import ingest_dag
 
 ingest_dag(
     "belediye",

@@ -1,6 +1,6 @@
 """Airflow DAG `ingest_devlet`: land the `devlet` source family's files from the inbox into raw tables."""
 
-from kopru.orchestration import ingest_dag
+from kopru.orchestration.dags import ingest_dag
 
 ingest_dag(
     "devlet",

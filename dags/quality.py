@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from airflow.sdk import Asset, Param, dag, task
-from kopru.orchestration import ASSET_MARTS, ASSET_MARTS_BUILD, ASSET_QUALITY, DEFAULT_ARGS
+from kopru.orchestration.dags import ASSET_MARTS, ASSET_MARTS_BUILD, ASSET_QUALITY, DEFAULT_ARGS
 
 MARTS_BUILD = Asset(ASSET_MARTS_BUILD)
 MARTS = Asset(ASSET_MARTS)
@@ -36,7 +36,7 @@ blocked build is published as it is, and `quality.publications` and the reports 
 def quality():
     @task(outlets=[QUALITY, MARTS])
     def run_checkpoint(params=None, dag_run=None) -> dict:
-        from kopru.orchestration import check_quality
+        from kopru.orchestration.tasks import check_quality
 
         reason = (params or {}).get("override_reason")
         by = getattr(dag_run, "triggering_user_name", None) or "airflow"

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from airflow.sdk import Param, dag, task
-from kopru.orchestration import DEFAULT_ARGS
+from kopru.orchestration.dags import DEFAULT_ARGS
 
 
 @dag(
@@ -34,7 +34,7 @@ archived with the warehouse state it came from, and mailed (PDF and XLSX) to KOP
 def reports():
     @task
     def write_reports(params=None, data_interval_end=None, dag_run=None) -> list[dict]:
-        from kopru.orchestration import due_day, write_due_reports
+        from kopru.orchestration.tasks import due_day, write_due_reports
 
         params = params or {}
         as_of = due_day(params.get("as_of"), data_interval_end or (dag_run.run_after if dag_run else None))

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from airflow.sdk import dag, task
-from kopru.orchestration import DEFAULT_ARGS
+from kopru.orchestration.dags import DEFAULT_ARGS
 
 
 @dag(
@@ -25,7 +25,7 @@ nothing purged lives on. Each run is recorded in `privacy.retention_runs`. The s
 def retention():
     @task
     def purge_expired(data_interval_end=None, dag_run=None) -> dict:
-        from kopru.orchestration import due_day
+        from kopru.orchestration.tasks import due_day
         from kopru.privacy import apply_retention
 
         return apply_retention(due_day(None, data_interval_end or (dag_run.run_after if dag_run else None)))

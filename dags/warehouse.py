@@ -5,7 +5,7 @@ from functools import reduce
 from operator import or_
 
 from airflow.sdk import Asset, dag, task
-from kopru.orchestration import ASSET_MARTS_BUILD, ASSET_RAW, DEFAULT_ARGS, SOURCE_FAMILIES
+from kopru.orchestration.dags import ASSET_MARTS_BUILD, ASSET_RAW, DEFAULT_ARGS, SOURCE_FAMILIES
 
 RAW_ASSETS = [Asset(ASSET_RAW.format(family=family)) for family in SOURCE_FAMILIES]
 MARTS_BUILD = Asset(ASSET_MARTS_BUILD)
@@ -29,7 +29,7 @@ Runs when any `ingest_*` DAG updates its raw asset. A failing model or test fail
 def warehouse():
     @task(outlets=[MARTS_BUILD])
     def dbt_build() -> dict:
-        from kopru.orchestration import build_warehouse
+        from kopru.orchestration.tasks import build_warehouse
 
         return build_warehouse()
 

@@ -30,7 +30,7 @@ def warehouse_url(kopru_home) -> str:
     url = warehouse.start()
     # Airflow reads its home and metadata DB once, at its first import: point it at this session's before any test
     # imports it.
-    from kopru.orchestration import airflow_environment
+    from kopru.orchestration.local_runs import airflow_environment
 
     os.environ.update(airflow_environment())
     yield url

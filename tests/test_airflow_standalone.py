@@ -33,14 +33,14 @@ def test_standalone_lists_every_dag(warehouse_url, kopru_home):
     session is left and nothing answers on its port."""
     import psutil
     import psycopg
-    from kopru import airflow_local
-    from kopru.orchestration import PIPELINE
+    from kopru.orchestration import standalone as airflow_standalone
+    from kopru.orchestration.local_runs import PIPELINE
     from kopru.warehouse import with_database
 
     port = free_port()
-    process = airflow_local.start(port)
+    process = airflow_standalone.start(port)
     try:
-        health = airflow_local.wait_healthy(port, timeout=240)
+        health = airflow_standalone.wait_healthy(port, timeout=240)
         assert health["metadatabase"]["status"] == "healthy"
         listening = {c.laddr.ip for c in psutil.net_connections("inet") if c.status == "LISTEN" and c.laddr.port == port}
         assert listening == {"127.0.0.1"}
@@ -57,8 +57,8 @@ def test_standalone_lists_every_dag(warehouse_url, kopru_home):
         with psycopg.connect(with_database(warehouse_url, "airflow")) as conn:
             assert set(PIPELINE) <= {d for (d,) in conn.execute("select dag_id from dag")}
     finally:
-        stopped = airflow_local.stop(process)
+        stopped = airflow_standalone.stop(process)
     assert process.poll() is not None and stopped >= 4  # standalone and its components
-    assert airflow_local.session_processes(process.kopru_session) == []
+    assert airflow_standalone.session_processes(process.kopru_session) == []
     with pytest.raises(OSError):
         get(port, "/api/v2/monitor/health")

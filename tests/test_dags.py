@@ -4,12 +4,12 @@ import os
 
 import pytest
 from kopru import config
-from kopru.orchestration import PIPELINE
+from kopru.orchestration.local_runs import PIPELINE
 
 
 @pytest.fixture(scope="module")
 def dagbag(warehouse_url):
-    from kopru.orchestration import airflow_environment, ensure_airflow_db
+    from kopru.orchestration.local_runs import airflow_environment, ensure_airflow_db
 
     os.environ.update(airflow_environment())
     ensure_airflow_db()

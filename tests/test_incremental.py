@@ -10,7 +10,6 @@ from datetime import date
 import psycopg
 import pytest
 from kopru.ingest.contract import parse_file_name
-from kopru.ingest.loader import delivered_on
 
 INCREMENTAL_MODELS = {
     "marts_build.fct_aid": "aid_key",
@@ -42,7 +41,7 @@ def _load_in_two_parts(url: str, folder) -> dict:
     for path in delivered.rglob("*"):
         if path.is_file() and not path.name.startswith("."):  # the generator's marker stays behind: a real district
             # a corrected re-send (resent/) arrives the day after the file it corrects, in the same part
-            early = delivered_on(parse_file_name(path.name)) < cut
+            early = parse_file_name(path.name).delivered_on < cut
             target = (first if early else later) / path.relative_to(delivered)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
@@ -132,7 +131,7 @@ def test_row_tests_judge_what_the_build_wrote_and_keys_stay_unique_across_the_ta
 
 
 def test_the_unit_tests_pass(incremental_db):
-    """The scheduled build leaves dbt's unit tests out (orchestration.build_warehouse); they run here, every one of
+    """The scheduled build leaves dbt's unit tests out (kopru.orchestration.tasks.build_warehouse); they run here, every one of
     them: the indicators, the achievement formula, the three-refusal rule."""
     import yaml
     from kopru import config

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import asyncssh
 import pytest
 from kopru.ingest import pull
-from kopru.orchestration import run_dag
+from kopru.orchestration.local_runs import run_dag
 
 TOKEN = "test-token"
 VALID_TCKN = "10000000146"
@@ -80,7 +80,7 @@ def test_pull_pages_retries_and_saves_one_contract_file_per_feed(state_service, 
 
 @pytest.fixture(scope="module", autouse=True)
 def airflow_db(warehouse_url):
-    from kopru.orchestration import ensure_airflow_db
+    from kopru.orchestration.local_runs import ensure_airflow_db
 
     ensure_airflow_db()
 
@@ -104,7 +104,7 @@ def test_ingest_devlet_dag_pulls_then_lands(state_service, tmp_path, airflow_db,
 
 def test_without_a_connection_nothing_is_pulled(tmp_path, monkeypatch):
     monkeypatch.delenv("AIRFLOW_CONN_DEVLET_API", raising=False)
-    from kopru.orchestration import pull_state_feeds
+    from kopru.orchestration.tasks import pull_state_feeds
 
     assert pull_state_feeds(str(tmp_path), date(2031, 1, 5)) == []
     assert not any(tmp_path.iterdir())

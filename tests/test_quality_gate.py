@@ -182,7 +182,7 @@ def test_an_operator_can_accept_a_blocked_build_and_the_reports_say_so(gate_db, 
     assert reason.startswith("Ocak teslimatı eksik geldi")
     done = publish("--override", "--reason", "again")
     assert done.returncode == 2 and "not a blocked build" in done.stderr
-    from kopru.orchestration import write_report
+    from kopru.orchestration.tasks import write_report
 
     written = write_report("2024-H2", str(tmp_path))
     html = Path(written["html"]).read_text(encoding="utf-8")

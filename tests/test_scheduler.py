@@ -67,9 +67,10 @@ def seconds(run: dict) -> float:
 @pytest.mark.slow
 def test_a_day_under_the_real_scheduler(warehouse_url, kopru_home, capsys, monkeypatch):
     import psycopg
-    from kopru import airflow_local, warehouse
+    from kopru import warehouse
     from kopru.generate.sample import generate
     from kopru.ingest.origin import MARKER_FILE
+    from kopru.orchestration import standalone as airflow_standalone
 
     with warehouse.scratch_database("kopru_scheduler", warehouse_url) as url:
         inbox = kopru_home / "scheduler_inbox"
@@ -100,9 +101,9 @@ def test_a_day_under_the_real_scheduler(warehouse_url, kopru_home, capsys, monke
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        process = airflow_local.start(port)
+        process = airflow_standalone.start(port)
         try:
-            airflow_local.wait_healthy(port, timeout=240)
+            airflow_standalone.wait_healthy(port, timeout=240)
             api = Api(port)
             for _ in range(60):  # the dag-processor parses the folder shortly after start
                 known = {d["dag_id"] for d in api.call("GET", "/api/v2/dags?limit=100")["dags"]}
@@ -163,4 +164,4 @@ def test_a_day_under_the_real_scheduler(warehouse_url, kopru_home, capsys, monke
                     "select distinct status from ingest.files where file_id > %s", (files,))}
             assert statuses <= {"duplicate_file"}
         finally:
-            airflow_local.stop(process)
+            airflow_standalone.stop(process)

@@ -80,7 +80,7 @@ def test_no_text_in_an_xlsx_output_becomes_a_formula(tmp_path):
 @pytest.mark.parametrize("out", ["/etc/kopru", "{home}/../../../etc", "{home}/outputs/../../elsewhere"])
 def test_a_report_folder_outside_the_allowed_roots_is_refused(out, kopru_home, warehouse_url):
     from kopru import config
-    from kopru.orchestration import write_due_reports
+    from kopru.orchestration.tasks import write_due_reports
 
     target = out.format(home=kopru_home)
     done = kopru("report", "--period", "2024", "--out", target, env={"KOPRU_ALLOWED_PATHS": ""})
@@ -97,7 +97,7 @@ def test_a_report_folder_outside_the_allowed_roots_is_refused(out, kopru_home, w
 
 def test_an_inbox_param_outside_the_allowed_roots_is_refused(warehouse_url):
     from kopru import config
-    from kopru.orchestration import ingest_family
+    from kopru.orchestration.tasks import ingest_family
 
     with pytest.raises(config.PathNotAllowed, match="the inbox '/etc' is outside"):
         ingest_family("belediye", "/etc")

@@ -22,8 +22,8 @@ def describe(error: BaseException | None) -> str:
 
 
 def task_failed(context) -> None:
-    """on_failure_callback of every Köprü task (orchestration.DEFAULT_ARGS). Never raises: an alert that cannot be
-    sent is logged, and the task's own failure stays what the run shows."""
+    """on_failure_callback of every Köprü task (kopru.orchestration.dags.DEFAULT_ARGS). Never raises: an alert that
+    cannot be sent is logged, and the task's own failure stays what the run shows."""
     from kopru import config
     from kopru.reports.deliver import SMTP_CONN_ID
 

@@ -138,14 +138,14 @@ def _one_day_delivery(inbox: Path, out: Path) -> Path:
     from datetime import timedelta
 
     from kopru.generate.sample import mark_generated
+    from kopru.ingest.contract import parse_file_name
 
     latest = max(inbox.glob("belediye_aid_*.csv"))
     with open(latest, encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     # an average day's worth of the month's deliveries
     day_rows = rows[: max(1, round(len(rows) / 30))]
-    digits = latest.name.rsplit("_", 1)[1][:8]
-    next_day = date(int(digits[:4]), int(digits[4:6]), int(digits[6:8])) + timedelta(days=1)
+    next_day = parse_file_name(latest.name).delivered_on + timedelta(days=1)
     shifted = next_day - timedelta(days=1)  # the file of day D holds the deliveries of D − 1
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"belediye_aid_{next_day:%Y%m%d}.csv"
@@ -167,7 +167,8 @@ def run_pipeline_bench(district: str, households: int, start: date, end: date, s
 
     terminal = terminal or sys.stdout
     from kopru.generate.sample import generate
-    from kopru.orchestration import INGEST_DAGS, PIPELINE_STEPS, ensure_airflow_db, load_dagbag, run_dags
+    from kopru.orchestration.dags import INGEST_DAGS
+    from kopru.orchestration.local_runs import PIPELINE_STEPS, ensure_airflow_db, load_dagbag, run_dags
 
     timings: dict[str, float] = {}
     ingest_runs: dict[str, float] = {}  # each ingest DAG's own run, inside the ingest step

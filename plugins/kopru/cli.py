@@ -140,20 +140,14 @@ def cmd_replay(args) -> int:
 
 def cmd_ingest(args) -> int:
     from kopru import config, warehouse
-    from kopru.ingest.loader import ingest_inbox
+    from kopru.orchestration.tasks import land_inbox
 
     inbox = config.confined_path(args.inbox, "inbox")
     if not inbox.is_dir():
         raise config.PathNotAllowed(f"the inbox {args.inbox!r} does not exist or is not a folder")
     warehouse.start()
-    results = ingest_inbox(inbox, tuple(args.source) if args.source else None, drain=not args.keep_files)
-    summary: dict = {}
-    for result in results:
-        summary[result.status] = summary.get(result.status, 0) + 1
-    _print({"files": len(results), **summary,
-            "rows_loaded": sum(r.rows_loaded for r in results),
-            "rows_quarantined": sum(r.rows_quarantined for r in results),
-            "rows_duplicate": sum(r.rows_duplicate for r in results)})
+    summary = land_inbox(inbox, tuple(args.source) if args.source else None, drain=not args.keep_files)
+    _print(summary)
     return 1 if summary.get("error") else 0
 
 
@@ -183,14 +177,12 @@ def cmd_publish(args) -> int:
     import getpass
 
     from kopru import warehouse
-    from kopru.quality.gate import QualityGateBlocked, publish_override, run_gate
+    from kopru.orchestration.tasks import check_quality
+    from kopru.quality.gate import QualityGateBlocked
 
     warehouse.start()
-    if args.override:
-        _print(publish_override(args.reason or "", args.by or getpass.getuser()).as_xcom())
-        return 0
     try:
-        _print(run_gate().as_xcom())
+        _print(check_quality((args.reason or "") if args.override else None, args.by or getpass.getuser()))
     except QualityGateBlocked as blocked:
         print(f"kopru: {blocked}", file=sys.stderr)
         return 1
@@ -199,7 +191,7 @@ def cmd_publish(args) -> int:
 
 def cmd_report(args) -> int:
     from kopru import config, periods
-    from kopru.orchestration import write_due_reports, write_report
+    from kopru.orchestration.tasks import write_due_reports, write_report
 
     if args.due:
         as_of = date.fromisoformat(args.as_of) if args.as_of else periods.local_day()
@@ -216,9 +208,10 @@ def cmd_report(args) -> int:
               f"the period's report merges it")
         return 0
     if args.public:
+        from kopru.periods import Period
         from kopru.reports.transparency import render
 
-        if args.period is None or "-H" in args.period:
+        if args.period is None or Period.parse(args.period).kind != "year":
             raise config.SettingError("--public needs --period YYYY: the public report covers a year")
         out = config.confined_path(args.out, "report folder") if args.out else \
             config.outputs_dir() / "reports" / f"kamuoyu_{args.period}"
@@ -276,7 +269,8 @@ def cmd_bench(args) -> int:
 
 def cmd_run(args) -> int:
     from kopru import config, console, warehouse
-    from kopru.orchestration import INGEST_DAGS, run_pipeline
+    from kopru.orchestration.dags import INGEST_DAGS
+    from kopru.orchestration.local_runs import run_pipeline
 
     if not Path(args.inbox).is_dir():
         raise config.PathNotAllowed(f"the inbox {args.inbox!r} does not exist or is not a folder")
@@ -312,7 +306,7 @@ def cmd_run(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from kopru.orchestration import SOURCE_FAMILIES
+    from kopru.orchestration.dags import SOURCE_FAMILIES
 
     parser = argparse.ArgumentParser(
         prog="kopru",

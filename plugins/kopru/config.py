@@ -139,6 +139,16 @@ def outputs_dir() -> Path:
     return path
 
 
+def data_docs_dir() -> Path:
+    """Great Expectations' Data Docs site (the quality gate's pages)."""
+    return outputs_dir() / "data_docs"
+
+
+def gx_validations_dir() -> Path:
+    """Great Expectations' store of validation results, pruned to the runs the Data Docs list."""
+    return kopru_home() / "gx_validations"
+
+
 def archive_dir() -> Path:
     path = kopru_home() / "archive"
     path.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -52,6 +52,20 @@ class Period:
     def end(self) -> date:
         return date(self.year, 6, 30) if self.half == 1 else date(self.year, 12, 31)
 
+    @property
+    def whole_year(self) -> Period:
+        return Period(self.year, None)
+
+    @property
+    def half_years(self) -> list[Period]:
+        """The half-years the period is made of: itself, or a year's two."""
+        return [self] if self.half else [Period(self.year, 1), Period(self.year, 2)]
+
+    @property
+    def year_to_date(self) -> Period:
+        """What a report of this period shows as the year so far: the whole year once its second half closes."""
+        return self.whole_year if self.half == 2 else self
+
     def __str__(self) -> str:
         return f"{self.year}-H{self.half}" if self.half else str(self.year)
 

@@ -5,7 +5,7 @@ folder, the day after the file it corrects), and the day's chain runs what the D
 the four ingest families (which drain the inbox), the warehouse build, the publication gate, and on a reporting day
 (5 January, 5 July: kopru.periods) the reports DAG's body. Each day's outcome is kept: what landed, the gate's
 decision with its reasons, the reports written. The chain calls the task bodies the DAGs call
-(kopru.orchestration), not Airflow itself: the scheduler is exercised by tests/test_scheduler.py, and a year of
+(kopru.orchestration.tasks), not Airflow itself: the scheduler is exercised by tests/test_scheduler.py, and a year of
 days through `dag.test()` would cost hours of Airflow's own start-up.
 
 At the end, the published marts are compared with one bulk load of the same files into a database of its own: a
@@ -41,12 +41,12 @@ class ReplayDay:
 def deliveries_by_day(deliveries: Path) -> dict[date, list[Path]]:
     """The delivery files of a folder by the day they arrive: the day in their name, a correction the day after."""
     from kopru.ingest.contract import parse_file_name
-    from kopru.ingest.loader import delivered_on, inbox_files
+    from kopru.ingest.loader import inbox_files
 
     by_day: dict[date, list[Path]] = {}
     for path in inbox_files(deliveries):
         name = parse_file_name(path.name)
-        day = delivered_on(name) if name else None
+        day = name.delivered_on if name else None
         if day is None:
             continue
         if path.parent.name == RESENT_FOLDER:
@@ -59,9 +59,10 @@ def replay(deliveries: Path, inbox: Path, out: Path, start: date | None = None, 
            progress=print) -> list[ReplayDay]:
     """Replay the deliveries of `deliveries` day by day (from `start` to `end`, all by default) into the one
     warehouse; the reports due go to `out`."""
-    from kopru import orchestration
     from kopru.ingest.origin import MARKER_FILE
+    from kopru.orchestration import tasks
     from kopru.quality.gate import QualityGateBlocked
+    from kopru.tasks.dags import SOURCE_FAMILIES
 
     by_day = deliveries_by_day(deliveries)
     days = [d for d in sorted(by_day) if (start is None or d >= start) and (end is None or d <= end)]
@@ -75,16 +76,16 @@ def replay(deliveries: Path, inbox: Path, out: Path, start: date | None = None, 
             target = inbox / (RESENT_FOLDER if path.parent.name == RESENT_FOLDER else "") / path.name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
-        landed = [orchestration.ingest_family(family, str(inbox)) for family in orchestration.SOURCE_FAMILIES]
-        orchestration.build_warehouse()
+        landed = [tasks.ingest_family(family, str(inbox)) for family in SOURCE_FAMILIES]
+        tasks.build_warehouse()
         try:
-            decision = orchestration.check_quality()
+            decision = tasks.check_quality()
             gate, reasons = decision["status"], []
         except QualityGateBlocked as blocked:
             gate, reasons = "blocked", str(blocked).splitlines()[1:-1]
         reports = []
         if periods.reporting_day_on_or_after(day) == day:
-            for written in orchestration.write_due_reports(day, str(out / day.isoformat())):
+            for written in tasks.write_due_reports(day, str(out / day.isoformat())):
                 reports.append(written.get("period", "?") + (" (kamuoyu)" if "public" in written else ""))
         result = ReplayDay(day, sum(f["files"] for f in landed), sum(f.get("rows_loaded", 0) for f in landed),
                            gate, reasons, reports, time.monotonic() - began)
@@ -98,13 +99,14 @@ def replay(deliveries: Path, inbox: Path, out: Path, start: date | None = None, 
 def bulk_load(deliveries: Path, inbox: Path) -> str:
     """Every delivery of `deliveries` landed at once into the one warehouse (corrections after the rest, as they
     arrived later), built and published; the gate's decision."""
-    from kopru import orchestration
+    from kopru.orchestration import tasks
+    from kopru.tasks.dags import SOURCE_FAMILIES
 
     shutil.copytree(deliveries, inbox, dirs_exist_ok=True)
-    for family in orchestration.SOURCE_FAMILIES:
-        orchestration.ingest_family(family, str(inbox))
-    orchestration.build_warehouse()
-    return orchestration.check_quality()["status"]
+    for family in SOURCE_FAMILIES:
+        tasks.ingest_family(family, str(inbox))
+    tasks.build_warehouse()
+    return tasks.check_quality()["status"]
 
 
 def marts_fingerprint(url: str) -> dict[str, str]:

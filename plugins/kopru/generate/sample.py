@@ -29,6 +29,7 @@ from pathlib import Path
 from kopru.config import PACKAGE_DATA
 from kopru.generate.ngo import NGO_PROFILES, NgoRow, file_bytes, mark_dirt, mark_every_kind_once, spoil
 from kopru.identity import check_digits
+from kopru.ingest import contract
 from kopru.ingest.parsers import format_decimal
 from kopru.ingest.stk import all_mappings
 
@@ -460,21 +461,16 @@ class Generator:
 
 SURVEY_MONTHS = (5, 11)
 
-HOUSEHOLD_COLUMNS = ["household_id", "head_tckn", "mahalle_code", "mahalle_name", "address_line", "phone",
-                     "household_size", "registered_on", "status", "closed_reason", "protection_status", "updated_at"]
-PERSON_COLUMNS = ["person_id", "household_id", "tckn", "first_name", "last_name", "birth_date", "sex", "relation",
-                  "disability_pct", "is_student", "school_level", "employable", "employment_status", "updated_at"]
-APPEND_COLUMNS = {
-    "assessments": ["assessment_id", "household_id", "visit_date", "assessor_id", "monthly_income_try",
-                    "monthly_rent_try", "need_score", "need_level", "next_visit_due"],
-    "aid": ["aid_id", "household_id", "person_id", "aid_type", "channel", "amount_try", "quantity", "delivered_on",
-            "isas_ref", "isas_entered_on"],
-    "services": ["service_id", "household_id", "person_id", "service_type", "provider_unit", "opened_on",
-                 "closed_on", "outcome"],
-    "employment_referrals": ["referral_id", "person_id", "tckn", "referred_on", "channel", "program", "referred_by"],
-    "surveys": ["response_id", "survey_wave", "responded_on", "household_id", "channel", "q_satisfaction",
-                "q_fairness", "comment"],
-}
+
+def _contract_columns(feed: str) -> list[str]:
+    """A municipal feed's columns in the contract's order: the generator writes what the contract says."""
+    return [column.name for column in contract.FEEDS[("belediye", feed)].columns]
+
+
+HOUSEHOLD_COLUMNS = _contract_columns("households")
+PERSON_COLUMNS = _contract_columns("persons")
+APPEND_COLUMNS = {feed: _contract_columns(feed)
+                  for feed in ("assessments", "aid", "services", "employment_referrals", "surveys")}
 
 
 def _csv_bytes(columns: list[str], rows: list[dict], delimiter: str = ",", encoding: str = "utf-8") -> bytes:
@@ -605,9 +601,8 @@ def write_deliveries(gen: Generator, events, out: Path, truth_dir: Path, cadence
         if cadence == "daily":  # the next day's name is that day's own file: the copy arrives as a re-sending
             copy = f"{RESENT_FOLDER}/{name}"
         else:
-            prefix, stamp_ext = name.rsplit("_", 1)
-            next_day = date(int(stamp_ext[:4]), int(stamp_ext[4:6]), int(stamp_ext[6:8])) + timedelta(days=1)
-            copy = f"{prefix}_{next_day:%Y%m%d}.{stamp_ext.split('.', 1)[1]}"
+            parsed = contract.parse_file_name(name)
+            copy = f"{parsed.source}_{parsed.feed}_{parsed.delivered_on + timedelta(days=1):%Y%m%d}.{parsed.extension}"
         (out / copy).parent.mkdir(parents=True, exist_ok=True)
         (out / copy).write_bytes((out / name).read_bytes())
         written[copy] = written[name]
@@ -666,8 +661,9 @@ def _card_bytes(rows: list[dict]) -> bytes:
     cards = sorted(rows, key=lambda r: r["islem_zamani"])
     card_rows = [{**r, "islem_zamani": r["islem_zamani"].strftime("%d.%m.%Y %H:%M:%S"),
                   "tutar": format_decimal(r["tutar"], "tr")} for r in cards]
-    return _csv_bytes(["islem_no", "kart_no", "hane_no", "islem_zamani", "isyeri_kategorisi", "tutar", "islem_tipi"],
-                      card_rows, delimiter=";", encoding="utf-8-sig")
+    spec = contract.FEEDS[("sosyalkart", "transactions")]
+    return _csv_bytes([column.name for column in spec.columns], card_rows, delimiter=spec.formats.delimiter,
+                      encoding=spec.formats.encoding)
 
 
 def _jsonl_bytes(rows: list[dict]) -> bytes:

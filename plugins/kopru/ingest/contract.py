@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 AID_TYPES = (
     "nakdi", "gida", "yakacak", "egitim", "kira", "saglik", "kart", "sosyal_market",
@@ -262,19 +263,57 @@ NGO_CODE = re.compile(r"[a-z0-9_]+")
 
 @dataclass(frozen=True)
 class FileName:
+    """A delivered file's name as the contract reads it. For an NGO file (`stk_<ngo>_<YYYYMM>`), `feed` is the NGO's
+    code, as the manifest records it."""
+
     source: str
     feed: str
-    stamp: str  # YYYYMMDD or YYYYMM as in the name
+    stamp: str  # YYYYMMDD, or YYYYMM for an NGO's month, as in the name
     extension: str
+
+    @property
+    def ngo(self) -> str | None:
+        return self.feed if self.source == "stk" else None
+
+    @property
+    def delivered_on(self) -> date | None:
+        """The delivery day the name says; for a monthly NGO file, the month's last day, the earliest day the month's
+        list can be complete. None for a day no calendar has (20240231)."""
+        try:
+            if len(self.stamp) == 8:
+                return date(int(self.stamp[:4]), int(self.stamp[4:6]), int(self.stamp[6:]))
+            first = date(int(self.stamp[:4]), int(self.stamp[4:6]), 1)
+        except ValueError:
+            return None
+        return date(first.year + first.month // 12, first.month % 12 + 1, 1) - timedelta(days=1)
+
+    @property
+    def delivery_month(self) -> str:
+        """`YYYY-MM`: the month an NGO file lists."""
+        return f"{self.stamp[:4]}-{self.stamp[4:6]}"
 
 
 def parse_file_name(name: str) -> FileName | None:
+    """The name's parts, or None when it does not follow the contract."""
     match = _NAME.fullmatch(name)
     if not match:
         return None
     if match.group("ngo"):
         return FileName("stk", match.group("ngo"), match.group("month"), match.group("stk_ext"))
     return FileName(match.group("source"), match.group("feed"), match.group("date"), match.group("ext"))
+
+
+def arrival_order(name: str) -> tuple[str, str]:
+    """Files of a folder in the order they were delivered: by the day (or month) in their name, then by name; names
+    outside the contract last."""
+    parsed = parse_file_name(name)
+    return (parsed.stamp.ljust(8, "0") if parsed else "99999999", name)
+
+
+def sender_family(name: str) -> str:
+    """The source family a file belongs to by its name's first word, even when the rest of the name is bad: that
+    family's ingest records it as rejected (`bad_file_name`) rather than no one seeing it."""
+    return name.split("_", 1)[0]
 
 
 TURKISH_FOLD = str.maketrans({

@@ -21,7 +21,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 import psycopg
@@ -158,19 +158,6 @@ def read_file(data: bytes, name: contract.FileName) -> tuple[FeedSpec, Iterator[
     return spec, csv_file.records, stream
 
 
-def delivered_on(name: contract.FileName) -> date | None:
-    """The delivery day a name says; for a monthly NGO file (`YYYYMM`), the month's last day, the earliest day
-    the month's list can be complete."""
-    stamp = name.stamp
-    try:
-        if len(stamp) == 8:
-            return date(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:]))
-        first = date(int(stamp[:4]), int(stamp[4:6]), 1)
-        return date(first.year + first.month // 12, first.month % 12 + 1, 1) - timedelta(days=1)
-    except ValueError:
-        return None
-
-
 def _has_records(data: bytes) -> bool:
     if data[:2] == b"PK":  # XLSX: a zip, compared whole
         return True
@@ -214,7 +201,7 @@ def ingest_file(conn, path: Path, key: bytes) -> FileResult:
     name = contract.parse_file_name(path.name)
     source = name.source if name else "unknown"
     feed = name.feed if name else None
-    delivered = delivered_on(name) if name else None
+    delivered = name.delivered_on if name else None
     cap = config.ingest_limits().max_file_bytes(source, feed)
     try:
         with conn.transaction():
@@ -235,7 +222,7 @@ def reject_delivery(conn, path: Path, name: str, reason_code: str, reason: str) 
     sha256, size = file_sha256(path)
     parsed = contract.parse_file_name(name)
     source, feed = (parsed.source, parsed.feed) if parsed else ("unknown", None)
-    delivered = delivered_on(parsed) if parsed else None
+    delivered = parsed.delivered_on if parsed else None
     with conn.transaction():
         _lock_feed(conn, source, feed)
         file_id = _record_file(conn, Path(name), sha256, size, source, feed, delivered, "rejected",
@@ -632,12 +619,6 @@ def _land(conn, spec: FeedSpec, file_id: int, delivered: date, key: bytes, read_
     return inserted, len(read_problems) + quarantined
 
 
-def _sort_key(path: Path):
-    name = contract.parse_file_name(path.name)
-    stamp = name.stamp.ljust(8, "0") if name else "99999999"
-    return (stamp, path.name)
-
-
 def inbox_files(inbox: Path) -> list[Path]:
     """The inbox's files in arrival order: its own files oldest delivery first, then each sub-folder's the same way,
     folders in name order. A file re-sent with a correction has the name of the one it corrects, so a later
@@ -647,15 +628,10 @@ def inbox_files(inbox: Path) -> list[Path]:
         return [p for p in folder.iterdir() if not p.name.startswith(".")]
 
     entries = visible(inbox)
-    files = sorted((p for p in entries if p.is_file()), key=_sort_key)
+    files = sorted((p for p in entries if p.is_file()), key=lambda p: contract.arrival_order(p.name))
     for folder in sorted(p for p in entries if p.is_dir()):
-        files += sorted((p for p in visible(folder) if p.is_file()), key=_sort_key)
+        files += sorted((p for p in visible(folder) if p.is_file()), key=lambda p: contract.arrival_order(p.name))
     return files
-
-
-def _feed_of(path: Path) -> tuple[str, str]:
-    name = contract.parse_file_name(path.name)
-    return (name.source, name.feed) if name else ("unknown", path.name)
 
 
 def ingest_inbox(inbox: Path, sources: tuple[str, ...] | None = None, workers: int | None = None,
@@ -671,11 +647,12 @@ def ingest_inbox(inbox: Path, sources: tuple[str, ...] | None = None, workers: i
 
     files = inbox_files(Path(inbox))
     if sources:
-        files = [p for p in files if p.name.split("_", 1)[0] in sources]
+        files = [p for p in files if contract.sender_family(p.name) in sources]
     key = config.pseudonym_key()
     feeds: dict[tuple[str, str], list[Path]] = {}
     for path in files:
-        feeds.setdefault(_feed_of(path), []).append(path)
+        name = contract.parse_file_name(path.name)
+        feeds.setdefault((name.source, name.feed) if name else ("unknown", path.name), []).append(path)
     queue = sorted(feeds.values(), key=lambda paths: -sum(p.stat().st_size for p in paths))
 
     def land_feed(paths: list[Path]) -> list[tuple[Path, FileResult]]:

@@ -222,7 +222,7 @@ def read(data: bytes, name: contract.FileName, mappings_dir: Path | None = None)
     else:
         text = decode(data, mapping.formats.encoding)
         records = read_csv(text, mapping.formats.delimiter, expected).records
-    delivery_month = f"{name.stamp[:4]}-{name.stamp[4:6]}"
+    delivery_month = name.delivery_month
     return mapping.spec, _mapped(records, mapping, delivery_month)
 
 

@@ -8,6 +8,7 @@ environment that `run_checkpoint` sets from the one warehouse URL.
 
 from __future__ import annotations
 
+import csv
 import functools
 import json
 import os
@@ -26,7 +27,14 @@ from kopru.quality.volumes import write_delivery_volumes
 DATASOURCE = "warehouse"
 CHECKPOINT = "warehouse_gate"
 DATA_DOCS_SITE = "kopru_outputs"  # great_expectations.yml: written to KOPRU_DATA_DOCS_DIR
-INDICATOR_CODES = ["PG4.1.1", "PG4.1.2", "PG4.1.3", "PG4.1.4", "PG4.1.5"]
+
+
+@functools.cache
+def indicator_codes() -> list[str]:
+    """The plan's indicators, from the plan seed the marts are built from."""
+    with open(config.DBT_PROJECT_DIR / "seeds" / "plan_indicators.csv", encoding="utf-8") as seed:
+        return [row["indicator_code"] for row in csv.DictReader(seed)]
+
 
 @dataclass
 class CheckResult:
@@ -42,14 +50,15 @@ class CheckResult:
 
 
 def _gx_environment(schema: str = "marts") -> None:
-    """The datasource's URL from the one warehouse URL; `search_path` picks the marts schema being checked
-    (`marts_build` at the publication gate, `marts` otherwise), so the suites name tables without a schema."""
+    """What great_expectations.yml reads from the environment (GX's config substitution): the datasource's URL
+    from the one warehouse URL, whose `search_path` picks the marts schema being checked (`marts_build` at the
+    publication gate, `marts` otherwise, so the suites name tables without a schema), and the stores' folders."""
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
     url = warehouse.url("gate").replace("postgresql://", "postgresql+psycopg://", 1)
     separator = "&" if "?" in url else "?"
     os.environ["KOPRU_GX_CONNECTION_STRING"] = f"{url}{separator}options=-csearch_path%3D{schema},public"
-    os.environ["KOPRU_DATA_DOCS_DIR"] = str(config.outputs_dir() / "data_docs")
-    os.environ["KOPRU_GX_VALIDATIONS_DIR"] = str(config.kopru_home() / "gx_validations")
+    os.environ["KOPRU_DATA_DOCS_DIR"] = str(config.data_docs_dir())
+    os.environ["KOPRU_GX_VALIDATIONS_DIR"] = str(config.gx_validations_dir())
 
 
 def get_context(schema: str = "marts"):
@@ -121,7 +130,7 @@ def define(context=None, schema: str = "marts") -> None:
     # ---- marts (critical: they are what BI and the reports read) ----
     suite("marts__fct_indicator_period", table("fct_indicator_period", "fct_indicator_period"), [
         gxe.ExpectColumnValuesToNotBeNull(column="indicator_code"),
-        gxe.ExpectColumnValuesToBeInSet(column="indicator_code", value_set=INDICATOR_CODES),
+        gxe.ExpectColumnValuesToBeInSet(column="indicator_code", value_set=indicator_codes()),
         gxe.ExpectCompoundColumnsToBeUnique(column_list=["indicator_code", "period"]),
     ])
     # Every period has all five indicators. Before the first municipal aid there is no period at all: no failure
@@ -129,8 +138,8 @@ def define(context=None, schema: str = "marts") -> None:
     suite("marts__indicators_per_period", query(
         "indicators_per_period",
         "select period, count(distinct indicator_code) as indicators from fct_indicator_period group by period",
-    ), [gxe.ExpectColumnValuesToBeBetween(column="indicators", min_value=len(INDICATOR_CODES),
-                                           max_value=len(INDICATOR_CODES))])
+    ), [gxe.ExpectColumnValuesToBeBetween(column="indicators", min_value=len(indicator_codes()),
+                                           max_value=len(indicator_codes()))])
     suite("marts__indicator_rates", query(
         "indicator_rates", "select indicator_code, period, actual_value from fct_indicator_period where is_rate",
     ), [gxe.ExpectColumnValuesToBeBetween(column="actual_value", min_value=0, max_value=100)])
@@ -308,7 +317,7 @@ def run_checkpoint(name: str = CHECKPOINT, schema: str = "marts") -> CheckResult
         conn.commit()
     context = get_context(schema)
     checkpoint = context.checkpoints.get(name)
-    first_docs = not (Path(os.environ["KOPRU_DATA_DOCS_DIR"]) / "index.html").exists()
+    first_docs = not (config.data_docs_dir() / "index.html").exists()
     result = checkpoint.run()
     run_id = uuid.uuid4().hex
     rows = []
@@ -376,7 +385,7 @@ KEPT_RUNS_PER_SUITE = 10
 def _prune_validation_store() -> None:
     """GX's file store keeps every run, and Data Docs list them all (seconds more each week): keep the latest
     KEPT_RUNS_PER_SUITE runs of each suite (run folders are named by their UTC time, so names sort by age)."""
-    store = Path(os.environ["KOPRU_GX_VALIDATIONS_DIR"])
+    store = config.gx_validations_dir()
     for runs in store.glob("*/*"):  # <suite>/<run name>/<run time>/
         if runs.is_dir():
             for old in sorted(p for p in runs.iterdir() if p.is_dir())[:-KEPT_RUNS_PER_SUITE]:
@@ -394,8 +403,8 @@ def _build_data_docs(context, results: list | None = None) -> str | None:
         context.build_data_docs(site_names=[DATA_DOCS_SITE], resource_identifiers=results)
     except Exception:  # noqa: BLE001 - docs are a convenience; the results are already stored
         return None
-    _finish_pages(Path(os.environ["KOPRU_DATA_DOCS_DIR"]))
-    return os.path.join(os.environ["KOPRU_DATA_DOCS_DIR"], "index.html")
+    _finish_pages(config.data_docs_dir())
+    return str(config.data_docs_dir() / "index.html")
 
 
 # What Data Docs pages load from CDNs, by what replaces it under the site's static/vendor/: the files of XStatic

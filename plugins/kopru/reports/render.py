@@ -34,16 +34,23 @@ DEFINITIONS = [
 ]
 
 
-INSTITUTION_NAMES = {
+# The institutions that are not partner NGOs; each NGO is named by its mapping file (`institution_name`), so a new
+# partner needs no code change.
+OWN_AND_STATE_INSTITUTIONS = {
     "belediye": "Belediye (Sosyal Destek Hizmetleri)",
     "devlet:sydv": "Devlet (SYDV / ISAS)",
-    "stk:kizilay_ilce": "Türk Kızılay İlçe Şubesi",
-    "stk:gidabankasi": "Gıda Bankası Derneği",
-    "stk:dayanisma_dernegi": "Dayanışma Derneği",
 }
 
 
-# The feeds of the contract as the directorate knows them; an NGO's files by the NGO's name (INSTITUTION_NAMES).
+def institution_names() -> dict[str, str]:
+    """`fct_aid.institution` → the name the directorate knows it by."""
+    from kopru.ingest.stk import all_mappings
+
+    return {**OWN_AND_STATE_INSTITUTIONS,
+            **{f"stk:{mapping.ngo_code}": mapping.institution_name for mapping in all_mappings()}}
+
+
+# The feeds of the contract as the directorate knows them; an NGO's files by the NGO's name (institution_names).
 FEED_NAMES = {
     ("belediye", "households"): "Belediye hane listesi", ("belediye", "persons"): "Belediye kişi listesi",
     ("belediye", "aid"): "Belediye yardımları", ("belediye", "assessments"): "İhtiyaç değerlendirmeleri",
@@ -57,7 +64,7 @@ CADENCE_NAMES = {"daily": "günlük", "monthly": "aylık", "half_yearly": "altı
 
 def feed_name(source: str, feed: str) -> str:
     if source == "stk":
-        return INSTITUTION_NAMES.get(f"stk:{feed}", feed)
+        return institution_names().get(f"stk:{feed}", feed)
     return FEED_NAMES.get((source, feed), f"{source}/{feed}")
 
 
@@ -98,7 +105,7 @@ def tr_value(value) -> str:
 
 
 def report_kind(period: str) -> str:
-    return "izleme" if Period.parse(period).half else "degerlendirme"
+    return "izleme" if Period.parse(period).kind == "half_year" else "degerlendirme"
 
 
 def _fetch(period: str) -> dict:
@@ -114,9 +121,9 @@ def _fetch(period: str) -> dict:
                -- the year-to-date picture: on a second-half report, the whole year; on a first-half one, H1 itself
                left join marts.fct_indicator_period year_to_date
                  on year_to_date.indicator_code = f.indicator_code
-                and year_to_date.period = case when f.period like '%%-H2' then left(f.period, 4) else f.period end
+                and year_to_date.period = %s
                where f.period = %s order by f.indicator_code""",
-            (period,),
+            (str(Period.parse(period).year_to_date), period),
         ).fetchall()
         if not indicators:
             raise LookupError(f"no indicator values for period {period} in marts.fct_indicator_period")
@@ -126,7 +133,7 @@ def _fetch(period: str) -> dict:
         ).fetchone()
         target_year = conn.execute(
             """select weighted_achievement_pct, measured_weight_pct, is_complete from marts.fct_target_period
-               where period = %s""", (period[:4],)
+               where period = %s""", (str(Period.parse(period).whole_year),)
         ).fetchone()
         plan = conn.execute("select * from seeds.plan_card limit 1").fetchone()
         generated = origin.holds_generated(conn)
@@ -164,15 +171,10 @@ def _fetch(period: str) -> dict:
             "state": state, **sections}
 
 
-def _half_years(start, end) -> list[str]:
-    return [f"{start.year}-H1", f"{start.year}-H2"] if (end.month - start.month) > 6 else \
-        [f"{start.year}-H{1 if start.month <= 6 else 2}"]
-
-
 def _sections(conn, period: str, start, end) -> dict:
     """The report's other tables, each read from its marts model as it is (the aggregates are the models'), and
     from the quality schema."""
-    halves = _half_years(start, end)
+    halves = [str(half) for half in Period.parse(period).half_years]
     budget = conn.execute(
         """select spend_try as period_spend, year_to_date_spend_try as year_to_date_spend, yearly_cost_estimate_try
            from marts.rpt_municipal_spend_period where period = %s""", (period,)).fetchone() or {}
@@ -374,7 +376,7 @@ def render(period: str, out_dir: Path) -> dict[str, str]:
     """Write the period's report as HTML, PDF and XLSX into out_dir; return the paths."""
     kind = report_kind(period)
     data = _fetch(period)
-    year = int(period[:4])
+    year = Period.parse(period).year
     title = (f"Sosyal Destek Hizmetleri — {period} İzleme Raporu" if kind == "izleme"
              else f"Sosyal Destek Hizmetleri — {period} Yılı Değerlendirme Raporu")
     names = {row["indicator_code"]: row["name_tr"] for row in data["indicators"]}
@@ -396,10 +398,10 @@ def render(period: str, out_dir: Path) -> dict[str, str]:
     revisions = [(code, earlier, values.get(code)) for code, earlier in earlier_values.items()
                  if values.get(code) != earlier]
     commentary_of_period = commentary.read(period)
-    explanations = _explanations(data["indicators"], commentary_of_period, kind == "izleme" and period.endswith("H1"))
+    explanations = _explanations(data["indicators"], commentary_of_period, Period.parse(period).half == 1)
     data["explanations"] = explanations
     html = templates().get_template("izleme.html.j2").render(
-        title=title, period=period, year=year, show_year_to_date=period.endswith("-H2"), plan=data["plan"],
+        title=title, period=period, year=year, show_year_to_date=Period.parse(period).half == 2, plan=data["plan"],
         is_half_year=kind == "izleme",
         indicators=data["indicators"],
         target_achievement=data["target"]["weighted_achievement_pct"] if data["target"] else None,
@@ -416,7 +418,7 @@ def render(period: str, out_dir: Path) -> dict[str, str]:
         commentary=commentary_of_period, explanations=explanations,
         targeting=data["targeting"][:15], targeting_rows=len(data["targeting"]), isas_ages=data["isas_ages"],
         isas_oldest=data["isas_oldest"][:ISAS_ROWS_IN_PDF], isas_missing=len(data["isas_oldest"]),
-        publication=data["publication"], institution_names=INSTITUTION_NAMES,
+        publication=data["publication"], institution_names=institution_names(),
         missing_deliveries=_missing_deliveries_by_feed(data["missing_deliveries"]),
         deliveries_judged_as_of=max((r["judged_as_of"] for r in data["missing_deliveries"]), default=None),
         revisions=revisions, first_generated_at=(first_report or {}).get("generated_at"),
@@ -485,8 +487,9 @@ def _write_xlsx(path: Path, period: str, data: dict) -> None:
     trend.append(["Kod", "Dönem", "Gerçekleşme", "Hedef"])
     for row in data["history"]:
         trend.append([row["indicator_code"], row["period"], _num(row["actual_value"]), _num(row["target_value"])])
+    names = institution_names()
     _sheet(book, "Kurumlar", ["Kurum", "Teslimat", "Aile", "Tutar (TL)", "Eşleşmeyen (%)"],
-           [[INSTITUTION_NAMES.get(r["institution"], r["institution"]), r["deliveries"], r["families"],
+           [[names.get(r["institution"], r["institution"]), r["deliveries"], r["families"],
              _num(r["amount_try"]), _num(r["unlinked_pct"])] for r in data["by_institution"]])
     _sheet(book, "Risk izleme", ["Dönem", "Yardım alan aile", "Bağımlılık (%)", "Harcama (TL)",
                                  "Bütçe kullanımı (%)", "Aile başına harcama (TL)", "Yardım almayan ihtiyaç sahibi",

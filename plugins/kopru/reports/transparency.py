@@ -17,7 +17,7 @@ from pathlib import Path
 
 from kopru import warehouse
 from kopru.ingest import origin
-from kopru.periods import local_now
+from kopru.periods import Period, local_now
 
 MIN_SHOWN = 11  # counts from 1 to 10 are never shown
 # An attacker who solves the published equations must not pin a hidden cell down to fewer than this many values:
@@ -157,8 +157,8 @@ def fetch(year: int) -> dict[str, Table]:
             """select aid.mahalle_code, aid.half_year, catalogue.name_tr, aid.aided_families
                from marts.fct_aid_mahalle_half_year aid
                join seeds.aid_type_catalogue catalogue using (aid_type)
-               where aid.half_year like %s and aid.mahalle_code is not null""",
-            (f"{year}-H%",),
+               where aid.half_year = any(%s) and aid.mahalle_code is not null""",
+            ([str(half) for half in Period(year, None).half_years],),
         ).fetchall()
     tables: dict[str, Table] = {}
     for mahalle_code, half_year, aid_name, families in rows:
@@ -171,12 +171,13 @@ def fetch(year: int) -> dict[str, Table]:
 
 
 def render(year: int, out_dir: Path) -> dict[str, str]:
-    from kopru.reports.render import INSTITUTION_NAMES, templates, write_html_and_pdf
+    from kopru.reports.render import institution_names, templates, write_html_and_pdf
 
     tables = fetch(year)
     with warehouse.connect(role="reporter") as conn:
         sample_note = origin.SAMPLE_NOTE_TR if origin.holds_generated(conn) else None
-        institutions = [INSTITUTION_NAMES.get(code, code) for (code,) in conn.execute(
+        names = institution_names()
+        institutions = [names.get(code, code) for (code,) in conn.execute(
             "select institution from marts.rpt_aid_by_institution_period where period = %s order by 1", (str(year),))]
     html = templates().get_template("kamuoyu.html.j2").render(
         year=year, tables=tables, process=PROCESS_TR, suppressed_mark=SUPPRESSED, min_shown=MIN_SHOWN,

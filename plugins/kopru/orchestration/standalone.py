@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 
 from kopru import config, warehouse
-from kopru.orchestration import airflow_environment
+from kopru.orchestration.local_runs import airflow_environment
 
 SESSION_MARKER = "KOPRU_AIRFLOW_SESSION"
 METADATA_DATABASE = "airflow"
