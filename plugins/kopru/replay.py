@@ -61,8 +61,8 @@ def replay(deliveries: Path, inbox: Path, out: Path, start: date | None = None, 
     warehouse; the reports due go to `out`."""
     from kopru.ingest.origin import MARKER_FILE
     from kopru.orchestration import tasks
+    from kopru.orchestration.dags import SOURCE_FAMILIES
     from kopru.quality.gate import QualityGateBlocked
-    from kopru.tasks.dags import SOURCE_FAMILIES
 
     by_day = deliveries_by_day(deliveries)
     days = [d for d in sorted(by_day) if (start is None or d >= start) and (end is None or d <= end)]
@@ -100,7 +100,7 @@ def bulk_load(deliveries: Path, inbox: Path) -> str:
     """Every delivery of `deliveries` landed at once into the one warehouse (corrections after the rest, as they
     arrived later), built and published; the gate's decision."""
     from kopru.orchestration import tasks
-    from kopru.tasks.dags import SOURCE_FAMILIES
+    from kopru.orchestration.dags import SOURCE_FAMILIES
 
     shutil.copytree(deliveries, inbox, dirs_exist_ok=True)
     for family in SOURCE_FAMILIES:

@@ -1,7 +1,9 @@
-"""The feed contract (shared/feeds/README.md) as data: one FeedSpec per feed, with typed columns.
+"""The feed contract (`feeds/README.md`, the document the sources deliver to, kept beside this repository) as data:
+one FeedSpec per feed, with typed columns.
 
-Raw tables are derived from these specs, so a column's name is the same from the inbox file to the raw table
-(`belediye_aid_20240131.csv` column `amount_try` → `raw.belediye__aid.amount_try` → dbt staging …).
+A column's name is the same from the inbox file to the raw table (`belediye_aid_20240131.csv` column `amount_try` →
+`raw.belediye__aid.amount_try` → dbt staging …): the raw tables' migrations follow these specs, and
+tests/test_schema.py fails when a spec changes without a migration.
 """
 
 from __future__ import annotations

@@ -595,8 +595,8 @@ def _land(conn, spec: FeedSpec, file_id: int, delivered: date, key: bytes, read_
         {"file_id": file_id},
     ).rowcount
     if skips_unchanged:
-        # A record found unchanged only once typed (its text differs, its values do not, or the current version
-        # predates text hashes): the current version is now known by this text, and skipped next time.
+        # A record found unchanged only once typed (its text differs, its values do not): the current version is
+        # known by this text from here on, and skipped without typing next time.
         conn.execute(
             f"""update {spec.raw_table} r set _delivered_text_hash = delivered.text_hash
                 from checked c

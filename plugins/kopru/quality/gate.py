@@ -81,7 +81,7 @@ group by 1"""
 def list_isas_missing_entries(conn) -> None:
     """The municipal aid records ISAS has not accepted (never entered, or rejected), with their age as of the latest
     municipal delivery, which the directorate works from: a view of the published fct_aid. A view follows its table,
-    not the table's name, so it is made again after each swap (writing the list out was a second a day)."""
+    not the table's name, so it is made again after each swap."""
     conn.execute(ISAS_MISSING_ENTRIES_VIEW)
     conn.execute(ISAS_MISSING_BY_AGE_VIEW)
 

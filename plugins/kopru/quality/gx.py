@@ -1,7 +1,7 @@
 """Great Expectations (GX Core) over the warehouse: suites and checkpoints as files under `expectations/`,
 results kept as history in `quality.validation_results`.
 
-GX is imported inside the functions (it takes ~8 s): DAG files and the CLI stay fast to load. The datasource's
+GX is imported inside the functions (a heavy import): DAG files and the CLI stay fast to load. The datasource's
 connection string in git is a placeholder, `${KOPRU_GX_CONNECTION_STRING}`, which GX resolves from the
 environment that `run_checkpoint` sets from the one warehouse URL.
 """
@@ -348,9 +348,8 @@ def run_checkpoint(name: str = CHECKPOINT, schema: str = "marts") -> CheckResult
                 rows,
             )
     _prune_validation_store()  # before the docs, so that their index lists only the runs kept
-    # Data Docs: this run's pages and the index. A full rebuild renders every kept run of every suite again (twice
-    # the time); GX's UpdateDataDocsAction rebuilt the index once per suite (five times the time). A site that is
-    # not there yet is built whole.
+    # Data Docs: this run's pages and the index, built once (not every kept run again, nor the index once per suite
+    # as GX's UpdateDataDocsAction does). A site that is not there yet is built whole.
     docs = _build_data_docs(context, None if first_docs else list(result.run_results))
     return CheckResult(run_id, critical == 0, critical, warnings, len(rows), docs)
 
