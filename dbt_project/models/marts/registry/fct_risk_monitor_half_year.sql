@@ -7,13 +7,10 @@
 --   4 no lasting improvement: aided families whose need level did not fall within two years;
 --   5 refugee growth: the share of aided families under temporary or international protection.
 --
--- Incremental by half-year (macros/incremental_current.sql): a build redoes the half-years from the earliest one
--- fct_household_half_year rebuilt, reading the five before it for the six-half-year window; all of them when the
--- plan's budget changed.
-{{ config(
-    materialized='incremental',
-    unique_key='half_year',
-) }}
+--
+-- A plain table: a row per half-year, and redoing the changed half-years took as long as building them all
+-- (docs/decisions.md, "Incremental where it pays").
+{{ config(materialized='table') }}
 
 with plan as (
     select (cost_estimate_try / (plan_end_year - plan_start_year + 1) / 2.0)::numeric(16,2) as half_year_budget_try
@@ -21,25 +18,10 @@ with plan as (
 ),
 
 -- half-years numbered on the calendar (year × 2 + 0 for H1, 1 for H2), so "the last six" are consecutive ones
-rebuilt_from as (
-    {% if is_incremental() %}
-    select case
-        when exists (select 1 from {{ this }}
-                     where half_year_budget_try is distinct from (select half_year_budget_try from plan)) then 0
-        else coalesce(min({{ half_year_number('half_year') }}), 2147483647)
-    end as half_year_number
-    from {{ ref('fct_household_half_year') }}
-    where built_through_file_id > {{ last_built_file_id() }}
-    {% else %}
-    select 0 as half_year_number
-    {% endif %}
-),
-
 numbered as (
     select families.*, state.protection_status, {{ half_year_number('families.half_year') }} as half_year_number
     from {{ ref('fct_household_half_year') }} as families
     join {{ ref('int_household_state_half_year') }} as state using (household_key, half_year)
-    where {{ half_year_number('families.half_year') }} >= (select half_year_number - 5 from rebuilt_from)
 ),
 
 -- One pass over each family's half-years: aided in all of the six half-years up to this one (a missing half-year
@@ -73,7 +55,6 @@ per_half_year as (
         count(*) filter (where municipal_deliveries > 0 and need_level >= need_level_two_years_before)
             as aided_families_not_improved
     from history
-    where half_year_number >= (select half_year_number from rebuilt_from)
     group by half_year
 )
 
@@ -96,7 +77,6 @@ select
     round(100.0 * per_half_year.aided_families_under_protection / nullif(per_half_year.aided_families, 0), 2)
         ::numeric(6,2) as refugee_share_pct,
     round(100.0 * per_half_year.aided_families_not_improved / nullif(per_half_year.aided_families_assessed_2y_ago, 0),
-          2)::numeric(6,2) as no_improvement_pct,
-    {{ built_through_file_id() }} as built_through_file_id
+          2)::numeric(6,2) as no_improvement_pct
 from per_half_year
 cross join plan
