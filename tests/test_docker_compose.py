@@ -127,3 +127,20 @@ def test_compose_provisions_the_dashboard_kopru_bi_imports(compose):
     assert "cp -r /app/kopru/bundle" in provisioning and "superset import-dashboards" in provisioning
     assert compose["services"]["superset"]["depends_on"]["superset-init"]["condition"] == \
         "service_completed_successfully"
+
+
+def test_the_celery_profile_is_the_configuration_the_celery_test_runs(compose):
+    """tests/test_scheduler.py runs the day under kopru.orchestration.standalone.start_celery; production's `celery`
+    profile must set the same things: the executor, a Redis broker and results in the metadata DB."""
+    from kopru.orchestration.standalone import celery_settings
+
+    tested = celery_settings("redis://127.0.0.1:6379/0", "postgresql+psycopg2://airflow:secret@127.0.0.1/airflow")
+    worker = compose["services"]["airflow-worker"]["environment"]
+    assert set(tested) <= set(worker), set(tested) - set(worker)
+    assert worker["AIRFLOW__CORE__EXECUTOR"] == tested["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert worker["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://")
+    assert tested["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://")
+    assert worker["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://")
+    assert compose["services"]["redis"]["profiles"] == ["celery"]
+    # the scheduler must hand tasks to Celery too: AIRFLOW_EXECUTOR=CeleryExecutor with the profile (README)
+    assert compose["x-airflow-common"]["environment"]["AIRFLOW__CORE__EXECUTOR"] == "${AIRFLOW_EXECUTOR:-LocalExecutor}"

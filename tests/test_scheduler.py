@@ -1,7 +1,8 @@
 """The pipeline as production runs it: the real Airflow scheduler, dag-processor and api-server (standalone,
 LocalExecutor, PostgreSQL metadata, loopback), a day's files in the inbox, the four ingest DAGs triggered through the
 REST API, and `warehouse → quality` started by asset events alone. Every run succeeds; delivering the same files
-again changes nothing and triggers no build."""
+again changes nothing and triggers no build. The same day under the CeleryExecutor with two workers and a Redis
+broker gives the same marts."""
 
 from __future__ import annotations
 
@@ -64,15 +65,18 @@ def seconds(run: dict) -> float:
     return (ended - started).total_seconds()
 
 
-@pytest.mark.slow
-def test_a_day_under_the_real_scheduler(warehouse_url, kopru_home, capsys, monkeypatch):
+def a_day_under_the_scheduler(name: str, start_airflow, warehouse_url, kopru_home, capsys, monkeypatch) -> dict:
+    """The day's story under a running Airflow (`start_airflow(port)` starts it); the fingerprint of every mart."""
     import psycopg
     from kopru import warehouse
     from kopru.generate.sample import generate
     from kopru.ingest.origin import MARKER_FILE
     from kopru.orchestration import standalone as airflow_standalone
+    from kopru.replay import marts_fingerprint
 
-    with warehouse.scratch_database("kopru_scheduler", warehouse_url) as url:
+    kopru_home = kopru_home / name
+    kopru_home.mkdir()
+    with warehouse.scratch_database(f"kopru_{name}", warehouse_url) as url:
         inbox = kopru_home / "scheduler_inbox"
         # The DAGs' own schedules, once unpaused, read the default inbox: an empty one here.
         (kopru_home / "scheduler_default_inbox").mkdir(exist_ok=True)
@@ -101,7 +105,7 @@ def test_a_day_under_the_real_scheduler(warehouse_url, kopru_home, capsys, monke
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        process = airflow_standalone.start(port)
+        process = start_airflow(port)
         try:
             airflow_standalone.wait_healthy(port, timeout=240)
             api = Api(port)
@@ -163,5 +167,60 @@ def test_a_day_under_the_real_scheduler(warehouse_url, kopru_home, capsys, monke
                 statuses = {s for (s,) in conn.execute(
                     "select distinct status from ingest.files where file_id > %s", (files,))}
             assert statuses <= {"duplicate_file"}
+            return marts_fingerprint(url)
         finally:
             airflow_standalone.stop(process)
+
+
+FINGERPRINTS: dict[str, dict] = {}  # executor → every mart's fingerprint after the day
+
+
+@pytest.mark.slow
+def test_a_day_under_the_real_scheduler(warehouse_url, kopru_home, capsys, monkeypatch):
+    from kopru.orchestration import standalone as airflow_standalone
+
+    FINGERPRINTS["LocalExecutor"] = a_day_under_the_scheduler(
+        "scheduler", airflow_standalone.start, warehouse_url, kopru_home, capsys, monkeypatch)
+
+
+@pytest.fixture
+def redis_broker(tmp_path):
+    """Debian's redis-server on a loopback port of its own, nothing kept on disk (`make test` installs it)."""
+    import shutil
+    import subprocess
+
+    server = shutil.which("redis-server")
+    assert server, "the Celery test needs Debian's redis-server: `make test` installs it (apt-get install redis-server)"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([server, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly",
+                                "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(50):
+            with socket.socket() as client:
+                if client.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.mark.slow
+def test_two_celery_workers_give_the_marts_the_local_executor_gives(warehouse_url, kopru_home, capsys, monkeypatch,
+                                                                   redis_broker):
+    """Past one machine (docs/scale.md): the same day under the CeleryExecutor, two workers taking tasks from a Redis
+    broker, ends in marts equal, table by table, to the LocalExecutor's."""
+    from kopru.orchestration import standalone as airflow_standalone
+
+    if "LocalExecutor" not in FINGERPRINTS:  # run alone: the local day first
+        test_a_day_under_the_real_scheduler(warehouse_url, kopru_home, capsys, monkeypatch)
+    celery = a_day_under_the_scheduler(
+        "celery", lambda port: airflow_standalone.start_celery(port, redis_broker, workers=2),
+        warehouse_url, kopru_home, capsys, monkeypatch)
+    local = FINGERPRINTS["LocalExecutor"]
+    assert len(local) > 20 and celery == local
+    log = (airflow_standalone.log_folder() / "celery.log").read_text(errors="replace")
+    assert "worker1@" in log and "worker2@" in log

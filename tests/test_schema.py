@@ -125,3 +125,24 @@ def test_bootstrap_again_changes_nothing_and_an_unversioned_warehouse_is_refused
         with pytest.raises(schema.UnversionedWarehouse) as refused:
             warehouse.bootstrap()
         assert known_failure(refused.value).startswith("this warehouse was made by a Köprü")
+
+
+def test_every_mart_says_where_a_distributed_warehouse_puts_it():
+    """docs/scale.md: on Citus, a family's rows live on one node (distributed by household_key) and the small
+    tables are copied to every node (reference tables). Each mart says which, in its meta, and a distributed one
+    has the column it is distributed by."""
+    import yaml
+
+    marts = Path(__file__).resolve().parents[1] / "dbt_project" / "models" / "marts"
+    declared = {}
+    for path in marts.glob("*/_*__models.yml"):
+        for model in yaml.safe_load(path.read_text())["models"]:
+            citus = model.get("config", {}).get("meta", {}).get("citus", {})
+            columns = {column["name"] for column in model.get("columns", [])}
+            if "distribution_column" in citus:
+                assert citus["distribution_column"] in columns, model["name"]
+            else:
+                assert citus == {"table_type": "reference"}, model["name"]
+            declared[model["name"]] = citus
+    assert set(declared) == {path.stem for path in marts.glob("*/*.sql")}
+    assert declared["fct_aid"] == {"distribution_column": "household_key"}

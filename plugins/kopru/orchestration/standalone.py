@@ -13,6 +13,7 @@ this checkout's DAGs and the local warehouse, so the data team can see, trigger 
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -79,6 +80,40 @@ def start(port: int = 8080, log_path: Path | None = None) -> subprocess.Popen:
                                start_new_session=True)
     # The session marker, and the session id (start_new_session: the standalone's pid) and port, which find the
     # components whose title-setting overwrote their environment.
+    pid_file().write_text(f"{env[SESSION_MARKER]} {process.pid} {port}")
+    process.kopru_session = f"{env[SESSION_MARKER]} {process.pid} {port}"
+    return process
+
+
+def celery_settings(broker_url: str, metadata_url: str) -> dict[str, str]:
+    """What turns Airflow into a CeleryExecutor deployment, as docker-compose.yml's `celery` profile sets it: the
+    executor, the broker (Redis), and task results kept in the metadata DB (`db+` is Celery's SQLAlchemy backend)."""
+    return {
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CELERY__BROKER_URL": broker_url,
+        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata_url.replace("+psycopg2", "", 1),
+    }
+
+
+COMPONENTS = ("api-server", "scheduler", "dag-processor")
+
+
+def start_celery(port: int, broker_url: str, workers: int = 2, log_path: Path | None = None) -> subprocess.Popen:
+    """Airflow as a CeleryExecutor deployment on 127.0.0.1: the api-server, scheduler and dag-processor, and
+    `workers` Celery workers (one task slot each, named worker1@…), all in one process session that `stop` ends.
+    `airflow standalone` cannot do this: it forces a local executor."""
+    env = standalone_environment(port)
+    env.update(celery_settings(broker_url, env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]))
+    airflow = str(Path(sys.executable).parent / "airflow")
+    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
+    commands = [[airflow, component] for component in COMPONENTS] + [
+        [airflow, "celery", "worker", "--concurrency", "1", "--celery-hostname", f"worker{number}@%h"]
+        for number in range(1, workers + 1)]
+    script = "\n".join(" ".join(shlex.quote(part) for part in command) + " &" for command in commands) + "\nwait\n"
+    log_path = log_path or log_folder() / "celery.log"
+    log = open(log_path, "ab")  # noqa: SIM115 - owned by the process
+    process = subprocess.Popen(["/bin/sh", "-c", script], env=env, stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
     pid_file().write_text(f"{env[SESSION_MARKER]} {process.pid} {port}")
     process.kopru_session = f"{env[SESSION_MARKER]} {process.pid} {port}"
     return process
