@@ -165,7 +165,8 @@ def test_a_run_of_hostile_files_stays_alive_and_bounded_and_lands_the_good_ones(
         statuses = dict(db.execute(
             """select file_name, status || coalesce(':' || reason_code, '') from ingest.files
                where file_id = (select max(file_id) from ingest.files f where f.file_name = ingest.files.file_name)
-                 and file_name like any(array['stk_gidabankasi_20300_.xlsx', '%20300401%'])""").fetchall())
+                 and file_name like any(array['stk_gidabankasi_20300_.xlsx', 'belediye_aid_20300401.csv',
+                                                  'devlet_isas_alindi_20300401.jsonl'])""").fetchall())
         assert statuses == {
             "stk_gidabankasi_203001.xlsx": "rejected:unsafe_archive",
             "stk_gidabankasi_203002.xlsx": "rejected:unsafe_archive",

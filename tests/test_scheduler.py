@@ -7,6 +7,7 @@ broker gives the same marts."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 import urllib.request
@@ -217,10 +218,29 @@ def test_two_celery_workers_give_the_marts_the_local_executor_gives(warehouse_ur
 
     if "LocalExecutor" not in FINGERPRINTS:  # run alone: the local day first
         test_a_day_under_the_real_scheduler(warehouse_url, kopru_home, capsys, monkeypatch)
-    celery = a_day_under_the_scheduler(
-        "celery", lambda port: airflow_standalone.start_celery(port, redis_broker, workers=2),
-        warehouse_url, kopru_home, capsys, monkeypatch)
+    workers = {name: airflow_standalone.celery_log(name) for name in ("worker1", "worker2")}
+
+    def start_with_two_workers(port):
+        for log in workers.values():
+            log.unlink(missing_ok=True)
+        process = airflow_standalone.start_celery(port, redis_broker, workers=2)
+        deadline = time.monotonic() + 240
+        while not all(log.exists() and re.search(r"@\S+ ready", log.read_text(errors="replace"))
+                      for log in workers.values()):
+            if time.monotonic() > deadline:
+                airflow_standalone.stop(process)
+                raise AssertionError("the Celery workers did not come up: " + " | ".join(
+                    log.read_text(errors="replace")[-1500:] for log in workers.values() if log.exists()))
+            time.sleep(2)
+        return process
+
+    celery = a_day_under_the_scheduler("celery", start_with_two_workers, warehouse_url, kopru_home, capsys,
+                                       monkeypatch)
     local = FINGERPRINTS["LocalExecutor"]
     assert len(local) > 20 and celery == local
-    log = (airflow_standalone.log_folder() / "celery.log").read_text(errors="replace")
-    assert "worker1@" in log and "worker2@" in log
+    # both workers ran tasks of the day, and none failed
+    done = {name: len(re.findall(r"Task \S+\[[^]]+\] succeeded", log.read_text(errors="replace")))
+            for name, log in workers.items()}
+    assert all(count > 0 for count in done.values()), done
+    with capsys.disabled():
+        print(f"\n  tasks per Celery worker: {done}")

@@ -493,11 +493,15 @@ def _land(conn, spec: FeedSpec, file_id: int, delivered: date, key: bytes, read_
     # Temporary tables have no statistics until analysed; without them the planner guesses nested loops.
     conn.execute("analyze checked")
     _quarantine_erased(conn, spec, key)
-    # The same key twice in one file: identical rows count once, different ones are all quarantined.
+    # The same key twice in one file: identical rows count once, different ones are all quarantined. The repeated
+    # keys are found by key alone first, so that hashes are compared for them only.
     conn.execute(
         f"""create temporary table repeated_keys on commit drop as
             select {keys}, min(_row_hash) <> max(_row_hash) as conflicting, min(_row_number) as first_row
-            from checked where _problem is null group by {keys} having count(*) > 1"""
+            from checked
+            where _problem is null
+              and ({keys}) in (select {keys} from checked where _problem is null group by {keys} having count(*) > 1)
+            group by {keys}"""
     )
     conn.execute("analyze repeated_keys")
     if read_problems:

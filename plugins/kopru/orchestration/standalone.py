@@ -98,25 +98,29 @@ def celery_settings(broker_url: str, metadata_url: str) -> dict[str, str]:
 COMPONENTS = ("api-server", "scheduler", "dag-processor")
 
 
-def start_celery(port: int, broker_url: str, workers: int = 2, log_path: Path | None = None) -> subprocess.Popen:
+def start_celery(port: int, broker_url: str, workers: int = 2) -> subprocess.Popen:
     """Airflow as a CeleryExecutor deployment on 127.0.0.1: the api-server, scheduler and dag-processor, and
-    `workers` Celery workers (one task slot each, named worker1@…), all in one process session that `stop` ends.
-    `airflow standalone` cannot do this: it forces a local executor."""
+    `workers` Celery workers (one task slot each, named worker1@…), all in one process session that `stop` ends;
+    each writes to `celery_<name>.log` in log_folder(). `airflow standalone` cannot do this: it forces a local
+    executor."""
     env = standalone_environment(port)
     env.update(celery_settings(broker_url, env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]))
     airflow = str(Path(sys.executable).parent / "airflow")
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
-    commands = [[airflow, component] for component in COMPONENTS] + [
-        [airflow, "celery", "worker", "--concurrency", "1", "--celery-hostname", f"worker{number}@%h"]
-        for number in range(1, workers + 1)]
-    script = "\n".join(" ".join(shlex.quote(part) for part in command) + " &" for command in commands) + "\nwait\n"
-    log_path = log_path or log_folder() / "celery.log"
-    log = open(log_path, "ab")  # noqa: SIM115 - owned by the process
-    process = subprocess.Popen(["/bin/sh", "-c", script], env=env, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    commands = {component: [airflow, component] for component in COMPONENTS} | {
+        f"worker{number}": [airflow, "celery", "worker", "--concurrency", "1", "--celery-hostname",
+                            f"worker{number}@%h"] for number in range(1, workers + 1)}
+    script = "".join(f"{shlex.join(command)} > {shlex.quote(str(celery_log(name)))} 2>&1 &\n"
+                     for name, command in commands.items()) + "wait\n"
+    process = subprocess.Popen(["/bin/sh", "-c", script], env=env, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     pid_file().write_text(f"{env[SESSION_MARKER]} {process.pid} {port}")
     process.kopru_session = f"{env[SESSION_MARKER]} {process.pid} {port}"
     return process
+
+
+def celery_log(component: str) -> Path:
+    return log_folder() / f"celery_{component}.log"
 
 
 def wait_healthy(port: int = 8080, timeout: float = 180) -> dict:
