@@ -130,291 +130,105 @@ create table privacy.tombstones (
 );
 """
 
-# One per feed of the contract (kopru.ingest.contract), columns as kopru.ingest.loader.raw_columns gives them, then
-# the load's own: when it landed, whether it is its key's current version, the delivered text's hash (a snapshot's
-# unchanged records are recognised by it) and a full snapshot's absence marker.
-RAW = """create table raw.belediye__households (
-    household_id text,
-    head_tckn text,
-    mahalle_code text,
-    mahalle_name text,
-    address_line text,
-    phone text,
-    household_size integer,
-    registered_on date,
-    status text,
-    closed_reason text,
-    protection_status text,
-    updated_at timestamp,
-    head_tckn_status text,
-    head_tckn_pseudonym text,
-    household_key text,
-    _file_id bigint,
-    _row_number integer,
-    _row_hash text,
-    _loaded_at timestamptz not null default now(),
-    _is_current boolean not null default false,
-    _delivered_text_hash text,
-    _is_absent boolean not null default false,
-    primary key (_file_id, _row_number)
-);
-create index belediye__households_key on raw.belediye__households (household_id);
+# One per feed of the contract (kopru.ingest.contract): its columns as kopru.ingest.loader.raw_columns gives them,
+# and its business key, which an index serves.
+RAW_TABLES = {
+    "raw.belediye__households": (
+        "household_id text, head_tckn text, mahalle_code text, mahalle_name text, address_line text, "
+        "phone text, household_size integer, registered_on date, status text, closed_reason text, "
+        "protection_status text, updated_at timestamp, head_tckn_status text, head_tckn_pseudonym text, "
+        "household_key text, _file_id bigint, _row_number integer, _row_hash text",
+        "household_id",
+    ),
+    "raw.belediye__persons": (
+        "person_id text, household_id text, tckn text, first_name text, last_name text, birth_date date, "
+        "sex text, relation text, disability_pct integer, is_student boolean, school_level text, "
+        "employable boolean, employment_status text, updated_at timestamp, tckn_status text, "
+        "tckn_pseudonym text, person_key text, household_key text, _file_id bigint, _row_number integer, "
+        "_row_hash text",
+        "person_id",
+    ),
+    "raw.belediye__assessments": (
+        "assessment_id text, household_id text, visit_date date, assessor_id text, "
+        "monthly_income_try numeric(14,2), monthly_rent_try numeric(14,2), need_score integer, "
+        "need_level integer, next_visit_due date, household_key text, _file_id bigint, _row_number integer, "
+        "_row_hash text",
+        "assessment_id",
+    ),
+    "raw.belediye__aid": (
+        "aid_id text, household_id text, person_id text, aid_type text, channel text, "
+        "amount_try numeric(14,2), quantity integer, delivered_on date, isas_ref text, isas_entered_on date, "
+        "household_key text, person_key text, _file_id bigint, _row_number integer, _row_hash text",
+        "aid_id",
+    ),
+    "raw.belediye__services": (
+        "service_id text, household_id text, person_id text, service_type text, provider_unit text, "
+        "opened_on date, closed_on date, outcome text, household_key text, person_key text, _file_id bigint, "
+        "_row_number integer, _row_hash text",
+        "service_id",
+    ),
+    "raw.belediye__employment_referrals": (
+        "referral_id text, person_id text, tckn text, referred_on date, channel text, program text, "
+        "referred_by text, tckn_status text, tckn_pseudonym text, person_key text, _file_id bigint, "
+        "_row_number integer, _row_hash text",
+        "referral_id",
+    ),
+    "raw.belediye__surveys": (
+        "response_id text, survey_wave text, responded_on date, household_id text, channel text, "
+        "q_satisfaction integer, q_fairness integer, comment text, household_key text, _file_id bigint, "
+        "_row_number integer, _row_hash text",
+        "response_id",
+    ),
+    "raw.sosyalkart__transactions": (
+        "islem_no text, kart_no text, hane_no text, islem_zamani timestamp, isyeri_kategorisi text, "
+        "tutar numeric(14,2), islem_tipi text, household_key text, _file_id bigint, _row_number integer, "
+        "_row_hash text",
+        "islem_no",
+    ),
+    "raw.devlet__sydv_yardim": (
+        "kayit_no text, tc_kimlik_no text, program_kodu text, program_adi text, tutar numeric(14,2), "
+        "odeme_tarihi date, donem text, tc_kimlik_no_status text, tc_kimlik_no_pseudonym text, "
+        "_file_id bigint, _row_number integer, _row_hash text",
+        "kayit_no",
+    ),
+    "raw.devlet__isas_alindi": (
+        "isas_ref text, belediye_yardim_no text, tc_kimlik_no text, alinma_zamani timestamp, durum text, "
+        "red_nedeni text, tc_kimlik_no_status text, tc_kimlik_no_pseudonym text, _file_id bigint, "
+        "_row_number integer, _row_hash text",
+        "isas_ref",
+    ),
+    "raw.devlet__iskur_teklif": (
+        "teklif_no text, tc_kimlik_no text, teklif_tarihi date, isyeri text, pozisyon text, sonuc text, "
+        "gecerli_mazeret boolean, sonuc_tarihi date, tc_kimlik_no_status text, tc_kimlik_no_pseudonym text, "
+        "_file_id bigint, _row_number integer, _row_hash text",
+        "teklif_no",
+    ),
+    "raw.stk__aid_rows": (
+        "ngo_code text, delivery_month text, row_in_file integer, row_ref text, tckn text, first_name text, "
+        "last_name text, full_name text, birth_date date, birth_year integer, mahalle_as_written text, "
+        "phone text, aid_word text, aid_type text, quantity integer, amount_try numeric(14,2), "
+        "delivered_on date, tckn_status text, tckn_pseudonym text, _file_id bigint, _row_number integer, "
+        "_row_hash text",
+        "ngo_code, delivery_month, row_in_file",
+    ),
+}
 
-create table raw.belediye__persons (
-    person_id text,
-    household_id text,
-    tckn text,
-    first_name text,
-    last_name text,
-    birth_date date,
-    sex text,
-    relation text,
-    disability_pct integer,
-    is_student boolean,
-    school_level text,
-    employable boolean,
-    employment_status text,
-    updated_at timestamp,
-    tckn_status text,
-    tckn_pseudonym text,
-    person_key text,
-    household_key text,
-    _file_id bigint,
-    _row_number integer,
-    _row_hash text,
-    _loaded_at timestamptz not null default now(),
-    _is_current boolean not null default false,
-    _delivered_text_hash text,
-    _is_absent boolean not null default false,
-    primary key (_file_id, _row_number)
-);
-create index belediye__persons_key on raw.belediye__persons (person_id);
 
-create table raw.belediye__assessments (
-    assessment_id text,
-    household_id text,
-    visit_date date,
-    assessor_id text,
-    monthly_income_try numeric(14,2),
-    monthly_rent_try numeric(14,2),
-    need_score integer,
-    need_level integer,
-    next_visit_due date,
-    household_key text,
-    _file_id bigint,
-    _row_number integer,
-    _row_hash text,
+def raw_table_ddl(table: str, columns: str, key: str) -> str:
+    """The feed's columns, then the load's own: when it landed, whether it is its key's current version, the
+    delivered text's hash (a snapshot's unchanged records are recognised by it) and a full snapshot's absence
+    marker. A row is its file's row."""
+    return f"""create table {table} (
+    {columns},
     _loaded_at timestamptz not null default now(),
     _is_current boolean not null default false,
     _delivered_text_hash text,
     _is_absent boolean not null default false,
     primary key (_file_id, _row_number)
 );
-create index belediye__assessments_key on raw.belediye__assessments (assessment_id);
-
-create table raw.belediye__aid (
-    aid_id text,
-    household_id text,
-    person_id text,
-    aid_type text,
-    channel text,
-    amount_try numeric(14,2),
-    quantity integer,
-    delivered_on date,
-    isas_ref text,
-    isas_entered_on date,
-    household_key text,
-    person_key text,
-    _file_id bigint,
-    _row_number integer,
-    _row_hash text,
-    _loaded_at timestamptz not null default now(),
-    _is_current boolean not null default false,
-    _delivered_text_hash text,
-    _is_absent boolean not null default false,
-    primary key (_file_id, _row_number)
-);
-create index belediye__aid_key on raw.belediye__aid (aid_id);
-
-create table raw.belediye__services (
-    service_id text,
-    household_id text,
-    person_id text,
-    service_type text,
-    provider_unit text,
-    opened_on date,
-    closed_on date,
-    outcome text,
-    household_key text,
-    person_key text,
-    _file_id bigint,
-    _row_number integer,
-    _row_hash text,
-    _loaded_at timestamptz not null default now(),
-    _is_current boolean not null default false,
-    _delivered_text_hash text,
-    _is_absent boolean not null default false,
-    primary key (_file_id, _row_number)
-);
-create index belediye__services_key on raw.belediye__services (service_id);
-
-create table raw.belediye__employment_referrals (
-    referral_id text,
-    person_id text,
-    tckn text,
-    referred_on date,
-    channel text,
-    program text,
-    referred_by text,
-    tckn_status text,
-    tckn_pseudonym text,
-    person_key text,
-    _file_id bigint,
-    _row_number integer,
-    _row_hash text,
-    _loaded_at timestamptz not null default now(),
-    _is_current boolean not null default false,
-    _delivered_text_hash text,
-    _is_absent boolean not null default false,
-    primary key (_file_id, _row_number)
-);
-create index belediye__employment_referrals_key on raw.belediye__employment_referrals (referral_id);
-
-create table raw.belediye__surveys (
-    response_id text,
-    survey_wave text,
-    responded_on date,
-    household_id text,
-    channel text,
-    q_satisfaction integer,
-    q_fairness integer,
-    comment text,
-    household_key text,
-    _file_id bigint,
-    _row_number integer,
-    _row_hash text,
-    _loaded_at timestamptz not null default now(),
-    _is_current boolean not null default false,
-    _delivered_text_hash text,
-    _is_absent boolean not null default false,
-    primary key (_file_id, _row_number)
-);
-create index belediye__surveys_key on raw.belediye__surveys (response_id);
-
-create table raw.sosyalkart__transactions (
-    islem_no text,
-    kart_no text,
-    hane_no text,
-    islem_zamani timestamp,
-    isyeri_kategorisi text,
-    tutar numeric(14,2),
-    islem_tipi text,
-    household_key text,
-    _file_id bigint,
-    _row_number integer,
-    _row_hash text,
-    _loaded_at timestamptz not null default now(),
-    _is_current boolean not null default false,
-    _delivered_text_hash text,
-    _is_absent boolean not null default false,
-    primary key (_file_id, _row_number)
-);
-create index sosyalkart__transactions_key on raw.sosyalkart__transactions (islem_no);
-
-create table raw.devlet__sydv_yardim (
-    kayit_no text,
-    tc_kimlik_no text,
-    program_kodu text,
-    program_adi text,
-    tutar numeric(14,2),
-    odeme_tarihi date,
-    donem text,
-    tc_kimlik_no_status text,
-    tc_kimlik_no_pseudonym text,
-    _file_id bigint,
-    _row_number integer,
-    _row_hash text,
-    _loaded_at timestamptz not null default now(),
-    _is_current boolean not null default false,
-    _delivered_text_hash text,
-    _is_absent boolean not null default false,
-    primary key (_file_id, _row_number)
-);
-create index devlet__sydv_yardim_key on raw.devlet__sydv_yardim (kayit_no);
-
-create table raw.devlet__isas_alindi (
-    isas_ref text,
-    belediye_yardim_no text,
-    tc_kimlik_no text,
-    alinma_zamani timestamp,
-    durum text,
-    red_nedeni text,
-    tc_kimlik_no_status text,
-    tc_kimlik_no_pseudonym text,
-    _file_id bigint,
-    _row_number integer,
-    _row_hash text,
-    _loaded_at timestamptz not null default now(),
-    _is_current boolean not null default false,
-    _delivered_text_hash text,
-    _is_absent boolean not null default false,
-    primary key (_file_id, _row_number)
-);
-create index devlet__isas_alindi_key on raw.devlet__isas_alindi (isas_ref);
-
-create table raw.devlet__iskur_teklif (
-    teklif_no text,
-    tc_kimlik_no text,
-    teklif_tarihi date,
-    isyeri text,
-    pozisyon text,
-    sonuc text,
-    gecerli_mazeret boolean,
-    sonuc_tarihi date,
-    tc_kimlik_no_status text,
-    tc_kimlik_no_pseudonym text,
-    _file_id bigint,
-    _row_number integer,
-    _row_hash text,
-    _loaded_at timestamptz not null default now(),
-    _is_current boolean not null default false,
-    _delivered_text_hash text,
-    _is_absent boolean not null default false,
-    primary key (_file_id, _row_number)
-);
-create index devlet__iskur_teklif_key on raw.devlet__iskur_teklif (teklif_no);
-
-create table raw.stk__aid_rows (
-    ngo_code text,
-    delivery_month text,
-    row_in_file integer,
-    row_ref text,
-    tckn text,
-    first_name text,
-    last_name text,
-    full_name text,
-    birth_date date,
-    birth_year integer,
-    mahalle_as_written text,
-    phone text,
-    aid_word text,
-    aid_type text,
-    quantity integer,
-    amount_try numeric(14,2),
-    delivered_on date,
-    tckn_status text,
-    tckn_pseudonym text,
-    _file_id bigint,
-    _row_number integer,
-    _row_hash text,
-    _loaded_at timestamptz not null default now(),
-    _is_current boolean not null default false,
-    _delivered_text_hash text,
-    _is_absent boolean not null default false,
-    primary key (_file_id, _row_number)
-);
-create index stk__aid_rows_key on raw.stk__aid_rows (ngo_code, delivery_month, row_in_file);
+create index {table.removeprefix("raw.")}_key on {table} ({key});
 """
+
 
 QUALITY = """create table quality.publications (
     publication_id     bigserial primary key,
@@ -532,7 +346,8 @@ create index validation_results_run on quality.validation_results (run_at);
 def upgrade() -> None:
     as_owner("loader")
     run(INGEST)
-    run(RAW)
+    for table, (columns, key) in RAW_TABLES.items():
+        run(raw_table_ddl(table, columns, key))
     as_owner("gate")
     run(QUALITY)
     as_owner(None)
