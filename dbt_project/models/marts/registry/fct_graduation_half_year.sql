@@ -32,7 +32,16 @@ jobs as (
 ),
 
 closed_for_work as (
-    select household_key from {{ ref('stg_belediye__households') }} where closed_reason = 'ise_girdi'
+    select distinct household_key from {{ ref('stg_belediye__households') }} where closed_reason = 'ise_girdi'
+),
+
+-- the endings a member's accepted job came with (joins, not a lookup per ending: that grew with the square of
+-- the district's size)
+endings_after_a_job as (
+    select distinct endings.household_key, endings.last_aid_on
+    from endings
+    join jobs on jobs.household_key = endings.household_key
+             and jobs.outcome_on between endings.last_aid_on - 182 and endings.last_aid_on + 91
 ),
 
 judged as (
@@ -41,12 +50,11 @@ judged as (
         endings.household_key,
         endings.next_delivered_on is null and half_years.latest_delivery_on < endings.last_aid_on + 365
             as not_yet_judged,
-        exists (select 1 from jobs where jobs.household_key = endings.household_key
-                  and jobs.outcome_on between endings.last_aid_on - 182 and endings.last_aid_on + 91)
-        or exists (select 1 from closed_for_work where closed_for_work.household_key = endings.household_key)
-            as after_a_job
+        endings_after_a_job.household_key is not null or closed_for_work.household_key is not null as after_a_job
     from endings
     join half_years on endings.last_aid_on between half_years.period_start and half_years.period_end
+    left join endings_after_a_job using (household_key, last_aid_on)
+    left join closed_for_work using (household_key)
 ),
 
 aided as (
