@@ -146,3 +146,24 @@ def test_every_mart_says_where_a_distributed_warehouse_puts_it():
             declared[model["name"]] = citus
     assert set(declared) == {path.stem for path in marts.glob("*/*.sql")}
     assert declared["fct_aid"] == {"distribution_column": "household_key"}
+
+
+def test_settings_are_read_in_config_only():
+    """kopru.config is the one place a KOPRU_ setting is read (other modules may set one for a child process)."""
+    readers = []
+    for path in PACKAGE.rglob("*.py"):
+        if path.name == "config.py" or "data" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            named = None
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args \
+                    and node.func.attr in ("get", "getenv", "pop") and isinstance(node.args[0], ast.Constant):
+                named = node.args[0].value if node.func.attr != "pop" else None
+            elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) \
+                    and isinstance(node.slice, ast.Constant) and "environ" in ast.unparse(node.value):
+                named = node.slice.value
+            if isinstance(named, str) and named.startswith("KOPRU_"):
+                readers.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {named}")
+    # scratch_database keeps the URL it replaces, to put it back
+    assert [reader for reader in readers if not reader.startswith("warehouse.py")] == []
+    assert all(reader.endswith("KOPRU_WAREHOUSE_URL") for reader in readers), readers
