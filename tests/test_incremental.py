@@ -18,6 +18,8 @@ INCREMENTAL_MODELS = {
     "intermediate.int_aid_isas_status": "aid_id",
     "marts_build.fct_household_half_year": "household_key, half_year",
     "intermediate.int_household_state_half_year": "household_key, half_year",
+    "intermediate.int_indicator_actuals": "indicator_code, period",
+    "marts_build.fct_need_assessment": "assessment_key",
 }
 
 

@@ -1,15 +1,38 @@
 -- The actual value of each of the five indicators in each period, with numerator and denominator for rates.
 --
--- A plain table: a row per indicator and period, and redoing the periods a delivery touched took as long as building
--- them all (docs/decisions.md, "Incremental where it pays"). Targets, baselines and weights are joined in
--- fct_indicator_period, so a plan edit (a seed) never waits for a delivery.
-{{ config(materialized='table') }}
+-- Incremental by period (macros/incremental_current.sql): a build redoes the periods that end on or after the
+-- earliest day its new deliveries speak of (a daily delivery: the current half-year and year), every period when
+-- the registry's households changed (PG4.1.1 counts families by today's head IDs), and periods new since the last
+-- build; it keeps the others. Targets, baselines and weights are joined in fct_indicator_period, so a plan edit
+-- (a seed) never waits for a delivery.
+{{ config(
+    materialized='incremental',
+    unique_key=['indicator_code', 'period'],
+    post_hook=["{% if is_incremental() %}delete from {{ this }} where period not in (select period from "
+               ~ "{{ ref('int_periods') }}){% endif %}"],
+) }}
 
 with periods as (
     select * from {{ ref('int_periods') }}
+    {% if is_incremental() %}
+    where period not in (select period from {{ this }})
+       or period_end >= least(
+            (select min(delivered_on) from {{ ref('int_aid_isas_status') }}
+             where built_through_file_id > {{ last_built_file_id() }}),
+            ({{ earliest_day_in_files_since_last_build(source('belediye', 'belediye__aid'), 'delivered_on') }}),
+            ({{ earliest_day_in_files_since_last_build(source('belediye', 'belediye__employment_referrals'),
+                                                       'referred_on') }}),
+            ({{ earliest_day_in_files_since_last_build(source('belediye', 'belediye__surveys'),
+                                                       "to_date(left(survey_wave, 4) || case right(survey_wave, 1)"
+                                                       " when '1' then '-01-01' else '-07-01' end, 'YYYY-MM-DD')") }}),
+            (select '-infinity'::date where exists (
+                select 1 from {{ source('ingest', 'files') }}
+                where {{ registry_files_changed_since_last_build(['households']) }}))
+       )
+    {% endif %}
 ),
 
--- municipal aid records with their ISAS status
+-- municipal aid records with their ISAS status (a table the build keeps incrementally)
 aid as (
     select * from {{ ref('int_aid_isas_status') }}
     where delivered_on between (select min(period_start) from periods) and (select max(period_end) from periods)
@@ -125,4 +148,4 @@ unioned as (
     union all select * from isas_entry
 )
 
-select * from unioned
+select unioned.*, {{ built_through_file_id() }} as built_through_file_id from unioned
