@@ -5,18 +5,32 @@ with aid as (
     select institution, household_key, amount_try, link_method, half_year from {{ ref('fct_aid') }}
 ),
 
+-- each family's aid from an institution in a half-year, summed first: a family has many deliveries, and the
+-- distinct count below then sorts one row per family instead of one per delivery
+per_family_half_year as (
+    select
+        institution,
+        half_year,
+        household_key,
+        count(*) as deliveries,
+        sum(amount_try) as amount_try,
+        count(*) filter (where link_method = 'unlinked') as unlinked
+    from aid
+    group by institution, half_year, household_key
+),
+
 per_period as (
     select
         periods.period,
         periods.period_kind,
-        aid.institution,
-        count(*) as deliveries,
-        count(distinct aid.household_key) as families,
-        sum(aid.amount_try) as amount_try,
-        count(*) filter (where aid.link_method = 'unlinked') as unlinked
-    from aid
+        families.institution,
+        sum(families.deliveries) as deliveries,
+        count(distinct families.household_key) as families,
+        sum(families.amount_try) as amount_try,
+        sum(families.unlinked) as unlinked
+    from per_family_half_year as families
     join {{ ref('int_period_half_years') }} as periods using (half_year)
-    group by periods.period, periods.period_kind, aid.institution
+    group by periods.period, periods.period_kind, families.institution
 )
 
 select
