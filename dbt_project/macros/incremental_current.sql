@@ -6,8 +6,15 @@
     A key that only a superseded file carried has no current version left: drop_rows_no_longer_current, a
     post-hook, removes it. A full refresh rebuilds the same rows from scratch. -#}
 
+{#- The build's watermark: the newest file before which every file had finished landing when the build started
+    (kopru.ingest.manifest.landed_through_file_id, passed as a var); rows of later files the build happens to see
+    are redone by the next build. -#}
 {% macro built_through_file_id() -%}
-    (select coalesce(max(file_id), 0) from {{ source('ingest', 'files') }})::bigint
+    {%- if var('built_through_file_id', none) is not none -%}
+        {{ var('built_through_file_id') }}::bigint
+    {%- else -%}
+        (select coalesce(max(file_id), 0) from {{ source('ingest', 'files') }})::bigint
+    {%- endif -%}
 {%- endmacro %}
 
 {#- The watermark of `this`, read once per use when the model runs and written into the SQL as a number (the

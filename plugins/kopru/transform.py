@@ -87,18 +87,21 @@ def build(select: str | None = None, marts_schema: str = "marts", full_refresh: 
 
     # PG4.1.5's cut-off is the gate's ISAS grace: one number, in quality_levels.yml
     grace_days = int(quality_levels()["isas"]["grace_days"])
-    args = ["build", "--vars", json.dumps({"marts_schema": marts_schema, "isas_grace_days": grace_days})]
+    from kopru import warehouse
+    from kopru.ingest.manifest import check_pseudonym_key, landed_through_file_id
+
+    with warehouse.connect(autocommit=True, role="transformer") as conn:
+        check_pseudonym_key(conn, config.pseudonym_key())
+        # one watermark for the whole build, read when no file is half-landed (macros/incremental_current.sql)
+        built_through = landed_through_file_id(conn)
+    args = ["build", "--vars", json.dumps({"marts_schema": marts_schema, "isas_grace_days": grace_days,
+                                           "built_through_file_id": built_through})]
     if select:
         args += ["--select", select]
     if not unit_tests:
         args += ["--exclude-resource-type", "unit_test"]
     if full_refresh:
         args.append("--full-refresh")
-    from kopru import warehouse
-    from kopru.ingest.manifest import check_pseudonym_key
-
-    with warehouse.connect(autocommit=True, role="transformer") as conn:
-        check_pseudonym_key(conn, config.pseudonym_key())
     with warehouse.marts_build_lock():
         summary = run_dbt(args)
         if full_refresh:

@@ -31,7 +31,7 @@ from kopru import config
 from kopru.ingest import contract, origin
 from kopru.ingest.checks import checked_select, hmac_pads, pseudonymised, sql_literal, trimmed_sql
 from kopru.ingest.contract import Column, FeedSpec, Formats
-from kopru.ingest.manifest import check_pseudonym_key
+from kopru.ingest.manifest import LANDING_LOCK, check_pseudonym_key
 from kopru.ingest.parsers import format_date
 from kopru.ingest.readers import (
     FileRejected,
@@ -233,7 +233,9 @@ def reject_delivery(conn, path: Path, name: str, reason_code: str, reason: str) 
 
 
 def _lock_feed(conn, source: str, feed: str | None) -> None:
-    """One loader at a time per feed: superseding and de-duplication compare against what is current."""
+    """One loader at a time per feed: superseding and de-duplication compare against what is current. And a file
+    is landing until its transaction ends (manifest.landed_through_file_id waits for it)."""
+    conn.execute(f"select pg_advisory_xact_lock_shared({LANDING_LOCK})")
     conn.execute("select pg_advisory_xact_lock(hashtext('kopru.ingest:' || %s || '/' || %s))", (source, feed or ""))
 
 

@@ -40,6 +40,24 @@ REASON_CODES: dict[str, tuple[str, str]] = {
 IDENTITY_STATUSES = ("valid", "missing", "invalid_checksum", "bad_format", "scientific_notation")
 
 
+# Held shared by every loader's transaction (kopru.ingest.loader), exclusively for an instant by
+# landed_through_file_id.
+LANDING_LOCK = "hashtext('kopru.landing')"
+
+
+def landed_through_file_id(conn) -> int:
+    """The newest manifest file such that every file before it has finished landing. File ids are drawn when a
+    file's transaction starts and become visible when it commits, in another order when loaders run side by side:
+    a plain max(file_id) read while file 10 is still landing and file 11 has committed says 11, and a build or
+    gate that continues from 11 would never see file 10. Waiting for the loaders in flight (and holding new ones
+    back for that instant) makes the max mean "everything up to here"."""
+    conn.execute(f"select pg_advisory_lock({LANDING_LOCK})")
+    try:
+        return conn.execute("select coalesce(max(file_id), 0) from ingest.files").fetchone()[0]
+    finally:
+        conn.execute(f"select pg_advisory_unlock({LANDING_LOCK})")
+
+
 class PseudonymKeyMismatch(Exception):
     """The pseudonym key is not the one this warehouse's rows were pseudonymised with."""
 

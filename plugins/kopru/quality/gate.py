@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from kopru.ingest import origin
+from kopru.ingest.manifest import landed_through_file_id
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +196,7 @@ def _run_gate() -> GateDecision:
 
     with warehouse.connect(role="gate") as conn:
         origin.refuse_mixed_origins(conn)
-        checked_through = conn.execute("select coalesce(max(file_id), 0) from ingest.files").fetchone()[0]
+        checked_through = landed_through_file_id(conn)
         # Two builds in a row trigger two gate runs; the first may already have published the second build. Then
         # `marts_build` holds the previous marts, handed back for the next build: nothing new to check or publish.
         published_since = conn.execute(
