@@ -87,7 +87,6 @@ def build(select: str | None = None, marts_schema: str = "marts", full_refresh: 
 
     # PG4.1.5's cut-off is the gate's ISAS grace: one number, in quality_levels.yml
     grace_days = int(quality_levels()["isas"]["grace_days"])
-    from kopru import warehouse
     from kopru.ingest.manifest import check_pseudonym_key, landed_through_file_id
 
     with warehouse.connect(autocommit=True, role="transformer") as conn:
@@ -115,8 +114,6 @@ def build(select: str | None = None, marts_schema: str = "marts", full_refresh: 
 def _record_full_refresh(marts_schema: str) -> None:
     """The publication gate hands the published schema back to the next build; after a full refresh it must not
     hand back incremental marts the old logic made (kopru.quality.gate)."""
-    from kopru import warehouse
-
     with warehouse.connect(role="transformer") as conn:
         conn.execute("insert into quality.full_refreshes (marts_schema) values (%s)", (marts_schema,))
         conn.commit()

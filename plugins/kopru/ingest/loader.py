@@ -235,7 +235,7 @@ def reject_delivery(conn, path: Path, name: str, reason_code: str, reason: str) 
 def _lock_feed(conn, source: str, feed: str | None) -> None:
     """One loader at a time per feed: superseding and de-duplication compare against what is current. And a file
     is landing until its transaction ends (manifest.landed_through_file_id waits for it)."""
-    conn.execute(f"select pg_advisory_xact_lock_shared({LANDING_LOCK})")
+    conn.execute("select pg_advisory_xact_lock_shared(hashtext(%s))", (LANDING_LOCK,))
     conn.execute("select pg_advisory_xact_lock(hashtext('kopru.ingest:' || %s || '/' || %s))", (source, feed or ""))
 
 

@@ -42,7 +42,7 @@ IDENTITY_STATUSES = ("valid", "missing", "invalid_checksum", "bad_format", "scie
 
 # Held shared by every loader's transaction (kopru.ingest.loader), exclusively for an instant by
 # landed_through_file_id.
-LANDING_LOCK = "hashtext('kopru.landing')"
+LANDING_LOCK = "kopru.landing"
 
 
 def landed_through_file_id(conn) -> int:
@@ -51,11 +51,11 @@ def landed_through_file_id(conn) -> int:
     a plain max(file_id) read while file 10 is still landing and file 11 has committed says 11, and a build or
     gate that continues from 11 would never see file 10. Waiting for the loaders in flight (and holding new ones
     back for that instant) makes the max mean "everything up to here"."""
-    conn.execute(f"select pg_advisory_lock({LANDING_LOCK})")
+    conn.execute("select pg_advisory_lock(hashtext(%s))", (LANDING_LOCK,))
     try:
         return conn.execute("select coalesce(max(file_id), 0) from ingest.files").fetchone()[0]
     finally:
-        conn.execute(f"select pg_advisory_unlock({LANDING_LOCK})")
+        conn.execute("select pg_advisory_unlock(hashtext(%s))", (LANDING_LOCK,))
 
 
 class PseudonymKeyMismatch(Exception):

@@ -118,7 +118,7 @@ def fetch_ngo_files(inbox: Path, conn_id: str = NGO_SFTP_CONN_ID) -> list[dict]:
                 partial = inbox / f".{name}.part"
                 sftp.get(f"{remote}/{folder}/{name}", str(partial))
                 claimed = contract.parse_file_name(name)
-                if claimed is None or claimed.feed != folder:
+                if claimed is None or claimed.ngo != folder:
                     loader.reject_delivery(conn, partial, name, "wrong_sender",
                                            f"delivered into {folder}'s folder, but the name claims another sender")
                     partial.unlink()

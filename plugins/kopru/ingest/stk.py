@@ -211,10 +211,10 @@ def read_xlsx(data: bytes, expected: dict[str, str]) -> Iterator[RawRecord]:
 
 def read(data: bytes, name: contract.FileName, mappings_dir: Path | None = None) -> tuple[FeedSpec, Iterator]:
     """Records of an NGO file, in the columns of raw.stk__aid_rows, per the NGO's mapping."""
-    mapping = load_mapping(name.feed, mappings_dir)
+    mapping = load_mapping(name.ngo, mappings_dir)
     if name.extension != mapping.formats.file_format:
         raise FileRejected(
-            "bad_file_name", f"{name.feed} delivers {mapping.formats.file_format}, this file is .{name.extension}"
+            "bad_file_name", f"{name.ngo} delivers {mapping.formats.file_format}, this file is .{name.extension}"
         )
     expected = {normalise_header(header): column for header, column in mapping.columns.items()}
     if mapping.formats.file_format == "xlsx":

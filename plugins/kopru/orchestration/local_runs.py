@@ -162,8 +162,6 @@ def run_pipeline(inbox: Path, period: str | None = None, out: Path | None = None
     """The whole pipeline through Airflow, over an inbox: the ingest DAGs side by side, then warehouse, quality and
     reports. `show_step(dag_ids)`: a context manager around each step (kopru.console.step). Returns (dag_id, state,
     seconds) of each DAG run."""
-    from kopru import warehouse
-
     warehouse.start()
     ensure_airflow_db()
     conf = {"inbox": str(config.confined_path(inbox, "inbox")), "as_of": reporting_day_of(inbox).isoformat()}

@@ -9,12 +9,8 @@ from pathlib import Path
 from kopru import config, periods
 
 
-def default_inbox() -> Path:
-    return config.inbox_dir()
-
-
 def _inbox(inbox: str | None) -> Path:
-    return config.confined_path(inbox, "inbox") if inbox else default_inbox()
+    return config.confined_path(inbox, "inbox") if inbox else config.inbox_dir()
 
 
 def ingest_family(family: str, inbox: str | None) -> dict:

@@ -80,7 +80,6 @@ def define(context=None, schema: str = "marts") -> None:
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
-    from kopru import warehouse
     from kopru.ingest.contract import FEEDS
 
     levels = quality_levels()
@@ -304,8 +303,6 @@ def volume_checked_feeds(levels: dict) -> list[tuple[str, str]]:
 def run_checkpoint(name: str = CHECKPOINT, schema: str = "marts") -> CheckResult:
     """Run a checkpoint over the marts in `schema`, keep every expectation's result in quality.validation_results,
     write Data Docs."""
-    from kopru import warehouse
-
     with warehouse.connect(role="gate") as conn:
         create_feed_views(conn)
         levels = quality_levels()
@@ -357,24 +354,26 @@ def run_checkpoint(name: str = CHECKPOINT, schema: str = "marts") -> CheckResult
 def write_isas_entry_shares(conn, schema: str, isas: dict) -> None:
     """The shares the ISAS suites judge, in one pass over the municipal aid of `schema` (replacing the last)."""
     conn.execute("delete from quality.isas_entry_shares")
-    conn.execute(f"""
+    conn.execute(sql.SQL("""
         insert into quality.isas_entry_shares (marts_schema, records, entered_share, entered, within_lag_share,
                                                missing)
-        select %s,
+        select %(schema)s,
                count(*) filter (where before_grace),
                count(*) filter (where before_grace and isas_status = 'entered')
                    / nullif(count(isas_status) filter (where before_grace), 0)::float8,
                count(*) filter (where isas_status = 'entered'),
                count(*) filter (where isas_status = 'entered'
-                                  and days_to_isas_entry between 0 and {int(isas["max_entry_lag_days"])})
+                                  and days_to_isas_entry between 0 and %(max_entry_lag_days)s)
                    / nullif(count(days_to_isas_entry) filter (where isas_status = 'entered'), 0)::float8,
                count(*) filter (where isas_status in ('not_entered', 'rejected'))
         from (
             select isas_status, days_to_isas_entry,
-                   delivered_on <= (select max(delivered_on) from {schema}.fct_aid where institution = 'belediye')
-                                   - {int(isas["grace_days"])} as before_grace
-            from {schema}.fct_aid where institution = 'belediye'
-        ) municipal""", (schema,))
+                   delivered_on <= (select max(delivered_on) from {fct_aid} where institution = 'belediye')
+                                   - %(grace_days)s as before_grace
+            from {fct_aid} where institution = 'belediye'
+        ) municipal""").format(fct_aid=sql.Identifier(schema, "fct_aid")),
+        {"schema": schema, "max_entry_lag_days": int(isas["max_entry_lag_days"]),
+         "grace_days": int(isas["grace_days"])})
 
 
 # Data Docs show the latest runs; the full history of results is kept in quality.validation_results.
@@ -452,7 +451,6 @@ def _local_tag(match: re.Match, up: str) -> str:
 def _finish_pages(site: Path) -> None:
     """One pass over the Data Docs pages: each reads its CSS, JS, fonts and images from the site itself, and carries
     a banner atop when the warehouse holds generated deliveries (kopru.ingest.origin)."""
-    from kopru import warehouse
     from kopru.ingest import origin
 
     _vendor(site)

@@ -111,6 +111,8 @@ def report_kind(period: str) -> str:
 def _fetch(period: str) -> dict:
     from psycopg.rows import dict_row
 
+    reported = Period.parse(period)
+
     with warehouse.connect(role="reporter") as conn:
         conn.row_factory = dict_row
         indicators = conn.execute(
@@ -123,7 +125,7 @@ def _fetch(period: str) -> dict:
                  on year_to_date.indicator_code = f.indicator_code
                 and year_to_date.period = %s
                where f.period = %s order by f.indicator_code""",
-            (str(Period.parse(period).year_to_date), period),
+            (str(reported.year_to_date), period),
         ).fetchall()
         if not indicators:
             raise LookupError(f"no indicator values for period {period} in marts.fct_indicator_period")
@@ -133,7 +135,7 @@ def _fetch(period: str) -> dict:
         ).fetchone()
         target_year = conn.execute(
             """select weighted_achievement_pct, measured_weight_pct, is_complete from marts.fct_target_period
-               where period = %s""", (str(Period.parse(period).whole_year),)
+               where period = %s""", (str(reported.whole_year),)
         ).fetchone()
         plan = conn.execute("select * from seeds.plan_card limit 1").fetchone()
         generated = origin.holds_generated(conn)
@@ -376,7 +378,8 @@ def render(period: str, out_dir: Path) -> dict[str, str]:
     """Write the period's report as HTML, PDF and XLSX into out_dir; return the paths."""
     kind = report_kind(period)
     data = _fetch(period)
-    year = Period.parse(period).year
+    reported = Period.parse(period)
+    year = reported.year
     title = (f"Sosyal Destek Hizmetleri — {period} İzleme Raporu" if kind == "izleme"
              else f"Sosyal Destek Hizmetleri — {period} Yılı Değerlendirme Raporu")
     names = {row["indicator_code"]: row["name_tr"] for row in data["indicators"]}
@@ -398,10 +401,10 @@ def render(period: str, out_dir: Path) -> dict[str, str]:
     revisions = [(code, earlier, values.get(code)) for code, earlier in earlier_values.items()
                  if values.get(code) != earlier]
     commentary_of_period = commentary.read(period)
-    explanations = _explanations(data["indicators"], commentary_of_period, Period.parse(period).half == 1)
+    explanations = _explanations(data["indicators"], commentary_of_period, reported.half == 1)
     data["explanations"] = explanations
     html = templates().get_template("izleme.html.j2").render(
-        title=title, period=period, year=year, show_year_to_date=Period.parse(period).half == 2, plan=data["plan"],
+        title=title, period=period, year=year, show_year_to_date=reported.half == 2, plan=data["plan"],
         is_half_year=kind == "izleme",
         indicators=data["indicators"],
         target_achievement=data["target"]["weighted_achievement_pct"] if data["target"] else None,
