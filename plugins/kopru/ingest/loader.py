@@ -549,24 +549,22 @@ def _land(conn, spec: FeedSpec, file_id: int, delivered: date, key: bytes, read_
     conn.execute("analyze current_rows")
     # The rows to load: a new key, or a key whose content changed. A new version becomes current unless the current
     # one came with a later delivery (a file delivered out of order); on the same day the later file wins, as in
-    # _elect_current.
-    conn.execute(
-        f"""create temporary table new_versions on commit drop as
+    # _elect_current. Read twice (the insert, the versions it replaces), never stored: a copy of a whole file's
+    # rows costs more than the second, key-driven read.
+    new_versions = f"""new_versions as (
             select c.*, coalesce(current.delivered_on <= %(delivered_on)s, true) as _becomes_current
             from checked c
             left join repeated_keys r using ({keys})
             left join current_rows current using ({keys})
             where c._problem is null
               and (r.first_row is null or (not r.conflicting and c._row_number = r.first_row))
-              and current._row_hash is distinct from c._row_hash""",
-        {"delivered_on": delivered},
-    )
-    conn.execute("analyze new_versions")
-    # Keyed pseudonyms of the values the new versions carry (a snapshot re-delivers mostly unchanged rows, whose
-    # pseudonyms the raw table already holds): each distinct value once, HMAC in SQL (checks.pseudonymised).
+              and current._row_hash is distinct from c._row_hash)"""
+    # Keyed pseudonyms of the values the typed rows carry (a snapshot's records delivered as their current version
+    # are not among them, see unchanged_records): each distinct value once, HMAC in SQL (checks.pseudonymised).
     inner_pad, outer_pad = hmac_pads(key)
     values = " union ".join(
-        f"select distinct {sql_literal(namespace)}, {column} from new_versions where {column} is not null"
+        f"select distinct {sql_literal(namespace)}, {column} from checked where _problem is null"
+        f" and {column} is not null"
         + (f" and {column}_status = 'valid'" if namespace == "person" else "")
         for column, namespace, _ in pseudonymised(spec)
     )
@@ -594,11 +592,12 @@ def _land(conn, spec: FeedSpec, file_id: int, delivered: date, key: bytes, read_
         pseudonym_joins += " join delivered_text delivered on delivered._row_number = c._row_number"
     inserted = conn.execute(
         f"""
+        with {new_versions}
         insert into {spec.raw_table} ({', '.join(columns)})
         select {', '.join(selected)}
         from new_versions c{pseudonym_joins}
         """,
-        {"file_id": file_id},
+        {"file_id": file_id, "delivered_on": delivered},
     ).rowcount
     if skips_unchanged:
         # A record found unchanged only once typed (its text differs, its values do not): the current version is
@@ -615,12 +614,13 @@ def _land(conn, spec: FeedSpec, file_id: int, delivered: date, key: bytes, read_
         )
     # The versions the new ones replace as current (driven by current_rows: nothing to do for new keys).
     conn.execute(
-        f"""update {spec.raw_table} r set _is_current = false
+        f"""with {new_versions}
+            update {spec.raw_table} r set _is_current = false
             from current_rows replaced
             join new_versions n using ({keys})
             where n._becomes_current and r._is_current and r._file_id <> %(file_id)s
               and {_same_key(spec, "r", "replaced")}""",
-        {"file_id": file_id},
+        {"file_id": file_id, "delivered_on": delivered},
     )
     return inserted, len(read_problems) + quarantined
 
