@@ -20,6 +20,12 @@ INCREMENTAL_MODELS = {
     "intermediate.int_household_state_half_year": "household_key, half_year",
     "intermediate.int_indicator_actuals": "indicator_code, period",
     "marts_build.fct_need_assessment": "assessment_key",
+    "marts_build.fct_aid_mahalle_half_year": "half_year, mahalle_code, aid_type",
+    "marts_build.rpt_aid_by_institution_period": "period, institution",
+    "intermediate.int_municipal_spend_per_period": "period",
+    "intermediate.int_plan_card_figures_per_period": "period, measure_code",
+    "marts_build.fct_graduation_half_year": "half_year",
+    "marts_build.rpt_targeting_mahalle_period": "period, mahalle_code",
 }
 
 
@@ -96,6 +102,23 @@ def test_the_later_deliveries_change_existing_keys(incremental_db):
     assert superseded_late >= 1
     assert watermarks == 2 and incremental_db["first_rows"] < total
     assert kept >= 1 and redone >= 1
+
+
+@pytest.mark.parametrize("table, period", [
+    ("fct_aid_mahalle_half_year", "half_year"), ("rpt_aid_by_institution_period", "period"),
+    ("int_municipal_spend_per_period", "period"), ("int_plan_card_figures_per_period", "period"),
+    ("rpt_targeting_mahalle_period", "period")])
+def test_the_report_marts_keep_the_periods_before_the_change(incremental_db, table, period):
+    """The later build redid the periods from 2024 on (its earliest change: May's corrected aid) and kept 2023's
+    (read from the copy taken before the full refresh). fct_graduation_half_year, which judges an ending by the year
+    after it, redid 2023 too here."""
+    with psycopg.connect(incremental_db["url"]) as conn:
+        watermarks = dict(conn.execute(
+            f"""select {period}, max(built_through_file_id) from public.{table} group by {period}""").fetchall())
+    latest = max(watermarks.values())
+    kept = {p for p, built in watermarks.items() if built < latest}
+    assert "2023-H2" in kept and kept == {p for p in watermarks if p.startswith("2023")}
+    assert {p for p, built in watermarks.items() if built == latest} >= {"2024-H1", "2024-H2"}
 
 
 @pytest.mark.parametrize("table, key", sorted(INCREMENTAL_MODELS.items()))

@@ -135,10 +135,18 @@
     fct_aid), services, referrals, assessments (a need level holds until the next one), İŞKUR offers (a sanction
     runs 12 months on) and registry snapshots that changed something. Every half-year ending on or after it is
     rebuilt; NULL when nothing changed. -#}
-{% macro earliest_day_changed_for_families(with_aid=true) -%}
+{% macro earliest_day_changed_for_families(with_aid=true, also_changed_on=none) -%}
     least(
         {% if with_aid -%}
         (select min(delivered_on) from {{ ref('fct_aid') }} where built_through_file_id > {{ last_built_file_id() }}),
+        -- the deliveries of aid files superseded since: fct_aid drops those only they carried, and a dropped row
+        -- leaves no watermark behind
+        ({{ earliest_day_in_files_since_last_build(source('belediye', 'belediye__aid'), 'delivered_on') }}),
+        ({{ earliest_day_in_files_since_last_build(source('stk', 'stk__aid_rows'), 'delivered_on') }}),
+        ({{ earliest_day_in_files_since_last_build(source('devlet', 'devlet__sydv_yardim'), 'odeme_tarihi') }}),
+        {%- endif %}
+        {% if also_changed_on -%}
+        ({{ also_changed_on }}),
         {%- endif %}
         ({{ earliest_day_in_files_since_last_build(source('belediye', 'belediye__services'), 'opened_on') }}),
         ({{ earliest_day_in_files_since_last_build(source('belediye', 'belediye__employment_referrals'),
@@ -154,9 +162,15 @@
     model runs and written into the SQL as a literal, so that the planner reads only those half-years' rows by index
     (as a subquery it guessed a third of the table and scanned it all). '-infinity' on a full build, 'infinity'
     when nothing changed. -#}
-{% macro families_rebuilt_from_day(with_aid=true) -%}
+{% macro families_rebuilt_from_day(with_aid=true, also_changed_on=none) -%}
+    {{ half_year_start_of(earliest_day_changed_for_families(with_aid, also_changed_on)) }}
+{%- endmacro %}
+
+{#- The first day of the half-year of the day `changed_on` (an SQL expression) gives, read once as a literal:
+    '-infinity' on a full build, 'infinity' when it gives NULL (nothing changed). -#}
+{% macro half_year_start_of(changed_on) -%}
     {%- if execute and is_incremental() -%}
-        {%- set day = run_query("select " ~ earliest_day_changed_for_families(with_aid)).columns[0].values()[0] -%}
+        {%- set day = run_query("select " ~ changed_on).columns[0].values()[0] -%}
         {%- if day is none -%}
             'infinity'::date
         {%- else -%}
@@ -169,16 +183,52 @@
 
 {#- Pre-hook of a per-family half-year mart: drop the half-years the build will redo (all of them on a full build,
     when the table is created anew). Pass it as a string so that it renders when the model runs. -#}
-{% macro delete_half_years_to_rebuild(with_aid=true) -%}
+{% macro delete_half_years_to_rebuild(with_aid=true, also_changed_on=none) -%}
+    {{ delete_half_years_from(families_rebuilt_from_day(with_aid, also_changed_on) if is_incremental() else none) }}
+{%- endmacro %}
+
+{#- The same, from the half-year that begins on `rebuilt_from_day` (families_rebuilt_from_day, half_year_start_of). -#}
+{% macro delete_half_years_from(rebuilt_from_day) -%}
     {% if is_incremental() %}
     delete from {{ this }}
     where half_year in (
         select period from {{ ref('int_periods') }}
-        where period_kind = 'half_year' and period_start >= {{ families_rebuilt_from_day(with_aid) }}
+        where period_kind = 'half_year' and period_start >= {{ rebuilt_from_day }}
     )
     {% else %}
     select 1
     {% endif %}
+{%- endmacro %}
+
+{#- The same for a report mart of every reporting period (half-years and years, int_periods, in column `period`):
+    drop the periods that end on or after the first rebuilt day; the model then recomputes those periods from the
+    first day of their year (rebuilt_periods_start), so that a year counts each family once across its halves. -#}
+{% macro delete_periods_to_rebuild(also_changed_on=none) -%}
+    {% if is_incremental() %}
+    delete from {{ this }}
+    where period in (
+        select period from {{ ref('int_periods') }}
+        where period_end >= {{ families_rebuilt_from_day(also_changed_on=also_changed_on) }}
+    )
+    {% else %}
+    select 1
+    {% endif %}
+{%- endmacro %}
+
+{#- The first day the rows of the periods a report mart redoes can speak of: the start of the rebuilt day's year. -#}
+{% macro rebuilt_periods_start(rebuilt_from_day) -%}
+    date_trunc('year', {{ rebuilt_from_day }})::date
+{%- endmacro %}
+
+{#- Households whose registry row changed since the last build (a new version, a snapshot that no longer carried
+    them, a superseded file): what a mart reading where a family lives *now* must redo for them. -#}
+{% macro households_changed_since_last_build() -%}
+    select household_id, household_key from {{ source('belediye', 'belediye__households') }}
+    where _file_id > {{ last_built_file_id() }}
+    union all
+    select household_id, household_key from {{ source('belediye', 'belediye__households') }}
+    where _file_id = any(array(select file_id from {{ source('ingest', 'files') }}
+                               where superseded_by > {{ last_built_file_id() }}))
 {%- endmacro %}
 
 {#- The final select of an incremental model over the CTE `final_cte`, adding `built_through_file_id`: a row the
@@ -203,4 +253,55 @@
     {% else %}
     select {{ final_cte }}.*, {{ built_through_file_id() }} as built_through_file_id from {{ final_cte }}
     {% endif %}
+{%- endmacro %}
+
+{#- The earliest aid delivery of a family whose registry row changed since the last build, in a half-year the family
+    has no registry state for: fct_aid_mahalle_half_year places such aid where the family lives now. -#}
+{% macro aid_placed_by_address_now() -%}
+    select min(aid.delivered_on) from {{ ref('fct_aid') }} as aid
+    where aid.household_key in (select household_key from ({{ households_changed_since_last_build() }}) as changed)
+      and not exists (select 1 from {{ ref('int_household_state_half_year') }} as state
+                      where state.household_key = aid.household_key and state.half_year = aid.half_year)
+{%- endmacro %}
+
+{#- The first day of the earliest period whose PG4.1.4 or PG4.1.5 in fct_indicator_period is not the figure
+    int_plan_card_figures_per_period holds for it: the indicators decide themselves what a delivery changes
+    (int_indicator_actuals), and the card's figures follow them. -#}
+{% macro plan_card_indicators_changed_on() -%}
+    select min(periods.period_start)
+    from {{ ref('fct_indicator_period') }} as indicators
+    join {{ ref('int_periods') }} as periods using (period)
+    where indicators.indicator_code in ('PG4.1.4', 'PG4.1.5')
+      and not exists (
+          select 1 from {{ this }} as figures
+          where figures.period = indicators.period
+            and figures.measure_code = case indicators.indicator_code when 'PG4.1.4' then 'persons_referred'
+                                                                      else 'isas_entry_pct' end
+            and figures.value is not distinct from indicators.actual_value
+      )
+{%- endmacro %}
+
+{#- What fct_graduation_half_year redoes from (before half_year_start_of): an ending is judged by the municipal aid
+    of the 365 days after it, the İŞKUR offers around it, whether a year has passed by the latest delivery, and
+    whether the family's case was closed for work — so the earliest of: a changed municipal delivery (a new one, or
+    one of a file superseded since) and a changed offer, each less 365 days; the latest delivery as the last build
+    saw it, less 365 days; and the first municipal aid of a family whose registry rows, now or before, say it was
+    closed for work and changed since. -#}
+{% macro graduation_changed_on() -%}
+    least(
+        (select min(delivered_on) from {{ ref('fct_aid') }}
+         where institution = 'belediye' and built_through_file_id > {{ last_built_file_id() }}) - 365,
+        ({{ earliest_day_in_files_since_last_build(source('belediye', 'belediye__aid'), 'delivered_on') }}) - 365,
+        ({{ earliest_day_in_files_since_last_build(source('devlet', 'devlet__iskur_teklif'), 'teklif_tarihi') }})
+            - 365,
+        (select max(delivered_on) from {{ source('ingest', 'files') }}
+         where status = 'loaded' and file_id <= {{ last_built_file_id() }}) - 365,
+        (select min(aid.delivered_on) from {{ ref('fct_aid') }} as aid
+         where aid.institution = 'belediye'
+           and aid.household_key in (
+               select changed.household_key from ({{ households_changed_since_last_build() }}) as changed
+               where exists (select 1 from {{ source('belediye', 'belediye__households') }} as versions
+                             where versions.household_id = changed.household_id
+                               and versions.closed_reason = 'ise_girdi')))
+    )
 {%- endmacro %}

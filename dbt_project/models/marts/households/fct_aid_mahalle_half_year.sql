@@ -1,12 +1,26 @@
 -- Families aided per half-year, mahalle and aid type, from every institution: the public transparency report's
 -- table and BI's map. A family counts in the mahalle it lived in that half-year (int_household_state_half_year),
 -- or, before the registry knew it, where it lives now. Aid not attached to a family is not in it.
+--
+-- Incremental by half-year, as fct_household_half_year; besides, a family whose registry row changed has its aid
+-- redone where it counted by where it lives now.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    indexes=[{'columns': ['half_year', 'mahalle_code', 'aid_type'], 'unique': True}],
+    pre_hook=["{{ delete_half_years_to_rebuild(also_changed_on=aid_placed_by_address_now()) }}"],
+) }}
+{%- set rebuilt_from_day = families_rebuilt_from_day(also_changed_on=aid_placed_by_address_now()) %}
+
 with aid as (
-    select * from {{ ref('fct_aid') }} where household_key is not null
+    select * from {{ ref('fct_aid') }}
+    where household_key is not null and delivered_on >= {{ rebuilt_from_day }}
 ),
 
 families_then as (
     select household_key, half_year, mahalle_code from {{ ref('int_household_state_half_year') }}
+    where half_year >= (select coalesce(min(period), '9999') from {{ ref('int_periods') }}
+                        where period_kind = 'half_year' and period_start >= {{ rebuilt_from_day }})
 ),
 
 families_now as (
@@ -19,7 +33,8 @@ select
     aid.aid_type::text as aid_type,
     count(distinct aid.household_key)::integer as aided_families,
     count(*)::integer as deliveries,
-    coalesce(sum(aid.amount_try), 0)::numeric(16,2) as amount_try
+    coalesce(sum(aid.amount_try), 0)::numeric(16,2) as amount_try,
+    {{ built_through_file_id() }} as built_through_file_id
 from aid
 left join families_then using (household_key, half_year)
 left join families_now using (household_key)

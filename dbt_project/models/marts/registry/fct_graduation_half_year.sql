@@ -3,14 +3,26 @@
 -- accepted from six months before the last delivery to three after it, or the case closed because a member found
 -- work). A family whose 12 months are not yet over when the data ends is not judged yet (`families_not_yet_judged`):
 -- the count of a recent half-year grows as the months pass, never the other way.
+--
+-- Incremental by half-year (macros/incremental_current.sql, graduation_changed_on): a build redoes the half-years
+-- from the earliest ending a change can judge differently — a daily delivery: the last year and a half — and keeps
+-- the others. An ending needs only the deliveries after it, so the redone half-years read no earlier aid.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    indexes=[{'columns': ['half_year'], 'unique': True}],
+    pre_hook=["{{ delete_half_years_from(half_year_start_of(graduation_changed_on())) }}"],
+) }}
+{%- set rebuilt_from_day = half_year_start_of(graduation_changed_on()) %}
+
 with municipal_aid as (
     select household_key, delivered_on from {{ ref('fct_aid') }}
-    where institution = 'belediye' and household_key is not null
+    where institution = 'belediye' and household_key is not null and delivered_on >= {{ rebuilt_from_day }}
 ),
 
 half_years as (
     select period as half_year, period_start, period_end, latest_delivery_on
-    from {{ ref('int_periods') }} where period_kind = 'half_year'
+    from {{ ref('int_periods') }} where period_kind = 'half_year' and period_start >= {{ rebuilt_from_day }}
 ),
 
 deliveries as (
@@ -28,7 +40,7 @@ endings as (
 
 jobs as (
     select household_key, outcome_on from {{ ref('fct_job_offer') }}
-    where outcome = 'kabul' and household_key is not null
+    where outcome = 'kabul' and household_key is not null and outcome_on >= {{ rebuilt_from_day }} - 182
 ),
 
 closed_for_work as (
@@ -72,7 +84,8 @@ select
         as families_left_after_a_job,
     count(judged.household_key) filter (where judged.not_yet_judged)::integer as families_not_yet_judged,
     round(100.0 * count(judged.household_key) filter (where not judged.not_yet_judged and judged.after_a_job)
-          / nullif(aided.families, 0), 2)::numeric(6,2) as graduation_pct
+          / nullif(aided.families, 0), 2)::numeric(6,2) as graduation_pct,
+    {{ built_through_file_id() }} as built_through_file_id
 from half_years
 left join aided using (half_year)
 left join judged using (half_year)

@@ -1,8 +1,24 @@
 -- Aid per giving institution and reporting period that has begun (half-years and years): deliveries, families
 -- (each counted once per period), the amount where one is known, and the share of deliveries not linked to a
 -- registered family.
-with aid as (
+--
+-- Incremental by period (macros/incremental_current.sql): a build redoes the periods that end on or after the
+-- earliest day its changes touch (a daily delivery: the current half-year and year) and keeps the others.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    indexes=[{'columns': ['period', 'institution'], 'unique': True}],
+    pre_hook=["{{ delete_periods_to_rebuild() }}"],
+) }}
+{%- set rebuilt_from_day = families_rebuilt_from_day() %}
+
+with rebuilt_periods as (
+    select period from {{ ref('int_periods') }} where period_end >= {{ rebuilt_from_day }}
+),
+
+aid as (
     select institution, household_key, amount_try, link_method, half_year from {{ ref('fct_aid') }}
+    where delivered_on >= {{ rebuilt_periods_start(rebuilt_from_day) }}
 ),
 
 -- each family's aid from an institution in a half-year, summed first: a family has many deliveries, and the
@@ -30,6 +46,7 @@ per_period as (
         sum(families.unlinked) as unlinked
     from per_family_half_year as families
     join {{ ref('int_period_half_years') }} as periods using (half_year)
+    where periods.period in (select period from rebuilt_periods)
     group by periods.period, periods.period_kind, families.institution
 )
 
@@ -40,5 +57,6 @@ select
     deliveries::integer as deliveries,
     families::integer as families,
     amount_try::numeric(16,2) as amount_try,
-    round(100.0 * unlinked / deliveries, 1)::numeric(5,1) as unlinked_pct
+    round(100.0 * unlinked / deliveries, 1)::numeric(5,1) as unlinked_pct,
+    {{ built_through_file_id() }} as built_through_file_id
 from per_period

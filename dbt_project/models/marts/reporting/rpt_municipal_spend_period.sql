@@ -1,8 +1,9 @@
 -- What the municipality's aid cost, per reporting period that has begun (half-years and years), beside the plan
 -- card's cost estimate spread evenly over the plan's years. Only aid with an amount is valued (cash, card top-ups,
--- in-kind with a recorded amount); in-kind aid without one is counted, not valued.
+-- in-kind with a recorded amount); in-kind aid without one is counted, not valued. The sums are kept per period
+-- incrementally (int_municipal_spend_per_period); the plan is joined here, so that an edit of it shows at once.
 with periods as (
-    select period, period_kind, year, period_start, period_end from {{ ref('dim_period') }}
+    select period, period_kind, year from {{ ref('dim_period') }}
 ),
 
 plan as (
@@ -11,23 +12,9 @@ plan as (
     from {{ ref('plan_card') }}
 ),
 
-municipal_aid as (
-    select delivered_on, amount_try from {{ ref('fct_aid') }} where institution = 'belediye'
-),
-
 spend as (
-    select
-        periods.period,
-        sum(municipal_aid.amount_try) filter (where municipal_aid.delivered_on >= periods.period_start)
-            as spend_try,
-        count(*) filter (where municipal_aid.delivered_on >= periods.period_start and municipal_aid.amount_try is null)
-            as deliveries_without_amount,
-        -- a half-year's report also reads the year so far
-        sum(municipal_aid.amount_try) as year_to_date_spend_try
-    from periods
-    join municipal_aid
-      on municipal_aid.delivered_on between make_date(periods.year, 1, 1) and periods.period_end
-    group by periods.period
+    select period, spend_try, deliveries_without_amount, year_to_date_spend_try
+    from {{ ref('int_municipal_spend_per_period') }}
 )
 
 select

@@ -2,12 +2,34 @@
 -- fct_targeting_half_year defines them, with each family counted once per period: needy (need level ≥ 4 in some
 -- half-year of it), needy and not aided (in a half-year it was needy), aided though assessed as not needy, aided
 -- for one need by more than one institution, and the share of aided families that also had a social service.
-with families as (
+--
+-- Incremental by period, as rpt_aid_by_institution_period: the per-family half-years it reads are redone from the
+-- same day (families_rebuilt_from_day).
+-- depends_on: {{ ref('fct_aid') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    indexes=[{'columns': ['period', 'mahalle_code'], 'unique': True}],
+    pre_hook=["{{ delete_periods_to_rebuild() }}"],
+) }}
+{%- set rebuilt_from_day = families_rebuilt_from_day() %}
+
+with rebuilt_periods as (
+    select period from {{ ref('int_periods') }} where period_end >= {{ rebuilt_from_day }}
+),
+
+rebuilt_half_years as (
+    select period as half_year from {{ ref('int_periods') }}
+    where period_kind = 'half_year' and period_start >= {{ rebuilt_periods_start(rebuilt_from_day) }}
+),
+
+families as (
     select families.household_key, families.half_year, families.need_level, families.aiding_institutions,
            families.overlapping_need_categories, families.services_active, state.mahalle_code
     from {{ ref('fct_household_half_year') }} as families
     join {{ ref('int_household_state_half_year') }} as state using (household_key, half_year)
     where families.household_status = 'active'
+      and families.half_year in (select half_year from rebuilt_half_years)
 ),
 
 per_period as (
@@ -29,6 +51,7 @@ per_period as (
             as aided_families_with_service
     from families
     join {{ ref('int_period_half_years') }} as periods using (half_year)
+    where periods.period in (select period from rebuilt_periods)
     group by periods.period, periods.period_kind, families.mahalle_code
 )
 
@@ -43,5 +66,6 @@ select
     aided_families_not_needy::integer as aided_families_not_needy,
     families_with_overlapping_aid::integer as families_with_overlapping_aid,
     aided_families_with_service::integer as aided_families_with_service,
-    round(100.0 * aided_families_with_service / nullif(aided_families, 0), 1)::numeric(5,1) as bridge_rate_pct
+    round(100.0 * aided_families_with_service / nullif(aided_families, 0), 1)::numeric(5,1) as bridge_rate_pct,
+    {{ built_through_file_id() }} as built_through_file_id
 from per_period
