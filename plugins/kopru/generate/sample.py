@@ -624,6 +624,29 @@ def _render_one(index: int) -> tuple[str, bytes]:
     return name, function(*args)
 
 
+def _memory_kb(path: str, field_name: str) -> int | None:
+    """A `kB` figure of a /proc file (Linux); None where there is none."""
+    try:
+        with open(path, encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith(field_name + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _render_workers() -> int:
+    """Processes to render the files on: the cores, unless forked copies of this process would not fit in memory.
+    A fork shares the simulated story only until the worker touches it, and reading Python objects touches them, so
+    each worker can come to hold a copy; a ten-district story is several GB."""
+    cores = min(os.cpu_count() or 1, 4)
+    resident, available = _memory_kb("/proc/self/status", "VmRSS"), _memory_kb("/proc/meminfo", "MemAvailable")
+    if resident is None or available is None:
+        return cores
+    return max(1, min(cores, int(0.8 * available / resident)))
+
+
 def _render(jobs: list, out: Path) -> dict[str, int]:
     global _JOBS
     written: dict[str, int] = {}
@@ -633,7 +656,7 @@ def _render(jobs: list, out: Path) -> dict[str, int]:
         (out / name).write_bytes(data)
         written[name] = len(data)
 
-    workers = min(os.cpu_count() or 1, 4)
+    workers = _render_workers()
     if workers == 1 or len(jobs) < 50 or "fork" not in multiprocessing.get_all_start_methods():
         for name, function, args in jobs:
             save(name, function(*args))
