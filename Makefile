@@ -8,7 +8,7 @@ export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 INBOX ?= $(KOPRU_HOME)/inbox
 
-.PHONY: redis-server replay install demo demo-small demo-next bi test lint airflow airflow-stop lock clean warehouse-stop bench-ingest bench
+.PHONY: test-tools replay install demo demo-small demo-next bi test lint airflow airflow-stop lock clean warehouse-stop bench-ingest bench
 
 $(BIN)/kopru: requirements.in constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,13 +47,16 @@ demo-next: install
 		$(BIN)/kopru run --inbox $(INBOX)
 
 ## The whole test suite (real PostgreSQL, dbt, GX and Airflow; no mocks).
-test: install redis-server
+test: install test-tools
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/pytest -q
 
-## Debian's Redis, the Celery broker of tests/test_scheduler.py (installed once; needs apt, as root or with sudo).
-redis-server:
-	@command -v redis-server >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; }
+## Debian packages the tests run: Redis, the Celery broker of tests/test_scheduler.py, and poppler's pdftotext and
+## pdftoppm, which read the reports' PDFs back (each installed once, when missing; needs apt, as root or with sudo).
+test-tools:
+	@missing=""; command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
+	[ -z "$$missing" ] || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; }
 
 ## A year of a small district's daily deliveries, day by day through the daily chain, then compared with one bulk
 ## load of the same files (about 15 s a day on 2 cores: run before a stop, not in `make test`).

@@ -21,18 +21,29 @@ NUMBER_TEXT = st.one_of(
     st.from_regex(r"[0-9]{1,2}[eE][+-]?[0-9]", fullmatch=True),
     st.text(alphabet="0123456789.,- \t+", max_size=12),
 )
+def _one_character_off(texts):
+    """Well-formed texts with one character swapped for a digit of another script, a separator or a letter: the
+    shapes the checks must tell apart."""
+    return st.tuples(texts, st.integers(min_value=0, max_value=18), st.sampled_from("0٣５-./:T x")).map(
+        lambda t: t[0][:t[1] % len(t[0])] + t[2] + t[0][t[1] % len(t[0]) + 1:])
+
+
 DATE_TEXT = st.one_of(
     st.dates(min_value=date(1, 1, 1)).map(lambda d: f"{d.year:04d}-{d.month:02d}-{d.day:02d}"),
     st.dates().map(lambda d: d.strftime("%d.%m.%Y")),
     st.dates().map(lambda d: d.strftime("%d/%m/%Y")),
     st.from_regex(r"[0-9]{2}[./-][0-9]{2}[./-][0-9]{4}|[0-9]{4}-[0-9]{2}-[0-9]{2}", fullmatch=True),
     st.text(alphabet="0123456789-./ ", max_size=12),
+    _one_character_off(st.dates(min_value=date(1, 1, 1)).map(lambda d: f"{d.year:04d}-{d.month:02d}-{d.day:02d}")),
+    _one_character_off(st.dates().map(lambda d: d.strftime("%d.%m.%Y"))),
 )
 TIMESTAMP_TEXT = st.one_of(
     st.datetimes().map(lambda t: t.strftime("%Y-%m-%dT%H:%M:%S")),
     st.datetimes().map(lambda t: t.strftime("%d.%m.%Y %H:%M:%S")),
     st.from_regex(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}", fullmatch=True),
     st.from_regex(r"[0-9]{2}\.[0-9]{2}\.[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}", fullmatch=True),
+    _one_character_off(st.datetimes().map(lambda t: t.strftime("%Y-%m-%dT%H:%M:%S"))),
+    _one_character_off(st.datetimes().map(lambda t: t.strftime("%d.%m.%Y %H:%M:%S"))),
 )
 INTEGER_TEXT = st.one_of(st.integers(min_value=-(2**40), max_value=2**40).map(str), NUMBER_TEXT)
 IDENTITY_TEXT = st.one_of(
