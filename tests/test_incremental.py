@@ -152,6 +152,32 @@ def test_row_tests_judge_what_the_build_wrote_and_keys_stay_unique_across_the_ta
     run_dbt(["test", "--select", "fct_aid", "--vars", '{"marts_schema": "marts_build"}'])
 
 
+def test_a_build_that_wrote_nothing_into_a_fact_does_not_judge_its_earlier_rows_again(incremental_db):
+    """The build passes its watermark: a row an earlier build wrote (and tested) is judged again only by a build that
+    rewrote it, not by every build after a day that brought the fact nothing (which once re-tested the whole first
+    load)."""
+    import json
+
+    from kopru.transform import DbtFailed, run_dbt
+
+    with psycopg.connect(incremental_db["url"], autocommit=True) as conn:
+        (key, aid_type, built) = conn.execute(
+            """select aid_key, aid_type, built_through_file_id from marts_build.fct_aid
+               order by built_through_file_id, aid_key limit 1""").fetchone()
+        latest = conn.execute("select max(built_through_file_id) from marts_build.fct_aid").fetchone()[0]
+        conn.execute("update marts_build.fct_aid set aid_type = 'not_in_the_catalogue' where aid_key = %s", (key,))
+        try:
+            def test_as_build(watermark: int) -> None:
+                run_dbt(["test", "--select", "fct_aid",
+                         "--vars", json.dumps({"marts_schema": "marts_build", "built_through_file_id": watermark})])
+
+            test_as_build(latest + 1)  # a later build that wrote no aid
+            with pytest.raises(DbtFailed, match="relationships_fct_aid"):
+                test_as_build(built)  # the build that wrote the row
+        finally:
+            conn.execute("update marts_build.fct_aid set aid_type = %s where aid_key = %s", (aid_type, key))
+
+
 def test_the_unit_tests_pass(incremental_db):
     """The scheduled build leaves dbt's unit tests out (kopru.orchestration.tasks.build_warehouse); they run here, every one of
     them: the indicators, the achievement formula, the three-refusal rule."""

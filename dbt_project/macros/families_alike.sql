@@ -1,6 +1,8 @@
 {#- The number of distinct families (household_key) among the rows that share `columns`, as a window expression:
-    the family's dense rank counted from the front plus from the back, less one (a window cannot count distinct). -#}
+    the family's dense rank counted from the front plus from the back, less one (a window cannot count distinct).
+    Ranked in byte order: any order counts the same families, and the database's linguistic one costs a quarter more
+    of dim_person's time. -#}
 {% macro families_alike(columns) -%}
-(dense_rank() over (partition by {{ columns }} order by household_key)
- + dense_rank() over (partition by {{ columns }} order by household_key desc) - 1)
+(dense_rank() over (partition by {{ columns }} order by household_key collate "C")
+ + dense_rank() over (partition by {{ columns }} order by household_key collate "C" desc) - 1)
 {%- endmacro %}
