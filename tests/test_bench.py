@@ -16,3 +16,29 @@ def test_bench_ingest_compares_the_same_rows(tmp_path, warehouse_url, db):
     assert "ratio" in result.lines()[-1] and "typed shape" in result.lines()[-2]
     # The scratch database is gone and the warehouse the suite uses is untouched.
     assert db.execute("select count(*) from pg_database where datname = 'kopru_bench'").fetchone()[0] == 0
+
+
+def test_the_pipeline_bench_samples_peaks_of_its_processes_the_server_and_the_disk(tmp_path, warehouse_url):
+    """`kopru bench pipeline` reports peak memory and disk from its own sampler: a child holding 300 MB shows in the
+    bench's tree, the running warehouse server in its own figure, a file in the data directory's size."""
+    import subprocess
+    import sys
+    import time
+
+    from kopru import warehouse
+    from kopru.bench import PeakSampler
+
+    data_dir = warehouse.embedded().pgdata
+    child = subprocess.Popen([sys.executable, "-c", "import time; held = bytearray(300 * 2**20); time.sleep(30)"])
+    try:
+        with PeakSampler(data_dir, interval=0.2, disk_every=0.0) as sampler:
+            time.sleep(2.5)
+    finally:
+        child.kill()
+        child.wait()
+    peaks = sampler.peaks
+    assert peaks["largest bench process"] >= 300 * 2**20
+    assert peaks["bench process tree"] >= peaks["largest bench process"]
+    assert peaks["largest warehouse process"] > 10 * 2**20
+    assert peaks["warehouse data directory"] > 10 * 2**20
+    assert [line.split()[-1] for line in sampler.lines()] == ["GB"] * 4

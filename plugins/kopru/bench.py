@@ -24,6 +24,97 @@ from pathlib import Path
 BENCH_DATABASE = "kopru_bench"
 
 
+class PeakSampler:
+    """Peaks of what a bench holds, sampled every `interval` seconds in a thread (Linux /proc; nothing elsewhere):
+    the resident memory of the largest process of this process's tree (the generator, Airflow's task processes, dbt)
+    and of the whole tree, of the largest warehouse server process (shared buffers it touched included), and the size
+    of the server's data directory (write-ahead log included), read every `disk_every` seconds."""
+
+    def __init__(self, data_dir: Path | None, interval: float = 3.0, disk_every: float = 30.0):
+        import threading
+
+        self.data_dir, self.interval, self.disk_every = data_dir, interval, disk_every
+        self.peaks = {"largest bench process": 0, "bench process tree": 0, "largest warehouse process": 0,
+                      "warehouse data directory": 0}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="peak-sampler", daemon=True)
+
+    def __enter__(self) -> PeakSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample(disk=True)
+
+    def _run(self) -> None:
+        last_disk = 0.0
+        while not self._stop.wait(self.interval):
+            disk = time.monotonic() - last_disk >= self.disk_every
+            last_disk = time.monotonic() if disk else last_disk
+            self.sample(disk)
+
+    def sample(self, disk: bool = False) -> None:
+        import os
+
+        parents, resident = {}, {}
+        for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
+                        parents[int(entry)] = int(handle.read().rsplit(")", 1)[1].split()[1])
+                    with open(f"/proc/{entry}/statm", encoding="ascii") as handle:
+                        resident[int(entry)] = int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+                except (OSError, ValueError, IndexError):
+                    continue
+        bench = self._tree(os.getpid(), parents)
+        server = self._tree(self._postmaster(), parents) if self.data_dir else set()
+        self._peak("largest bench process", max((resident.get(p, 0) for p in bench), default=0))
+        self._peak("bench process tree", sum(resident.get(p, 0) for p in bench - server))
+        self._peak("largest warehouse process", max((resident.get(p, 0) for p in server), default=0))
+        if disk and self.data_dir and self.data_dir.exists():
+            self._peak("warehouse data directory", _disk_usage(self.data_dir))
+
+    def _peak(self, name: str, value: int) -> None:
+        self.peaks[name] = max(self.peaks[name], value)
+
+    def _postmaster(self) -> int | None:
+        try:
+            return int((self.data_dir / "postmaster.pid").read_text(encoding="ascii").split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    @staticmethod
+    def _tree(root: int | None, parents: dict[int, int]) -> set[int]:
+        """`root` and its descendants."""
+        if root is None:
+            return set()
+        tree, grown = {root}, True
+        while grown:
+            children = {pid for pid, parent in parents.items() if parent in tree} - tree
+            grown = bool(children)
+            tree |= children
+        return tree
+
+    def lines(self) -> list[str]:
+        return [f"peak {name:<28} {value / 1e9:>9.2f} GB" for name, value in self.peaks.items()]
+
+
+def _disk_usage(folder: Path) -> int:
+    """Bytes the files under `folder` take on disk (du), files that vanish while it counts left out."""
+    import os
+
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+            except OSError:
+                continue
+    return total
+
+
 @dataclass
 class IngestBench:
     rows: int
@@ -183,8 +274,11 @@ def run_pipeline_bench(district: str, households: int, start: date, end: date, s
     timings: dict[str, float] = {}
     ingest_runs: dict[str, float] = {}  # each ingest DAG's own run, inside the ingest step
     # Under KOPRU_HOME: the DAGs take inbox and report paths only inside the allowed roots.
-    with (tempfile.TemporaryDirectory(prefix="bench-", dir=config.kopru_home()) as folder,
-          warehouse.scratch_database(BENCH_DATABASE, warehouse.start())):
+    server_url = warehouse.start()
+    data_dir = warehouse.embedded().pgdata if warehouse.embedded().pgdata.exists() else None
+    with (PeakSampler(data_dir) as peaks,
+          tempfile.TemporaryDirectory(prefix="bench-", dir=config.kopru_home()) as folder,
+          warehouse.scratch_database(BENCH_DATABASE, server_url)):
         inbox = Path(folder) / "inbox"
         started = time.perf_counter()
         with console.step(terminal, f"generate {households:,} households"):
@@ -228,5 +322,7 @@ def run_pipeline_bench(district: str, households: int, start: date, end: date, s
             for step, own in day_steps.items():
                 print(f"  {step:<30} {own:>9.1f} s", file=terminal)
     print(f"{'ratio incremental / full':<32} {ratio:>11.3f}", file=terminal)
+    for line in peaks.lines():
+        print(line, file=terminal)
     return {"generate": generate_seconds, **timings, **ingest_runs, **{f"one-day {k}": v for k, v in day_steps.items()},
-            "ratio": ratio}
+            "ratio": ratio, **{f"peak {name} bytes": value for name, value in peaks.peaks.items()}}
