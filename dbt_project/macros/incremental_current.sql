@@ -206,13 +206,16 @@
 {% macro delete_periods_to_rebuild(also_changed_on=none) -%}
     {% if is_incremental() %}
     delete from {{ this }}
-    where period in (
-        select period from {{ ref('int_periods') }}
-        where period_end >= {{ families_rebuilt_from_day(also_changed_on=also_changed_on) }}
-    )
+    where period in ({{ periods_to_rebuild(families_rebuilt_from_day(also_changed_on=also_changed_on)) }})
     {% else %}
     select 1
     {% endif %}
+{%- endmacro %}
+
+{#- The periods a report mart redoes from `rebuilt_from_day`: those that end on or after it. The pre-hook's delete
+    and the model's recompute both read this, so that they drop and write the same periods. -#}
+{% macro periods_to_rebuild(rebuilt_from_day) -%}
+    select period from {{ ref('int_periods') }} where period_end >= {{ rebuilt_from_day }}
 {%- endmacro %}
 
 {#- The first day the rows of the periods a report mart redoes can speak of: the start of the rebuilt day's year. -#}

@@ -275,7 +275,8 @@ def run_pipeline_bench(district: str, households: int, start: date, end: date, s
     ingest_runs: dict[str, float] = {}  # each ingest DAG's own run, inside the ingest step
     # Under KOPRU_HOME: the DAGs take inbox and report paths only inside the allowed roots.
     server_url = warehouse.start()
-    data_dir = warehouse.embedded().pgdata if warehouse.embedded().pgdata.exists() else None
+    pgdata = warehouse.embedded().pgdata
+    data_dir = pgdata if pgdata.exists() else None
     with (PeakSampler(data_dir) as peaks,
           tempfile.TemporaryDirectory(prefix="bench-", dir=config.kopru_home()) as folder,
           warehouse.scratch_database(BENCH_DATABASE, server_url)):

@@ -13,7 +13,7 @@
 
 with periods as (
     select period, year, period_start, period_end from {{ ref('int_periods') }}
-    where period_end >= {{ rebuilt_from_day }}
+    where period in ({{ periods_to_rebuild(rebuilt_from_day) }})
 ),
 
 municipal_aid as (

@@ -15,7 +15,7 @@
 
 with periods as (
     select period, period_kind, year, period_start, period_end from {{ ref('int_periods') }}
-    where period_end >= {{ rebuilt_from_day }}
+    where period in ({{ periods_to_rebuild(rebuilt_from_day) }})
 ),
 
 period_half_years as (

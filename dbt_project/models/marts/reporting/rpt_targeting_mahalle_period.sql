@@ -15,7 +15,7 @@
 {%- set rebuilt_from_day = families_rebuilt_from_day() %}
 
 with rebuilt_periods as (
-    select period from {{ ref('int_periods') }} where period_end >= {{ rebuilt_from_day }}
+    {{ periods_to_rebuild(rebuilt_from_day) }}
 ),
 
 rebuilt_half_years as (
