@@ -41,6 +41,35 @@ def test_same_seed_same_bytes(delivery, tmp_path):
     assert first == second
 
 
+def test_files_written_while_the_story_runs_are_the_files_written_at_its_end(delivery, tmp_path, monkeypatch):
+    """The generator writes a month's files once the simulation has passed it, and holds only what is not written
+    yet (so that ten districts fit in memory): rendered in many small batches, the delivery is the same bytes, and
+    after each month no event it carries is still held."""
+    from kopru.generate import sample
+
+    batches, held_after_month = [], []
+    render, take = sample._render, sample.Deliveries.take
+
+    def counted_render(jobs, out):
+        batches.append(len(jobs))
+        return render(jobs, out)
+
+    def checked_take(self, events, through):
+        take(self, events, through)
+        held_after_month.append(max((day for feed, rows in events.items() if feed != "ngo" for day, _ in rows),
+                                    default=None))
+        assert all(day > through for feed, rows in events.items() if feed != "ngo" for day, _ in rows)
+
+    monkeypatch.setattr(sample, "_render", counted_render)
+    monkeypatch.setattr(sample.Deliveries, "take", checked_take)
+    monkeypatch.setattr(sample.Deliveries, "PENDING_ROWS", 300)
+    generate("İstanbul/Sultangazi", 300, START, END, 5, tmp_path / "inbox")
+    first = {p.relative_to(delivery): p.read_bytes() for p in delivery.rglob("*") if p.is_file()}
+    second = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert first == second
+    assert len(batches) >= 4 and len(held_after_month) == 7  # six months, and the end
+
+
 def test_every_feed_of_the_contract_is_delivered_with_a_contract_name(delivery):
     names = [p.name for p in (delivery / "inbox").rglob("*") if p.is_file() and not p.name.startswith(".")]
     parsed = [contract.parse_file_name(n) for n in names]

@@ -610,6 +610,25 @@ def test_a_task_that_fails_for_good_mails_the_data_team(pipeline, smtp_server, m
     assert "quality.run_checkpoint" in text and "OverrideRefused: the latest gate decision is not a blocked" in text
 
 
+def test_kopru_run_says_which_step_failed_in_one_sentence_and_exits_non_zero(pipeline, tmp_path, monkeypatch,
+                                                                          capsys):
+    """A DAG run that fails (here the quality DAG, as run_dag raises when a run does not succeed) is a failure an
+    operator meets: `kopru run` says which step and where its log is, and exits 1, without a traceback."""
+    from kopru import cli
+    from kopru.orchestration import local_runs
+
+    def quality_fails(*args, **kwargs):
+        raise local_runs.DagRunFailed("DAG quality ended failed")
+
+    monkeypatch.setattr(local_runs, "run_pipeline", quality_fails)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    assert cli.main(["run", "--inbox", str(inbox)]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("kopru: DAG quality ended failed;") and "Traceback" not in error
+    assert error.count("\n") == 1 and "run_" in error
+
+
 def test_rerunning_a_closed_period_report_gives_the_same_numbers(pipeline, tmp_path):
     from kopru.orchestration.tasks import write_report
     from openpyxl import load_workbook

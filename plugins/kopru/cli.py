@@ -267,10 +267,26 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def _why_a_step_failed(failure: str) -> str:
+    """What the warehouse says of a failed quality step (the gate's latest decision), as the start of a sentence."""
+    if not failure.startswith("DAG quality"):
+        return ""
+    from kopru import warehouse
+
+    with warehouse.connect(role="reporter") as conn:
+        decision = conn.execute(
+            "select status, critical_failures from quality.publications order by publication_id desc limit 1"
+        ).fetchone()
+    if not decision or decision[0] != "blocked":
+        return ""
+    return (f"the quality gate blocked the build ({decision[1]} critical check(s) failed, quality.validation_results) "
+            "and the marts keep the last good version; ")
+
+
 def cmd_run(args) -> int:
     from kopru import config, console, warehouse
     from kopru.orchestration.dags import INGEST_DAGS
-    from kopru.orchestration.local_runs import run_pipeline
+    from kopru.orchestration.local_runs import DagRunFailed, run_pipeline
 
     if not Path(args.inbox).is_dir():
         raise config.PathNotAllowed(f"the inbox {args.inbox!r} does not exist or is not a folder")
@@ -280,6 +296,10 @@ def cmd_run(args) -> int:
         with console.tools_logged_to(log) as terminal:
             states = run_pipeline(Path(args.inbox), args.period, Path(args.out) if args.out else None,
                                   show_step=lambda dag_ids: console.step(terminal, ", ".join(dag_ids)))
+    except DagRunFailed as failed:
+        print(f"kopru: {failed}; {_why_a_step_failed(str(failed))}the tasks' own words are in {log}",
+              file=sys.stderr)
+        return 1
     except Exception:
         print(f"A step failed: its DAG run's log is in {log}", file=sys.stderr)
         raise

@@ -260,7 +260,7 @@ class Generator:
     def need_level(score: int) -> int:
         return min(5, 1 + score // 20)
 
-    def simulate(self) -> dict[str, list[tuple[date, dict]]]:
+    def simulate(self, month_over: Callable[[dict, date], None] | None = None) -> dict[str, list[tuple[date, dict]]]:
         """Every event of every append feed up to the end, with the date it happened.
 
         Month by month, from a random stream of their own: the events of a month depend only on the registry and
@@ -333,6 +333,8 @@ class Generator:
             self._ngo_outsiders(month, month_end, len(events["ngo"]) - ngo_rows_before, events)
             if month.month in SURVEY_MONTHS:
                 self._survey_wave(month, events)
+            if month_over:
+                month_over(events, month_end)
         return {feed: [(day, row) for day, row in rows if self.start <= day <= self.end]
                 for feed, rows in events.items()}
 
@@ -519,101 +521,158 @@ def _file_rng(gen: Generator, name: str) -> random.Random:
     return random.Random(f"{gen.seed}:{name}")
 
 
-def write_deliveries(gen: Generator, events, out: Path, truth_dir: Path, cadence: str = "monthly",
-                     since: date | None = None) -> dict[str, int]:
-    """Every delivery file of the days after `since` (default: from the start) to the end. The files are
-    independent of one another, so they are rendered on all cores; what goes into each is decided here, in order,
-    so the output is the same for a seed.
+class Deliveries:
+    """The delivery files of a story, written while it is simulated (`take` after each month, then `finish`).
 
     `monthly`: each append feed once a month (the file of 1 February carries January), the registry snapshots at
     each half-year's end and at the end. `daily`: as the contract has it in production, each append feed every day
     (the file of 2 January carries 1 January, empty when nothing happened) and a full snapshot of the registry every
-    day. The NGOs deliver monthly either way (under `daily`, once their month is over)."""
-    if cadence not in CADENCES:
-        raise GenerationRefused(f"cadence is one of {', '.join(CADENCES)}")
-    out.mkdir(parents=True, exist_ok=True)
-    first = max(gen.start, since + timedelta(days=1)) if since else gen.start
-    jobs: list[tuple[str, Callable[..., bytes], tuple]] = []
+    day. The NGOs deliver monthly either way (under `daily`, once their month is over). Only the days after `since`
+    are written (default: from the start).
 
-    if cadence == "daily":
-        snapshot_days = [first + timedelta(days=i) for i in range((gen.end - first).days + 1)]
-    else:  # at each half-year end and at the end of the period
-        snapshot_days = sorted({d for y in range(first.year, gen.end.year + 1)
-                                for d in (date(y, 6, 30), date(y, 12, 31)) if first <= d <= gen.end} | {gen.end})
-    for day in snapshot_days:
-        stamp = (day + timedelta(days=1)).strftime("%Y%m%d")
-        jobs.append((f"belediye_households_{stamp}.csv", _snapshot_households, (gen.households, day)))
-        jobs.append((f"belediye_persons_{stamp}.csv", _snapshot_persons, (gen.households, day, gen.seed)))
+    A period's append files are written as soon as the simulation has passed its end: an event's consequences (an
+    ISAS receipt, an offer, a card purchase) fall on or after the day it happened, so no later month adds to them.
+    Only the months not yet written and the NGOs' rows are held, so a ten-district story fits in memory. What is
+    decided across files (a corrected or re-sent file where none came by chance, the NGOs' dirt, the snapshots) is
+    decided at the end; every draw that spoils or re-sends a file is that file's own (`_file_rng`), so the files are
+    the same whenever they are written."""
 
-    # Append deliveries; a few are sent again the next day, byte for byte, and a few corrected later.
-    appended: list[str] = []
-    file_period_of = (lambda day: day) if cadence == "daily" else _calendar_month
-    # the NGOs deliver monthly whatever the municipality's cadence
-    buckets = {feed: _bucketed(rows, _calendar_month if feed == "ngo" else file_period_of)
-               for feed, rows in events.items()}
-    periods = snapshot_days if cadence == "daily" else list(month_starts(first, gen.end))
-    for period in periods:
-        key = file_period_of(period)
-        stamp = (period + timedelta(days=1) if cadence == "daily" else next_month(period)).strftime("%Y%m%d")
+    PENDING_ROWS = 3_000_000  # rows rendered at once, on forked workers: about 2 GB of rows held
+
+    def __init__(self, gen: Generator, out: Path, truth_dir: Path, cadence: str = "monthly",
+                 since: date | None = None):
+        if cadence not in CADENCES:
+            raise GenerationRefused(f"cadence is one of {', '.join(CADENCES)}")
+        out.mkdir(parents=True, exist_ok=True)
+        self.gen, self.out, self.truth_dir, self.cadence, self.since = gen, out, truth_dir, cadence, since
+        self.first = max(gen.start, since + timedelta(days=1)) if since else gen.start
+        self.daily = cadence == "daily"
+        # A first delivery shows every kind of dirt at least once, so a small sample exercises each; what follows
+        # has it at its rates only.
+        self.at_least_once = since is None
+        self.file_period_of = (lambda day: day) if self.daily else _calendar_month
+        if self.daily:
+            self.snapshot_days = [self.first + timedelta(days=i) for i in range((gen.end - self.first).days + 1)]
+            self.periods = list(self.snapshot_days)
+        else:  # at each half-year end and at the end of the period
+            self.snapshot_days = sorted({d for y in range(self.first.year, gen.end.year + 1)
+                                         for d in (date(y, 6, 30), date(y, 12, 31)) if self.first <= d <= gen.end}
+                                        | {gen.end})
+            self.periods = list(month_starts(self.first, gen.end))
+        self.periods.reverse()  # popped from the end, earliest first
+        self.jobs: list[tuple[str, Callable[..., bytes], tuple]] = []
+        self.pending_rows = 0
+        self.written: dict[str, int] = {}
+        self.appended: list[str] = []  # the append files, in order: candidates for a re-sending
+        self.corrected: set[str] = set()  # files a corrected copy was sent of (resent/…)
+        self.busiest_aid: tuple[object, list[dict]] | None = None  # the window's period with most aid rows
+
+    def _period_over(self, period: date, through: date) -> bool:
+        return (period if self.daily else next_month(period) - timedelta(days=1)) <= through
+
+    def take(self, events: dict[str, list[tuple[date, object]]], through: date) -> None:
+        """Write the append files of the periods that end on or before `through`, taking the events they carry (and
+        any before the window) out of `events`; the NGOs' rows stay until `finish`."""
+        gen = self.gen
+        ready: dict[str, dict] = {}
+        for feed, rows in events.items():
+            if feed == "ngo":
+                continue
+            taken = [(day, row) for day, row in rows if day <= through and gen.start <= day]
+            if taken:
+                rows[:] = [(day, row) for day, row in rows if day > through]
+            ready[feed] = _bucketed([(day, row) for day, row in taken if day <= gen.end], self.file_period_of)
+        for key, rows in ready["aid"].items():  # in the order the periods first appear, so a tie keeps the first
+            if key >= self.file_period_of(self.first) and (self.busiest_aid is None
+                                                           or len(rows) > len(self.busiest_aid[1])):
+                self.busiest_aid = (key, rows)
+        while self.periods and self._period_over(self.periods[-1], through):
+            self._append_jobs(self.periods.pop(), ready)
+        if self.pending_rows >= self.PENDING_ROWS:
+            self._render()
+
+    def _append_jobs(self, period: date, ready: dict[str, dict]) -> None:
+        """The append deliveries of one period; a few are sent again the next day, byte for byte, and a few
+        corrected later."""
+        key = self.file_period_of(period)
+        stamp = (period + timedelta(days=1) if self.daily else next_month(period)).strftime("%Y%m%d")
         for feed, columns in APPEND_COLUMNS.items():
-            rows = buckets[feed].get(key, [])
+            rows = ready[feed].get(key, [])
             name = f"belediye_{feed}_{stamp}.csv"
-            jobs.append((name, _csv_bytes, (columns, rows)))
-            appended.append(name)
-            rng = _file_rng(gen, name)
-            if feed == "aid" and rows and rng.random() < gen.dirt.corrected_file:
-                jobs.append((f"{RESENT_FOLDER}/{name}", _csv_bytes, (columns, _corrected(rows, rng))))
+            self._job(name, _csv_bytes, (columns, rows), len(rows))
+            self.appended.append(name)
+            rng = _file_rng(self.gen, name)
+            if feed == "aid" and rows and rng.random() < self.gen.dirt.corrected_file:
+                self._job(f"{RESENT_FOLDER}/{name}", _csv_bytes, (columns, _corrected(rows, rng)), len(rows))
+                self.corrected.add(name)
         name = f"sosyalkart_transactions_{stamp}.csv"
-        jobs.append((name, _card_bytes, (buckets["transactions"].get(key, []),)))
-        appended.append(name)
+        cards = ready["transactions"].get(key, [])
+        self._job(name, _card_bytes, (cards,), len(cards))
+        self.appended.append(name)
         for feed in ("sydv_yardim", "isas_alindi", "iskur_teklif"):
             name = f"devlet_{feed}_{stamp}.jsonl"
-            jobs.append((name, _jsonl_bytes, (buckets[feed].get(key, []),)))
-            appended.append(name)
-    # A first delivery shows every kind of dirt at least once, so a small sample exercises each; what follows
-    # has it at its rates only.
-    at_least_once = since is None
-    window_keys = {file_period_of(period) for period in periods}
-    aid_keys = [k for k in buckets["aid"] if k in window_keys]
-    if at_least_once and gen.dirt.corrected_file and aid_keys and not any(name.startswith(f"{RESENT_FOLDER}/belediye_")
-                                                        for name, *_ in jobs):
-        busiest = max(aid_keys, key=lambda k: len(buckets["aid"][k]))
-        delivered = busiest + timedelta(days=1) if cadence == "daily" else next_month(date(*busiest, 1))
-        name = f"belediye_aid_{delivered:%Y%m%d}.csv"
-        jobs.append((f"{RESENT_FOLDER}/{name}", _csv_bytes,
-                     (APPEND_COLUMNS["aid"], _corrected(buckets["aid"][busiest], _file_rng(gen, name)))))
+            rows = ready[feed].get(key, [])
+            self._job(name, _jsonl_bytes, (rows,), len(rows))
+            self.appended.append(name)
 
-    if cadence == "daily":  # an NGO's month is delivered once it is over
-        ngo_months = [m for m in month_starts(gen.start, gen.end)
-                      if first <= next_month(m) - timedelta(days=1) <= gen.end]
-    else:
-        ngo_months = [m for m in month_starts(gen.start, gen.end) if first <= max(m, gen.start)]
-    truth = _ngo_jobs(gen, buckets["ngo"], ngo_months, jobs, at_least_once)
-    written = _render(jobs, out)
+    def _job(self, name: str, function: Callable[..., bytes], args: tuple, rows: int) -> None:
+        self.jobs.append((name, function, args))
+        self.pending_rows += rows
 
-    corrected = {name.removeprefix(f"{RESENT_FOLDER}/") for name, *_ in jobs if name.startswith(RESENT_FOLDER)}
-    resend = [name for name in appended if written[name] > 200 and name not in corrected
-              and _file_rng(gen, f"again:{name}").random() < gen.dirt.redelivered_file]
-    candidates = [name for name in appended if name.startswith("belediye_aid_") and name not in corrected]
-    if at_least_once and gen.dirt.redelivered_file and not resend and candidates:
-        resend = [max(candidates, key=written.get)]
-    for name in resend:
-        if cadence == "daily":  # the next day's name is that day's own file: the copy arrives as a re-sending
-            copy = f"{RESENT_FOLDER}/{name}"
+    def _render(self) -> None:
+        self.written.update(_render(self.jobs, self.out))
+        self.jobs, self.pending_rows = [], 0
+
+    def finish(self, events: dict[str, list[tuple[date, object]]]) -> dict[str, int]:
+        """The rest: what `take` has not written, the snapshots, the NGOs' files, the corrected and re-sent copies,
+        and the NGO rows' ground truth. Returns the files written (name → bytes)."""
+        gen = self.gen
+        self.take(events, gen.end)
+        for day in self.snapshot_days:
+            stamp = (day + timedelta(days=1)).strftime("%Y%m%d")
+            self._job(f"belediye_households_{stamp}.csv", _snapshot_households, (gen.households, day), 0)
+            self._job(f"belediye_persons_{stamp}.csv", _snapshot_persons, (gen.households, day, gen.seed), 0)
+        if self.at_least_once and gen.dirt.corrected_file and self.busiest_aid and not self.corrected:
+            busiest, rows = self.busiest_aid
+            delivered = busiest + timedelta(days=1) if self.daily else next_month(date(*busiest, 1))
+            name = f"belediye_aid_{delivered:%Y%m%d}.csv"
+            self._job(f"{RESENT_FOLDER}/{name}", _csv_bytes,
+                      (APPEND_COLUMNS["aid"], _corrected(rows, _file_rng(gen, name))), len(rows))
+            self.corrected.add(name)
+        if self.daily:  # an NGO's month is delivered once it is over
+            ngo_months = [m for m in month_starts(gen.start, gen.end)
+                          if self.first <= next_month(m) - timedelta(days=1) <= gen.end]
         else:
-            parsed = contract.parse_file_name(name)
-            copy = f"{parsed.source}_{parsed.feed}_{parsed.delivered_on + timedelta(days=1):%Y%m%d}.{parsed.extension}"
-        (out / copy).parent.mkdir(parents=True, exist_ok=True)
-        (out / copy).write_bytes((out / name).read_bytes())
-        written[copy] = written[name]
+            ngo_months = [m for m in month_starts(gen.start, gen.end) if self.first <= max(m, gen.start)]
+        truth = _ngo_jobs(gen, _bucketed(events["ngo"], _calendar_month), ngo_months, self.jobs,
+                          self.at_least_once)
+        self._render()
+        self._resend()
+        self.truth_dir.mkdir(parents=True, exist_ok=True)
+        truth_file = self.truth_dir / "stk_rows.csv"
+        if self.since and truth_file.exists():  # a continued story: its new rows after the earlier ones
+            truth_file.write_bytes(truth_file.read_bytes() + _csv_bytes(TRUTH_COLUMNS, truth).split(b"\n", 1)[1])
+        else:
+            truth_file.write_bytes(_csv_bytes(TRUTH_COLUMNS, truth))
+        return self.written
 
-    truth_dir.mkdir(parents=True, exist_ok=True)
-    truth_file = truth_dir / "stk_rows.csv"
-    if since and truth_file.exists():  # a continued story: its new rows after the earlier ones
-        truth_file.write_bytes(truth_file.read_bytes() + _csv_bytes(TRUTH_COLUMNS, truth).split(b"\n", 1)[1])
-    else:
-        truth_file.write_bytes(_csv_bytes(TRUTH_COLUMNS, truth))
-    return written
+    def _resend(self) -> None:
+        written, out = self.written, self.out
+        resend = [name for name in self.appended if written[name] > 200 and name not in self.corrected
+                  and _file_rng(self.gen, f"again:{name}").random() < self.gen.dirt.redelivered_file]
+        candidates = [name for name in self.appended if name.startswith("belediye_aid_") and name not in self.corrected]
+        if self.at_least_once and self.gen.dirt.redelivered_file and not resend and candidates:
+            resend = [max(candidates, key=written.get)]
+        for name in resend:
+            if self.daily:  # the next day's name is that day's own file: the copy arrives as a re-sending
+                copy = f"{RESENT_FOLDER}/{name}"
+            else:
+                parsed = contract.parse_file_name(name)
+                copy = (f"{parsed.source}_{parsed.feed}_{parsed.delivered_on + timedelta(days=1):%Y%m%d}"
+                        f".{parsed.extension}")
+            (out / copy).parent.mkdir(parents=True, exist_ok=True)
+            (out / copy).write_bytes((out / name).read_bytes())
+            written[copy] = written[name]
 
 
 _JOBS: list = []  # the jobs of the running _render, inherited by forked workers instead of pickled to them
@@ -657,7 +716,7 @@ def _render(jobs: list, out: Path) -> dict[str, int]:
         written[name] = len(data)
 
     workers = _render_workers()
-    if workers == 1 or len(jobs) < 50 or "fork" not in multiprocessing.get_all_start_methods():
+    if workers == 1 or len(jobs) < 8 or "fork" not in multiprocessing.get_all_start_methods():
         for name, function, args in jobs:
             save(name, function(*args))
         return written
@@ -838,8 +897,8 @@ def _write_story(story: dict, out: Path, truth_dir: Path, since: date | None) ->
                         date.fromisoformat(story["end"]), story["seed"], Dirt(**story["dirt"]),
                         registry_end=date.fromisoformat(story["registry_end"]), referral_rate=story["referral_rate"])
         gen.build_registry()
-        events = gen.simulate()
-        written = write_deliveries(gen, events, out, truth_dir, story["cadence"], since)
+        deliveries = Deliveries(gen, out, truth_dir, story["cadence"], since)
+        written = deliveries.finish(gen.simulate(month_over=deliveries.take))
     finally:
         if collecting:
             gc.enable()

@@ -68,6 +68,11 @@ def load_dagbag():
     return bag
 
 
+class DagRunFailed(RuntimeError):
+    """A DAG run ended in a state other than success: its task already said why, in the run's log (and the alert
+    mail)."""
+
+
 def run_dag(dag_id: str, conf: dict | None = None, bag=None) -> str:
     """Run one DAG through Airflow (`dag.test()`: a real DAG run, recorded in the metadata DB). Returns state."""
     os.environ.update(airflow_environment())
@@ -77,7 +82,7 @@ def run_dag(dag_id: str, conf: dict | None = None, bag=None) -> str:
     run = dag.test(run_conf=conf or {})
     state = str(getattr(run, "state", "unknown"))
     if state != "success":
-        raise RuntimeError(f"DAG {dag_id} ended {state}")
+        raise DagRunFailed(f"DAG {dag_id} ended {state}")
     return state
 
 
@@ -153,7 +158,7 @@ def run_dags(dag_ids: tuple[str, ...], conf: dict | None = None, bag=None) -> li
         outcomes = [(dag_id, future.exception() or future.result()) for dag_id, future in futures]
     failed = [f"{dag_id}: {outcome}" for dag_id, outcome in outcomes if isinstance(outcome, BaseException)]
     if failed:
-        raise RuntimeError("; ".join(failed))
+        raise DagRunFailed("; ".join(failed))
     return [outcome for _, outcome in outcomes]
 
 

@@ -27,17 +27,69 @@ described as (
     cross join lateral (select extract(year from age(as_of.as_of_date, persons.birth_date))::integer as age) ages
 ),
 
--- Families whose members share each step of what could be known of a person, from the most to the least detailed.
--- Window counts over one pass (macro families_alike): a join back to per-group counts would have to match NULLs
--- (IS NOT DISTINCT FROM), which no hash join can, and a nested loop re-aggregates the groups for every person.
-published as (
+-- What could be known of a person, with NULL written as '-' (no delivered value is one: the contract's enums, an age
+-- band, a boolean), so that the counts below join back by hash: NULL = NULL is not true, and IS NOT DISTINCT FROM
+-- cannot be hashed.
+profiled as (
     select
         described.*,
-        {{ families_alike('sex, is_foreign_national, age_band, relation') }} >= {{ k }} as shows_relation,
-        {{ families_alike('sex, is_foreign_national, age_band') }} >= {{ k }} as shows_age,
-        {{ families_alike('sex, is_foreign_national') }} >= {{ k }} as shows_nationality,
-        {{ families_alike('sex') }} >= {{ k }} as shows_sex
+        coalesce(sex, '-') as known_sex,
+        coalesce(is_foreign_national::text, '-') as known_nationality,
+        coalesce(age_band, '-') as known_age_band,
+        coalesce(relation, '-') as known_relation
     from described
+),
+
+-- Families whose members share each step of what could be known of a person, from the most to the least detailed:
+-- each family once per step's combination, then counted (hash aggregates; eight sorted windows cost four times it).
+family_profiles as (
+    select distinct household_key, known_sex, known_nationality, known_age_band, known_relation from profiled
+),
+
+alike_to_relation as (
+    select known_sex, known_nationality, known_age_band, known_relation, count(*) as families
+    from family_profiles
+    group by known_sex, known_nationality, known_age_band, known_relation
+),
+
+alike_to_age as (
+    select known_sex, known_nationality, known_age_band, count(*) as families
+    from (select distinct household_key, known_sex, known_nationality, known_age_band from family_profiles) f
+    group by known_sex, known_nationality, known_age_band
+),
+
+alike_to_nationality as (
+    select known_sex, known_nationality, count(*) as families
+    from (select distinct household_key, known_sex, known_nationality from family_profiles) f
+    group by known_sex, known_nationality
+),
+
+alike_to_sex as (
+    select known_sex, count(*) as families
+    from (select distinct household_key, known_sex from family_profiles) f
+    group by known_sex
+),
+
+-- the four counts of each most detailed combination (a few dozen rows), so that every person is one hash lookup
+-- (materialized: inlined, the planner joined the persons to each count in a nested loop)
+alike as materialized (
+    select
+        alike_to_relation.known_sex, alike_to_relation.known_nationality, alike_to_relation.known_age_band,
+        alike_to_relation.known_relation,
+        alike_to_relation.families >= {{ k }} as shows_relation,
+        alike_to_age.families >= {{ k }} as shows_age,
+        alike_to_nationality.families >= {{ k }} as shows_nationality,
+        alike_to_sex.families >= {{ k }} as shows_sex
+    from alike_to_relation
+    join alike_to_age using (known_sex, known_nationality, known_age_band)
+    join alike_to_nationality using (known_sex, known_nationality)
+    join alike_to_sex using (known_sex)
+),
+
+published as (
+    select profiled.*, alike.shows_relation, alike.shows_age, alike.shows_nationality, alike.shows_sex
+    from profiled
+    join alike using (known_sex, known_nationality, known_age_band, known_relation)
 )
 
 select

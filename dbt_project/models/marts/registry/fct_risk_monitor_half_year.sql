@@ -7,55 +7,15 @@
 --   4 no lasting improvement: aided families whose need level did not fall within two years;
 --   5 refugee growth: the share of aided families under temporary or international protection.
 --
---
--- A plain table: a row per half-year, and redoing the changed half-years took as long as building them all
--- (docs/decisions.md, "Incremental where it pays").
-{{ config(materialized='table') }}
-
+-- The counts are kept per half-year incrementally (int_risk_counts_per_half_year); the plan is joined here, so that
+-- an edit of it shows at once.
 with plan as (
     select (cost_estimate_try / (plan_end_year - plan_start_year + 1) / 2.0)::numeric(16,2) as half_year_budget_try
     from {{ ref('plan_card') }}
 ),
 
--- half-years numbered on the calendar (year × 2 + 0 for H1, 1 for H2), so "the last six" are consecutive ones
-numbered as (
-    select families.*, state.protection_status, {{ half_year_number('families.half_year') }} as half_year_number
-    from {{ ref('fct_household_half_year') }} as families
-    join {{ ref('int_household_state_half_year') }} as state using (household_key, half_year)
-),
-
--- One pass over each family's half-years: aided in all of the six half-years up to this one (a missing half-year
--- breaks the run), and the need level exactly four half-years (two years) earlier. The family's row comes along,
--- so the counts below read this pass alone (a join back to `numbered` cost a third of the model).
-history as (
-    select
-        numbered.*,
-        count(*) filter (where municipal_deliveries > 0) over (
-            partition by household_key order by half_year_number range between 5 preceding and current row
-        ) as aided_of_last_six,
-        first_value(need_level) over (
-            partition by household_key order by half_year_number range between 4 preceding and 4 preceding
-        ) as need_level_two_years_before
-    from numbered
-),
-
 per_half_year as (
-    select
-        half_year,
-        count(*) filter (where municipal_deliveries > 0) as municipally_aided_families,
-        count(*) filter (where aiding_institutions > 0) as aided_families,
-        count(*) filter (where municipal_deliveries > 0 and aided_of_last_six = 6) as families_aided_six_half_years,
-        sum(municipal_aid_try) as municipal_spend_try,
-        count(*) filter (where need_level >= 4 and aiding_institutions = 0) as needy_families_without_aid,
-        count(*) filter (where aiding_institutions > 0 and services_active > 0) as aided_families_with_service,
-        count(*) filter (where aiding_institutions > 0 and protection_status <> 'none')
-            as aided_families_under_protection,
-        count(*) filter (where municipal_deliveries > 0 and need_level_two_years_before is not null)
-            as aided_families_assessed_2y_ago,
-        count(*) filter (where municipal_deliveries > 0 and need_level >= need_level_two_years_before)
-            as aided_families_not_improved
-    from history
-    group by half_year
+    select * from {{ ref('int_risk_counts_per_half_year') }}
 )
 
 select
