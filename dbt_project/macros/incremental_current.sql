@@ -191,13 +191,16 @@
 {% macro delete_half_years_from(rebuilt_from_day) -%}
     {% if is_incremental() %}
     delete from {{ this }}
-    where half_year in (
-        select period from {{ ref('int_periods') }}
-        where period_kind = 'half_year' and period_start >= {{ rebuilt_from_day }}
-    )
+    where half_year in ({{ half_years_from(rebuilt_from_day) }})
     {% else %}
     select 1
     {% endif %}
+{%- endmacro %}
+
+{#- The half-years that begin on or after `day` (an SQL date expression), as rows of `half_year`. -#}
+{% macro half_years_from(day) -%}
+    select period as half_year from {{ ref('int_periods') }}
+    where period_kind = 'half_year' and period_start >= {{ day }}
 {%- endmacro %}
 
 {#- The same for a report mart of every reporting period (half-years and years, int_periods, in column `period`):

@@ -13,8 +13,7 @@
 {%- set rebuilt_from_day = families_rebuilt_from_day() %}
 
 with rebuilt_half_years as (
-    select period as half_year from {{ ref('int_periods') }}
-    where period_kind = 'half_year' and period_start >= {{ rebuilt_from_day }}
+    {{ half_years_from(rebuilt_from_day) }}
 ),
 
 -- half-years numbered on the calendar (year × 2 + 0 for H1, 1 for H2), so "the last six" are consecutive ones
@@ -23,8 +22,8 @@ numbered as (
     from {{ ref('fct_household_half_year') }} as families
     join {{ ref('int_household_state_half_year') }} as state using (household_key, half_year)
     where families.half_year >= (
-        select coalesce(min(period), '9999') from {{ ref('int_periods') }}
-        where period_kind = 'half_year' and period_start >= {{ rebuilt_from_day }} - interval '30 months'
+        select coalesce(min(half_year), '9999')
+        from ({{ half_years_from(rebuilt_from_day ~ " - interval '30 months'") }}) five_before
     )
 ),
 

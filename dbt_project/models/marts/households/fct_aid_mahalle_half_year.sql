@@ -19,8 +19,7 @@ with aid as (
 
 families_then as (
     select household_key, half_year, mahalle_code from {{ ref('int_household_state_half_year') }}
-    where half_year >= (select coalesce(min(period), '9999') from {{ ref('int_periods') }}
-                        where period_kind = 'half_year' and period_start >= {{ rebuilt_from_day }})
+    where half_year >= (select coalesce(min(half_year), '9999') from ({{ half_years_from(rebuilt_from_day) }}) rebuilt)
 ),
 
 families_now as (

@@ -17,8 +17,7 @@
 {%- set rebuilt_from_day = families_rebuilt_from_day() %}
 
 with rebuilt_half_years as (
-    select period as half_year from {{ ref('int_periods') }}
-    where period_kind = 'half_year' and period_start >= {{ rebuilt_from_day }}
+    {{ half_years_from(rebuilt_from_day) }}
 ),
 
 families_then as (

@@ -19,8 +19,7 @@ with rebuilt_periods as (
 ),
 
 rebuilt_half_years as (
-    select period as half_year from {{ ref('int_periods') }}
-    where period_kind = 'half_year' and period_start >= {{ rebuilt_periods_start(rebuilt_from_day) }}
+    {{ half_years_from(rebuilt_periods_start(rebuilt_from_day)) }}
 ),
 
 families as (
