@@ -618,7 +618,7 @@ def test_kopru_run_says_which_step_failed_in_one_sentence_and_exits_non_zero(pip
     from kopru.orchestration import local_runs
 
     def quality_fails(*args, **kwargs):
-        raise local_runs.DagRunFailed("DAG quality ended failed")
+        raise local_runs.DagRunFailed("DAG quality ended failed", ("quality",))
 
     monkeypatch.setattr(local_runs, "run_pipeline", quality_fails)
     inbox = tmp_path / "inbox"
@@ -627,6 +627,10 @@ def test_kopru_run_says_which_step_failed_in_one_sentence_and_exits_non_zero(pip
     error = capsys.readouterr().err
     assert error.startswith("kopru: DAG quality ended failed;") and "Traceback" not in error
     assert error.count("\n") == 1 and "run_" in error
+    # a DAG run fails in a forked process when several run side by side (run_dags): the failure comes back pickled
+    import pickle
+
+    assert pickle.loads(pickle.dumps(local_runs.DagRunFailed("x", ("quality",)))).dag_ids == ("quality",)
 
 
 def test_rerunning_a_closed_period_report_gives_the_same_numbers(pipeline, tmp_path):

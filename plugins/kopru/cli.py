@@ -267,16 +267,21 @@ def cmd_bench(args) -> int:
     return 0
 
 
-def _why_a_step_failed(failure: str) -> str:
-    """What the warehouse says of a failed quality step (the gate's latest decision), as the start of a sentence."""
-    if not failure.startswith("DAG quality"):
-        return ""
+def _latest_gate_decision() -> tuple[str, int, int] | None:
+    """(status, critical failures, warnings) of the publication gate's latest decision; None before the first."""
     from kopru import warehouse
 
     with warehouse.connect(role="reporter") as conn:
-        decision = conn.execute(
-            "select status, critical_failures from quality.publications order by publication_id desc limit 1"
+        return conn.execute(
+            "select status, critical_failures, warnings from quality.publications order by publication_id desc limit 1"
         ).fetchone()
+
+
+def _why_a_step_failed(failed_dag_ids: tuple[str, ...]) -> str:
+    """What the warehouse says of a failed quality step (the gate's latest decision), as the start of a sentence."""
+    if "quality" not in failed_dag_ids:
+        return ""
+    decision = _latest_gate_decision()
     if not decision or decision[0] != "blocked":
         return ""
     return (f"the quality gate blocked the build ({decision[1]} critical check(s) failed, quality.validation_results) "
@@ -297,7 +302,7 @@ def cmd_run(args) -> int:
             states = run_pipeline(Path(args.inbox), args.period, Path(args.out) if args.out else None,
                                   show_step=lambda dag_ids: console.step(terminal, ", ".join(dag_ids)))
     except DagRunFailed as failed:
-        print(f"kopru: {failed}; {_why_a_step_failed(str(failed))}the tasks' own words are in {log}",
+        print(f"kopru: {failed}; {_why_a_step_failed(failed.dag_ids)}the tasks' own words are in {log}",
               file=sys.stderr)
         return 1
     except Exception:
@@ -311,9 +316,7 @@ def cmd_run(args) -> int:
     with warehouse.connect(role="reporter") as conn:
         marts = [name for (name,) in conn.execute(
             "select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall()]
-        decision = conn.execute(
-            "select status, critical_failures, warnings from quality.publications order by publication_id desc limit 1"
-        ).fetchone()
+    decision = _latest_gate_decision()
     print(f"  marts           schema `marts` ({', '.join(marts)})")
     if decision:
         print(f"  publication     {decision[0]} ({decision[1]} critical, {decision[2]} warnings; quality.publications)")

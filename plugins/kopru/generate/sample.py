@@ -544,7 +544,7 @@ class Deliveries:
         if cadence not in CADENCES:
             raise GenerationRefused(f"cadence is one of {', '.join(CADENCES)}")
         out.mkdir(parents=True, exist_ok=True)
-        self.gen, self.out, self.truth_dir, self.cadence, self.since = gen, out, truth_dir, cadence, since
+        self.gen, self.out, self.truth_dir, self.since = gen, out, truth_dir, since
         self.first = max(gen.start, since + timedelta(days=1)) if since else gen.start
         self.daily = cadence == "daily"
         # A first delivery shows every kind of dirt at least once, so a small sample exercises each; what follows
@@ -578,10 +578,9 @@ class Deliveries:
         for feed, rows in events.items():
             if feed == "ngo":
                 continue
-            taken = [(day, row) for day, row in rows if day <= through and gen.start <= day]
-            if taken:
-                rows[:] = [(day, row) for day, row in rows if day > through]
-            ready[feed] = _bucketed([(day, row) for day, row in taken if day <= gen.end], self.file_period_of)
+            ready[feed] = _bucketed([(day, row) for day, row in rows if gen.start <= day <= min(through, gen.end)],
+                                    self.file_period_of)
+            rows[:] = [(day, row) for day, row in rows if day > through]
         for key, rows in ready["aid"].items():  # in the order the periods first appear, so a tie keeps the first
             if key >= self.file_period_of(self.first) and (self.busiest_aid is None
                                                            or len(rows) > len(self.busiest_aid[1])):

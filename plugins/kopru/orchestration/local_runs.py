@@ -70,7 +70,14 @@ def load_dagbag():
 
 class DagRunFailed(RuntimeError):
     """A DAG run ended in a state other than success: its task already said why, in the run's log (and the alert
-    mail)."""
+    mail). `dag_ids`: the DAGs whose runs failed."""
+
+    def __init__(self, message: str, dag_ids: tuple[str, ...]):
+        super().__init__(message)
+        self.dag_ids = dag_ids
+
+    def __reduce__(self):  # raised in a forked DAG run (run_dags), it comes back pickled
+        return type(self), (str(self), self.dag_ids)
 
 
 def run_dag(dag_id: str, conf: dict | None = None, bag=None) -> str:
@@ -82,7 +89,7 @@ def run_dag(dag_id: str, conf: dict | None = None, bag=None) -> str:
     run = dag.test(run_conf=conf or {})
     state = str(getattr(run, "state", "unknown"))
     if state != "success":
-        raise DagRunFailed(f"DAG {dag_id} ended {state}")
+        raise DagRunFailed(f"DAG {dag_id} ended {state}", (dag_id,))
     return state
 
 
@@ -156,9 +163,10 @@ def run_dags(dag_ids: tuple[str, ...], conf: dict | None = None, bag=None) -> li
                              initializer=_start_forked_run) as pool:
         futures = [(dag_id, pool.submit(_timed_run, dag_id, conf)) for dag_id in dag_ids]
         outcomes = [(dag_id, future.exception() or future.result()) for dag_id, future in futures]
-    failed = [f"{dag_id}: {outcome}" for dag_id, outcome in outcomes if isinstance(outcome, BaseException)]
+    failed = [(dag_id, outcome) for dag_id, outcome in outcomes if isinstance(outcome, BaseException)]
     if failed:
-        raise DagRunFailed("; ".join(failed))
+        raise DagRunFailed("; ".join(f"{dag_id}: {outcome}" for dag_id, outcome in failed),
+                           tuple(dag_id for dag_id, _ in failed))
     return [outcome for _, outcome in outcomes]
 
 

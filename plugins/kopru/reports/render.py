@@ -318,7 +318,9 @@ def _period_label(row: dict) -> str:
 
 
 def _has_table(conn, name: str) -> bool:
-    return conn.execute("select to_regclass(%s) is not null as present", (name,)).fetchone()["present"]
+    from psycopg.rows import tuple_row
+
+    return conn.cursor(row_factory=tuple_row).execute("select to_regclass(%s) is not null", (name,)).fetchone()[0]
 
 
 def _charts(history: list[dict], names: dict[str, str]) -> list[str]:
@@ -516,7 +518,7 @@ def _isas_missing_entries():
     """Every ISAS-missing record, oldest first, read in batches by a server-side cursor (a ten-district warehouse
     holds more than a million)."""
     with warehouse.connect(role="reporter") as conn:
-        if not conn.execute("select to_regclass('quality.isas_missing_entries') is not null").fetchone()[0]:
+        if not _has_table(conn, "quality.isas_missing_entries"):
             return
         with conn.cursor(name="isas_missing_entries") as cursor:
             cursor.itersize = 10_000

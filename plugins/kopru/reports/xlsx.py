@@ -10,24 +10,31 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def header_row(sheet) -> None:
+def _style_header(cell) -> None:
     from openpyxl.styles import Font, PatternFill
 
+    cell.font = Font(bold=True, color="FFFFFF")
+    cell.fill = PatternFill("solid", fgColor="0B4F6C")
+
+
+def _style_note(cell) -> None:
+    from openpyxl.styles import Font
+
+    cell.font = Font(bold=True, color="B3261E")
+
+
+def header_row(sheet) -> None:
     for cell in sheet[1]:
-        cell.font = Font(bold=True, color="FFFFFF")
-        cell.fill = PatternFill("solid", fgColor="0B4F6C")
+        _style_header(cell)
 
 
 def save(book, path: Path, sample_note: str | None = None) -> None:
     """Save `book` with every string cell typed as a string (never a formula); the file is readable by its owner
     only, as every output that may carry a family's detail. `sample_note`: said on every sheet, beside its header
     and in its printed header, when the figures come from generated data."""
-    from openpyxl.styles import Font
-
     for sheet in book.worksheets:
         if sample_note:
-            note = sheet.cell(1, sheet.max_column + 1, sample_note)
-            note.font = Font(bold=True, color="B3261E")
+            _style_note(sheet.cell(1, sheet.max_column + 1, sample_note))
             sheet.oddHeader.center.text = sample_note
     for sheet in book.worksheets:
         for row in sheet.iter_rows():
@@ -71,7 +78,6 @@ class StreamedBook:
 
     def _new_sheet(self, title: str, header: list[str], widths: list[float] | None):
         from openpyxl.cell import WriteOnlyCell
-        from openpyxl.styles import Font, PatternFill
         from openpyxl.utils import get_column_letter
 
         sheet = self.book.create_sheet(title)
@@ -80,12 +86,11 @@ class StreamedBook:
         cells = []
         for text in header:
             cell = WriteOnlyCell(sheet, value=text)
-            cell.font = Font(bold=True, color="FFFFFF")
-            cell.fill = PatternFill("solid", fgColor="0B4F6C")
+            _style_header(cell)
             cells.append(cell)
         if self.sample_note:
             note = WriteOnlyCell(sheet, value=self.sample_note)
-            note.font = Font(bold=True, color="B3261E")
+            _style_note(note)
             cells.append(note)
             sheet.oddHeader.center.text = self.sample_note
         sheet.append(cells)
