@@ -4,8 +4,9 @@
 --
 -- 1. A valid TCKN/YKN that a registry member carries → link_method `tckn`, score 1.
 --    A valid ID the registry does not know stays unlinked (`id_not_in_registry`): a name match would only guess.
--- 2. No usable ID (missing, mistyped) → candidates born the same year who share the mahalle, the phone or the
---    surname's soundex; each is scored as a sum of agreement weights (Fellegi–Sunter style, hand-set log-odds):
+-- 2. No usable ID (missing, mistyped) → candidates born the same year who share the phone, the mahalle or the
+--    sounds of the names (the blocking below); each is scored as a sum of agreement weights (Fellegi–Sunter style,
+--    hand-set log-odds; macro ngo_link_score):
 --      surname   exact +4 · similar (trigram ≥ 0.5 or one edit) +2 · different −3
 --      name      exact or first given name +3 · similar +1.5 · different −3
 --      birth     full date equal +3 · differs −2 · year only (already equal by the block) +0.5
@@ -57,6 +58,7 @@ persons as (
         households.mahalle_core,
         households.phone_digits,
         soundex(persons.last_name_folded) as surname_sound,
+        substr(persons.last_name_folded, 2) as surname_after_initial,
         soundex(split_part(persons.first_name_folded, ' ', 1)) as given_name_sound
     from {{ ref('stg_belediye__persons') }} as persons
     join households using (household_id)
@@ -70,70 +72,54 @@ by_id as (
 ),
 
 to_match as (
-    select ngo_rows.*, soundex(last_name_folded) as surname_sound,
+    select ngo_rows.*, soundex(last_name_folded) as surname_sound, substr(last_name_folded, 2) as surname_after_initial,
            soundex(split_part(first_name_folded, ' ', 1)) as given_name_sound
     from ngo_rows where tckn_status <> 'valid'
 ),
 
--- Blocking: pairs born the same year that share the phone, the sounds of the surname and the first given name
--- (soundex keeps most typos together; the surname's sound alone put every Yılmaz born in a year in one block), or
--- the mahalle and the sound of the first given name (a surname typo that changes its sound). Three equality joins
--- the planner can hash, instead of a similarity test on every pair.
-pairs as (
+persons_by_surname_spelling as (
+    select persons.*, spelling.surname
+    from persons
+    cross join lateral (values (persons.last_name_folded), (persons.surname_after_initial)) as spelling (surname)
+),
+
+-- Blocking, in two rounds of equality joins the planner can hash (not a similarity test on every same-year pair).
+-- Round one looks near the row: born the same year and sharing the phone, or the mahalle with the sound of the first
+-- given name and the surname's first letter or all of the surname but that letter (a surname typo that changes its
+-- sound). Round two looks district-wide, by the sounds of the surname and the first given name (a family that
+-- moved, a mahalle written so that it matches none) — a block of name twins born in one year, whose pairs grow with
+-- the square of the district. It runs only for the rows round one did not settle: settled is a row whose best near
+-- candidate links and which no person elsewhere could come within the margin of (ngo_link_score_elsewhere_at_most),
+-- so that round two could change neither the person nor the score.
+near_pairs as (
     select to_match.ngo_row_id, persons.person_key
     from to_match join persons
       on persons.birth_year = to_match.birth_year and persons.mahalle_core = to_match.mahalle_core
      and persons.given_name_sound = to_match.given_name_sound
+     and left(persons.surname_sound, 1) = left(to_match.surname_sound, 1)
+    union
+    -- the same, for a surname whose first letter was mistyped, dropped or added: one edit away, so still "similar"
+    select to_match.ngo_row_id, persons.person_key
+    from to_match
+    cross join lateral (values (to_match.last_name_folded), (to_match.surname_after_initial)) as written (surname)
+    join persons_by_surname_spelling as persons
+      on persons.birth_year = to_match.birth_year and persons.mahalle_core = to_match.mahalle_core
+     and persons.given_name_sound = to_match.given_name_sound and persons.surname = written.surname
     union
     select to_match.ngo_row_id, persons.person_key
     from to_match join persons
       on persons.birth_year = to_match.birth_year and persons.phone_digits = to_match.phone_digits
-    union
-    select to_match.ngo_row_id, persons.person_key
-    from to_match join persons
-      on persons.birth_year = to_match.birth_year and persons.surname_sound = to_match.surname_sound
-     and persons.given_name_sound = to_match.given_name_sound
 ),
 
-candidates as (
-    select
-        to_match.ngo_row_id,
-        persons.person_key,
-        persons.household_key,
-        case
-            when persons.last_name_folded = to_match.last_name_folded then 4.0
-            when similarity(persons.last_name_folded, to_match.last_name_folded) >= 0.5
-              or levenshtein(persons.last_name_folded, to_match.last_name_folded) <= 1 then 2.0
-            else -3.0
-        end
-        + case
-            when persons.first_name_folded = to_match.first_name_folded
-              or persons.first_name_folded = split_part(to_match.first_name_folded, ' ', 1) then 3.0
-            when similarity(persons.first_name_folded, to_match.first_name_folded) >= 0.5
-              or levenshtein(persons.first_name_folded, to_match.first_name_folded) <= 1 then 1.5
-            else -3.0
-        end
-        + case
-            when to_match.birth_date is null then 0.5
-            when persons.birth_date = to_match.birth_date then 3.0
-            else -2.0
-        end
-        + case
-            when to_match.mahalle_core is null then 0.0
-            when persons.mahalle_core = to_match.mahalle_core then 2.0
-            else -1.0
-        end
-        + case
-            when to_match.phone_digits is null then 0.0
-            when persons.phone_digits = to_match.phone_digits then 3.0
-            else -0.5
-        end as score
-    from pairs
+near_candidates as (
+    select near_pairs.ngo_row_id, persons.person_key, persons.household_key,
+           {{ ngo_link_score('to_match', 'persons') }} as score
+    from near_pairs
     join to_match using (ngo_row_id)
     join persons using (person_key)
 ),
 
-ranked as (
+near_ranked as (
     select
         ngo_row_id,
         person_key,
@@ -141,11 +127,58 @@ ranked as (
         score,
         row_number() over (partition by ngo_row_id order by score desc, person_key) as rank,
         lead(score) over (partition by ngo_row_id order by score desc, person_key) as runner_up_score
-    from candidates
+    from near_candidates
+),
+
+settled as (
+    select near_ranked.*
+    from near_ranked
+    join to_match using (ngo_row_id)
+    where near_ranked.rank = 1
+      and near_ranked.score >= {{ var('linkage_threshold') }}
+      and near_ranked.score - coalesce(near_ranked.runner_up_score, -100) >= {{ var('linkage_margin') }}
+      and near_ranked.score - {{ ngo_link_score_elsewhere_at_most('to_match') }} >= {{ var('linkage_margin') }}
+),
+
+unsettled as (
+    select * from to_match
+    where not exists (select from settled where settled.ngo_row_id = to_match.ngo_row_id)
+),
+
+-- round two's pairs that round one did not already score (those share the mahalle or the phone)
+far_candidates as (
+    select unsettled.ngo_row_id, persons.person_key, persons.household_key,
+           {{ ngo_link_score('unsettled', 'persons') }} as score
+    from unsettled join persons
+      on persons.birth_year = unsettled.birth_year and persons.surname_sound = unsettled.surname_sound
+     and persons.given_name_sound = unsettled.given_name_sound
+    where not coalesce(persons.mahalle_core = unsettled.mahalle_core, false)
+      and not coalesce(persons.phone_digits = unsettled.phone_digits, false)
+),
+
+unsettled_candidates as (
+    select near_candidates.*
+    from near_candidates
+    join unsettled using (ngo_row_id)
+    union all
+    select * from far_candidates
+),
+
+unsettled_ranked as (
+    select
+        ngo_row_id,
+        person_key,
+        household_key,
+        score,
+        row_number() over (partition by ngo_row_id order by score desc, person_key) as rank,
+        lead(score) over (partition by ngo_row_id order by score desc, person_key) as runner_up_score
+    from unsettled_candidates
 ),
 
 best as (
-    select * from ranked where rank = 1
+    select ngo_row_id, person_key, household_key, score, runner_up_score from settled
+    union all
+    select ngo_row_id, person_key, household_key, score, runner_up_score from unsettled_ranked where rank = 1
 ),
 
 linked as (
