@@ -219,13 +219,13 @@ def test_the_committed_suites_are_generated_from_the_current_contract_and_levels
     import yaml
     from kopru import config
     from kopru.ingest.contract import FEEDS
-    from kopru.quality.gx import DELIVERY_VOLUME_QUERY, FEED_VIEWS_SCHEMA, MISSING_DELIVERIES_QUERY, feed_view
+    from kopru.quality.gx import DELIVERY_VOLUME_QUERY, FEED_BATCHES_SCHEMA, MISSING_DELIVERIES_QUERY, feed_batch
 
     document = yaml.safe_load((config.EXPECTATIONS_DIR / "gx" / "great_expectations.yml").read_text())
     assets = {name: asset for name, asset in document["fluent_datasources"]["warehouse"]["assets"].items()}
     assert assets["delivery_volume"]["query"] == DELIVERY_VOLUME_QUERY
     assert assets["missing_deliveries"]["query"] == MISSING_DELIVERIES_QUERY
     for spec in FEEDS.values():
-        # a feed suite reads its view (gx.feed_views, made from the contract before each checkpoint)
-        asset = assets[feed_view(spec)]
-        assert (asset["type"], asset["table_name"], asset["schema_name"]) == ("table", feed_view(spec), FEED_VIEWS_SCHEMA)
+        # a feed suite reads its batch (gx.feed_batches, made from the contract before each checkpoint)
+        asset = assets[feed_batch(spec)]
+        assert (asset["type"], asset["table_name"], asset["schema_name"]) == ("table", feed_batch(spec), FEED_BATCHES_SCHEMA)

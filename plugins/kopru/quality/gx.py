@@ -183,16 +183,16 @@ def define(context=None, schema: str = "marts") -> None:
 
     # ---- feeds: one suite per raw feed, from the contract (warnings), and delivery volume (critical) ----
     feeds = levels["feeds"]
-    # Views, not query assets: GX learns a query asset's columns by running the whole query (on a first load,
-    # millions of raw rows fetched into Python for nothing), a view's from the catalog.
+    # Tables, not query assets: GX learns a query asset's columns by running the whole query (on a first load,
+    # millions of raw rows fetched into Python for nothing), a table's from the catalog (here an empty one).
     with warehouse.connect(role="gate") as conn:
-        create_feed_views(conn)
+        make_feed_batches(conn, filled=False)
         conn.commit()
     for spec in FEEDS.values():
-        view = feed_view(spec)
-        suite(f"feeds__{spec.source}__{spec.feed}", table(view, view, FEED_VIEWS_SCHEMA),
+        view = feed_batch(spec)
+        suite(f"feeds__{spec.source}__{spec.feed}", table(view, view, FEED_BATCHES_SCHEMA),
               _feed_expectations(spec, feeds, gxe), severity="warning")
-    suite("feeds__stk__ids", table(NGO_IDS_VIEW, NGO_IDS_VIEW, FEED_VIEWS_SCHEMA),
+    suite("feeds__stk__ids", table(NGO_IDS_BATCH, NGO_IDS_BATCH, FEED_BATCHES_SCHEMA),
           [gxe.ExpectColumnValuesToBeInSet(column="tckn_status", value_set=["valid"],
                                            mostly=float(feeds["ngo_min_valid_id_share"]))], severity="warning")
     # Each unpublished delivery judged against what its feed usually carries (kopru.quality.volumes), worked out
@@ -219,72 +219,97 @@ def define(context=None, schema: str = "marts") -> None:
 NOT_YET_PUBLISHED = "raw_rows._file_id in (select quality.unpublished_file_ids())"
 
 
-FEED_VIEWS_SCHEMA = "quality"
+FEED_BATCHES_SCHEMA = "quality"
 DELIVERY_VOLUME_QUERY = ("select source, feed, delivered_on, rows_in, expected_rows, lowest_plausible_rows, plausible "
                          "from quality.delivery_volumes")
-NGO_IDS_VIEW = "unpublished_rows__stk__ids"
+NGO_IDS_BATCH = "unpublished_rows__stk__ids"
 MISSING_DELIVERIES_QUERY = ("select source, feed, cadence, period_start, period_end, status "
                             "from quality.missing_deliveries")
 
 
-def feed_view(spec) -> str:
-    """The view of a raw feed's rows that no publication has checked yet (the feed suite's batch)."""
+def feed_batch(spec) -> str:
+    """The table of a raw feed's rows that no publication has checked yet (the feed suite's batch)."""
     return f"unpublished_rows__{spec.source}__{spec.feed}"
 
 
-def feed_views() -> dict[str, str]:
-    """Every feed suite's view: name → query. NGO templates differ, so the ID share is judged over the NGOs whose
-    template carries an ID at all."""
+def feed_batches() -> dict[str, str]:
+    """Every feed suite's batch: table name → the query that fills it. NGO templates differ, so the ID share is
+    judged over the NGOs whose template carries an ID at all."""
     from kopru.ingest.contract import FEEDS
     from kopru.ingest.stk import all_mappings
 
-    views = {feed_view(spec): _feed_query(spec) for spec in FEEDS.values()}
+    views = {feed_batch(spec): _feed_query(spec) for spec in FEEDS.values()}
     # NGO codes come from mapping file names: values, composed as literals (the loader also holds them to [a-z0-9_]).
     with_ids = [m.ngo_code for m in all_mappings() if "tckn" in m.columns.values()]
-    views[NGO_IDS_VIEW] = sql.SQL("""
-        select raw_rows.ngo_code, raw_rows.tckn_status from raw.stk__aid_rows raw_rows
+    views[NGO_IDS_BATCH] = sql.SQL("""
+        select raw_rows._file_id, raw_rows.ngo_code, raw_rows.tckn_status from raw.stk__aid_rows raw_rows
         join ingest.files files on files.file_id = raw_rows._file_id and files.status = 'loaded'
         where raw_rows.ngo_code = any({with_ids}) and {not_yet_published}""").format(
         with_ids=sql.Literal(with_ids), not_yet_published=sql.SQL(NOT_YET_PUBLISHED)).as_string()
     return views
 
 
-def create_feed_views(conn) -> None:
-    """(Re)create the feed suites' views from the current contract. Dropped first: `raw_rows.*` is expanded when a
-    view is made, and a raw table's new column would otherwise not fit the old view's column list."""
-    for name, query in feed_views().items():
-        conn.execute(f"drop view if exists {FEED_VIEWS_SCHEMA}.{name}")
-        conn.execute(f"create view {FEED_VIEWS_SCHEMA}.{name} as {query}")
+def make_feed_batches(conn, filled: bool = True) -> None:
+    """(Re)make the feed suites' batches from the current contract: tables of the columns the suites judge, filled
+    with the unpublished rows (`filled`; empty when only the suites are being defined). GX asks a count, then each
+    expectation's own questions, one query each: over views, every one of them read the raw feed again (at 150,000
+    households, 6 s a question for the municipal aid); filled once, they read a narrow table. Unlogged: a batch is
+    made again by every gate run."""
+    for name, query in feed_batches().items():
+        kind = conn.execute(
+            """select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace
+               where n.nspname = %s and c.relname = %s""", (FEED_BATCHES_SCHEMA, name)).fetchone()
+        if kind:  # a view where an earlier version kept the batches
+            conn.execute(f"drop {'view' if kind[0] == 'v' else 'table'} {FEED_BATCHES_SCHEMA}.{name}")
+        rows = "with data" if filled else "with no data"
+        conn.execute(f"create unlogged table {FEED_BATCHES_SCHEMA}.{name} as {query} {rows}")
+
+
+def _feed_checks(spec) -> list[tuple[str, str]]:
+    """(column, check) of what the loader accepts but a source should not send. What the loader enforces row by row
+    (a required value missing, a value outside its enum or type: such rows are quarantined, never loaded) is not
+    checked again here; re-checking it cost half the gate's time on a first load and could never fail."""
+    checks = []
+    for column in spec.columns:
+        if column.kind == "identity" and spec.source != "stk":
+            checks.append((f"{column.name}_status", "valid_id_share"))
+        if column.kind == "decimal" and column.minimum is not None:
+            checks.append((column.name, "amount_range"))
+        # Event dates precede their file; birth and registration dates may be decades older, due dates are ahead.
+        if column.kind in ("date", "timestamp") and column.name not in ("birth_date", "registered_on") \
+                and not column.name.endswith("_due"):
+            checks.append((f"{column.name}__days_before_delivery", "days_before_delivery"))
+    return checks
 
 
 def _feed_query(spec) -> str:
-    """The rows of a raw feed's loaded files not yet checked by a publication, with each date's distance from its
-    file's delivery day."""
-    dates = [c.name for c in spec.columns if c.kind in ("date", "timestamp")]
-    distances = "".join(f", files.delivered_on - raw_rows.{d}::date as {d}__days_before_delivery" for d in dates)
-    return (f"select raw_rows.*{distances} from {spec.raw_table} raw_rows "
+    """The rows of a raw feed's loaded files not yet checked by a publication: their file and the columns the suite
+    judges, each event date as its distance from its file's delivery day."""
+    columns = ["raw_rows._file_id"]
+    for column, check in _feed_checks(spec):
+        if check == "days_before_delivery":
+            date = column.removesuffix("__days_before_delivery")
+            columns.append(f"files.delivered_on - raw_rows.{date}::date as {column}")
+        else:
+            columns.append(f"raw_rows.{column}")
+    return (f"select {', '.join(columns)} from {spec.raw_table} raw_rows "
             f"join ingest.files files on files.file_id = raw_rows._file_id and files.status = 'loaded' "
             f"where {NOT_YET_PUBLISHED} and not raw_rows._is_absent")
 
 
 def _feed_expectations(spec, levels: dict, gxe) -> list:
-    """What the loader accepts but a source should not send. What the loader enforces row by row (a required value
-    missing, a value outside its enum or type: such rows are quarantined, never loaded) is not checked again here;
-    re-checking it cost half the gate's time on a first load and could never fail."""
     expectations = []
-    for column in spec.columns:
-        if column.kind == "identity" and spec.source != "stk":
+    for column, check in _feed_checks(spec):
+        if check == "valid_id_share":
             expectations.append(gxe.ExpectColumnValuesToBeInSet(
-                column=f"{column.name}_status", value_set=["valid"], mostly=float(levels["min_valid_id_share"])))
-        if column.kind == "decimal" and column.minimum is not None:
+                column=column, value_set=["valid"], mostly=float(levels["min_valid_id_share"])))
+        elif check == "amount_range":
+            minimum = next(c.minimum for c in spec.columns if c.name == column)
             expectations.append(gxe.ExpectColumnValuesToBeBetween(
-                column=column.name, min_value=column.minimum, max_value=float(levels["max_amount_try"])))
-        # Event dates precede their file; birth and registration dates may be decades older, due dates are ahead.
-        if column.kind in ("date", "timestamp") and column.name not in ("birth_date", "registered_on") \
-                and not column.name.endswith("_due"):
+                column=column, min_value=minimum, max_value=float(levels["max_amount_try"])))
+        else:
             expectations.append(gxe.ExpectColumnValuesToBeBetween(
-                column=f"{column.name}__days_before_delivery", min_value=-1,
-                max_value=int(levels["max_years_before_delivery"]) * 366))
+                column=column, min_value=-1, max_value=int(levels["max_years_before_delivery"]) * 366))
     return expectations
 
 
@@ -304,7 +329,7 @@ def run_checkpoint(name: str = CHECKPOINT, schema: str = "marts") -> CheckResult
     """Run a checkpoint over the marts in `schema`, keep every expectation's result in quality.validation_results,
     write Data Docs."""
     with warehouse.connect(role="gate") as conn:
-        create_feed_views(conn)
+        make_feed_batches(conn)
         levels = quality_levels()
         write_isas_entry_shares(conn, schema, levels["isas"])
         feeds = levels["feeds"]
@@ -337,6 +362,9 @@ def run_checkpoint(name: str = CHECKPOINT, schema: str = "marts") -> CheckResult
                 else:
                     warnings += 1
     with warehouse.connect(role="gate") as conn:
+        # the batches have been judged: their rows are not kept beside the raw tables (on a first load, gigabytes)
+        conn.execute(sql.SQL("truncate {}").format(sql.SQL(", ").join(
+            sql.Identifier(FEED_BATCHES_SCHEMA, name) for name in feed_batches())))
         with conn.cursor() as cur:
             cur.executemany(
                 """insert into quality.validation_results (run_id, checkpoint, marts_schema, suite, expectation,
