@@ -40,3 +40,17 @@
      + case when {{ row }}.mahalle_core is null then 0.0 else -1.0 end
      + case when {{ row }}.phone_digits is null then 0.0 else -0.5 end)
 {%- endmacro %}
+
+{#- Each NGO row's candidates (ngo_row_id, person_key, household_key, score), best first (ties by person_key), each
+    with the score of the one after it: rank 1 carries the runner-up's. -#}
+{% macro ranked_link_candidates(candidates) -%}
+    select
+        ngo_row_id,
+        person_key,
+        household_key,
+        score,
+        row_number() over by_score as rank,
+        lead(score) over by_score as runner_up_score
+    from {{ candidates }}
+    window by_score as (partition by ngo_row_id order by score desc, person_key)
+{%- endmacro %}

@@ -120,14 +120,7 @@ near_candidates as (
 ),
 
 near_ranked as (
-    select
-        ngo_row_id,
-        person_key,
-        household_key,
-        score,
-        row_number() over (partition by ngo_row_id order by score desc, person_key) as rank,
-        lead(score) over (partition by ngo_row_id order by score desc, person_key) as runner_up_score
-    from near_candidates
+    {{ ranked_link_candidates('near_candidates') }}
 ),
 
 settled as (
@@ -165,14 +158,7 @@ unsettled_candidates as (
 ),
 
 unsettled_ranked as (
-    select
-        ngo_row_id,
-        person_key,
-        household_key,
-        score,
-        row_number() over (partition by ngo_row_id order by score desc, person_key) as rank,
-        lead(score) over (partition by ngo_row_id order by score desc, person_key) as runner_up_score
-    from unsettled_candidates
+    {{ ranked_link_candidates('unsettled_candidates') }}
 ),
 
 best as (
