@@ -189,8 +189,8 @@ def define(context=None, schema: str = "marts") -> None:
         make_feed_batches(conn, filled=False)
         conn.commit()
     for spec in FEEDS.values():
-        view = feed_batch(spec)
-        suite(f"feeds__{spec.source}__{spec.feed}", table(view, view, FEED_BATCHES_SCHEMA),
+        batch = feed_batch(spec)
+        suite(f"feeds__{spec.source}__{spec.feed}", table(batch, batch, FEED_BATCHES_SCHEMA),
               _feed_expectations(spec, feeds, gxe), severity="warning")
     suite("feeds__stk__ids", table(NGO_IDS_BATCH, NGO_IDS_BATCH, FEED_BATCHES_SCHEMA),
           [gxe.ExpectColumnValuesToBeInSet(column="tckn_status", value_set=["valid"],
@@ -238,24 +238,25 @@ def feed_batches() -> dict[str, str]:
     from kopru.ingest.contract import FEEDS
     from kopru.ingest.stk import all_mappings
 
-    views = {feed_batch(spec): _feed_query(spec) for spec in FEEDS.values()}
+    batches = {feed_batch(spec): _feed_query(spec) for spec in FEEDS.values()}
     # NGO codes come from mapping file names: values, composed as literals (the loader also holds them to [a-z0-9_]).
     with_ids = [m.ngo_code for m in all_mappings() if "tckn" in m.columns.values()]
-    views[NGO_IDS_BATCH] = sql.SQL("""
+    batches[NGO_IDS_BATCH] = sql.SQL("""
         select raw_rows._file_id, raw_rows.ngo_code, raw_rows.tckn_status from raw.stk__aid_rows raw_rows
         join ingest.files files on files.file_id = raw_rows._file_id and files.status = 'loaded'
         where raw_rows.ngo_code = any({with_ids}) and {not_yet_published}""").format(
         with_ids=sql.Literal(with_ids), not_yet_published=sql.SQL(NOT_YET_PUBLISHED)).as_string()
-    return views
+    return batches
 
 
-def make_feed_batches(conn, filled: bool = True) -> None:
+def make_feed_batches(conn, filled: bool = True) -> list[str]:
     """(Re)make the feed suites' batches from the current contract: tables of the columns the suites judge, filled
     with the unpublished rows (`filled`; empty when only the suites are being defined). GX asks a count, then each
     expectation's own questions, one query each: over views, every one of them read the raw feed again (at 150,000
     households, 6 s a question for the municipal aid); filled once, they read a narrow table. Unlogged: a batch is
-    made again by every gate run."""
-    for name, query in feed_batches().items():
+    made again by every gate run. Returns their names."""
+    batches = feed_batches()
+    for name, query in batches.items():
         kind = conn.execute(
             """select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace
                where n.nspname = %s and c.relname = %s""", (FEED_BATCHES_SCHEMA, name)).fetchone()
@@ -263,22 +264,24 @@ def make_feed_batches(conn, filled: bool = True) -> None:
             conn.execute(f"drop {'view' if kind[0] == 'v' else 'table'} {FEED_BATCHES_SCHEMA}.{name}")
         rows = "with data" if filled else "with no data"
         conn.execute(f"create unlogged table {FEED_BATCHES_SCHEMA}.{name} as {query} {rows}")
+    return list(batches)
 
 
-def _feed_checks(spec) -> list[tuple[str, str]]:
-    """(column, check) of what the loader accepts but a source should not send. What the loader enforces row by row
-    (a required value missing, a value outside its enum or type: such rows are quarantined, never loaded) is not
-    checked again here; re-checking it cost half the gate's time on a first load and could never fail."""
+def _feed_checks(spec) -> list[tuple[str, str, object]]:
+    """(batch column, check, contract column) of what the loader accepts but a source should not send. What the
+    loader enforces row by row (a required value missing, a value outside its enum or type: such rows are
+    quarantined, never loaded) is not checked again here; re-checking it cost half the gate's time on a first load
+    and could never fail."""
     checks = []
     for column in spec.columns:
         if column.kind == "identity" and spec.source != "stk":
-            checks.append((f"{column.name}_status", "valid_id_share"))
+            checks.append((f"{column.name}_status", "valid_id_share", column))
         if column.kind == "decimal" and column.minimum is not None:
-            checks.append((column.name, "amount_range"))
+            checks.append((column.name, "amount_range", column))
         # Event dates precede their file; birth and registration dates may be decades older, due dates are ahead.
         if column.kind in ("date", "timestamp") and column.name not in ("birth_date", "registered_on") \
                 and not column.name.endswith("_due"):
-            checks.append((f"{column.name}__days_before_delivery", "days_before_delivery"))
+            checks.append((f"{column.name}__days_before_delivery", "days_before_delivery", column))
     return checks
 
 
@@ -286,12 +289,11 @@ def _feed_query(spec) -> str:
     """The rows of a raw feed's loaded files not yet checked by a publication: their file and the columns the suite
     judges, each event date as its distance from its file's delivery day."""
     columns = ["raw_rows._file_id"]
-    for column, check in _feed_checks(spec):
+    for name, check, column in _feed_checks(spec):
         if check == "days_before_delivery":
-            date = column.removesuffix("__days_before_delivery")
-            columns.append(f"files.delivered_on - raw_rows.{date}::date as {column}")
+            columns.append(f"files.delivered_on - raw_rows.{column.name}::date as {name}")
         else:
-            columns.append(f"raw_rows.{column}")
+            columns.append(f"raw_rows.{name}")
     return (f"select {', '.join(columns)} from {spec.raw_table} raw_rows "
             f"join ingest.files files on files.file_id = raw_rows._file_id and files.status = 'loaded' "
             f"where {NOT_YET_PUBLISHED} and not raw_rows._is_absent")
@@ -299,17 +301,16 @@ def _feed_query(spec) -> str:
 
 def _feed_expectations(spec, levels: dict, gxe) -> list:
     expectations = []
-    for column, check in _feed_checks(spec):
+    for name, check, column in _feed_checks(spec):
         if check == "valid_id_share":
             expectations.append(gxe.ExpectColumnValuesToBeInSet(
-                column=column, value_set=["valid"], mostly=float(levels["min_valid_id_share"])))
+                column=name, value_set=["valid"], mostly=float(levels["min_valid_id_share"])))
         elif check == "amount_range":
-            minimum = next(c.minimum for c in spec.columns if c.name == column)
             expectations.append(gxe.ExpectColumnValuesToBeBetween(
-                column=column, min_value=minimum, max_value=float(levels["max_amount_try"])))
+                column=name, min_value=column.minimum, max_value=float(levels["max_amount_try"])))
         else:
             expectations.append(gxe.ExpectColumnValuesToBeBetween(
-                column=column, min_value=-1, max_value=int(levels["max_years_before_delivery"]) * 366))
+                column=name, min_value=-1, max_value=int(levels["max_years_before_delivery"]) * 366))
     return expectations
 
 
@@ -329,7 +330,7 @@ def run_checkpoint(name: str = CHECKPOINT, schema: str = "marts") -> CheckResult
     """Run a checkpoint over the marts in `schema`, keep every expectation's result in quality.validation_results,
     write Data Docs."""
     with warehouse.connect(role="gate") as conn:
-        make_feed_batches(conn)
+        batches = make_feed_batches(conn)
         levels = quality_levels()
         write_isas_entry_shares(conn, schema, levels["isas"])
         feeds = levels["feeds"]
@@ -364,7 +365,7 @@ def run_checkpoint(name: str = CHECKPOINT, schema: str = "marts") -> CheckResult
     with warehouse.connect(role="gate") as conn:
         # the batches have been judged: their rows are not kept beside the raw tables (on a first load, gigabytes)
         conn.execute(sql.SQL("truncate {}").format(sql.SQL(", ").join(
-            sql.Identifier(FEED_BATCHES_SCHEMA, name) for name in feed_batches())))
+            sql.Identifier(FEED_BATCHES_SCHEMA, name) for name in batches)))
         with conn.cursor() as cur:
             cur.executemany(
                 """insert into quality.validation_results (run_id, checkpoint, marts_schema, suite, expectation,
