@@ -64,7 +64,7 @@ RUNTIME_MIGRATION = re.compile(r"create table if not exists|add column|do \$\$|d
 
 def test_no_table_is_made_or_altered_outside_the_migrations():
     """Tables change by migration only; what runtime code may still make are objects that follow runtime state (the
-    gate's schema copies and views, the checks' feed views, a benchmark's scratch tables)."""
+    gate's schema copies and views, a benchmark's scratch tables)."""
     offenders = []
     for path in PACKAGE.rglob("*.py"):
         if "migrations" in path.parts or "data" in path.parts or path.name == "schema.py":
@@ -98,6 +98,27 @@ def test_the_warehouse_is_at_the_latest_revision_and_its_raw_tables_follow_the_c
         assert owner == "kopru_loader"
     owners = dict(db.execute("select tablename, tableowner from pg_tables where schemaname = 'quality'").fetchall())
     assert owners["publications"] == owners["validation_results"] == "kopru_gate"
+
+
+def test_the_feed_suites_batches_have_the_columns_their_queries_fill(db):
+    """The batches are the migrations' tables, filled by queries made from the contract (gx.feed_batches): a check
+    added to the contract without a migration fails here, not at the gate."""
+    from kopru.quality import gx
+
+    for name, query in gx.feed_batches().items():
+        table = db.execute(
+            """select attname, format_type(atttypid, atttypmod) from pg_attribute
+               where attrelid = %s::regclass and attnum > 0 and not attisdropped order by attnum""",
+            (f"{gx.FEED_BATCHES_SCHEMA}.{name}",)).fetchall()
+        filled = db.execute(f"select * from ({query}) batch limit 0")
+        types = dict(db.execute("select oid, format_type(oid, null) from pg_type where oid = any(%s)",
+                                ([column.type_code for column in filled.description],)).fetchall())
+        assert [name for name, _ in table] == [column.name for column in filled.description], name
+        assert [pg_type.split("(")[0] for _, pg_type in table] == \
+            [types[column.type_code] for column in filled.description], name
+        persistence = db.execute("select relpersistence from pg_class where oid = %s::regclass",
+                                 (f"{gx.FEED_BATCHES_SCHEMA}.{name}",)).fetchone()[0]
+        assert persistence == "u", f"{name}: a batch is filled again by every gate run, so it is unlogged"
 
 
 def test_bootstrap_again_changes_nothing_and_an_unversioned_warehouse_is_refused(warehouse_url, db):
@@ -167,3 +188,29 @@ def test_settings_are_read_in_config_only():
     # scratch_database keeps the URL it replaces, to put it back
     assert [reader for reader in readers if not reader.startswith("warehouse.py")] == []
     assert all(reader.endswith("KOPRU_WAREHOUSE_URL") for reader in readers), readers
+
+
+def test_an_earlier_warehouses_feed_batches_become_the_migrations_tables(warehouse_url):
+    """Builds before revision 0002 made the batches at run time: as views, then as tables of the gate's."""
+    import psycopg
+    from kopru import schema, warehouse
+    from kopru.quality import gx
+
+    with warehouse.scratch_database("kopru_before_0002", warehouse_url) as scratch:
+        with psycopg.connect(scratch, autocommit=True) as conn:
+            conn.execute("set role kopru_gate")
+            conn.execute("drop table quality.unpublished_rows__belediye__aid, quality.unpublished_rows__stk__ids")
+            conn.execute("create view quality.unpublished_rows__belediye__aid as select 1::bigint as _file_id")
+            conn.execute("create table quality.unpublished_rows__stk__ids as select 1::bigint as _file_id")
+            conn.execute("reset role")
+            conn.execute(psycopg.sql.SQL("update {} set version_num = '0001'").format(
+                psycopg.sql.Identifier(schema.VERSION_TABLE_SCHEMA, schema.VERSION_TABLE)))
+        warehouse.bootstrap()
+        with psycopg.connect(scratch, autocommit=True) as conn:
+            assert schema.current_revision(conn) == schema.head_revision()
+            kinds = dict(conn.execute(
+                """select c.relname, c.relkind::text || c.relpersistence::text from pg_class c
+                   join pg_namespace n on n.oid = c.relnamespace
+                   where n.nspname = 'quality' and c.relname like 'unpublished%'""").fetchall())
+            assert kinds == {name: "ru" for name in gx.feed_batches()}
+            assert conn.execute("select count(*) from quality.unpublished_rows__stk__ids").fetchone()[0] == 0

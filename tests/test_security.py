@@ -33,7 +33,7 @@ def test_an_ngo_mapping_named_with_sql_runs_no_sql(tmp_path, monkeypatch, db):
         "ngo_code: kizilay_ilce", f'ngo_code: "{HOSTILE_CODE}"')
     (mappings / f"{HOSTILE_CODE}.yml").write_text(hostile, encoding="utf-8")
     monkeypatch.setenv("KOPRU_NGO_MAPPINGS", str(mappings))
-    gx.make_feed_batches(db)
+    gx.fill_feed_batches(db)
     assert db.execute("select to_regclass('quality.pwned')").fetchone()[0] is None
     assert db.execute("select to_regclass('quality.unpublished_rows__stk__ids')").fetchone()[0] is not None
     query = gx.feed_batches()[gx.NGO_IDS_BATCH]

@@ -184,10 +184,7 @@ def define(context=None, schema: str = "marts") -> None:
     # ---- feeds: one suite per raw feed, from the contract (warnings), and delivery volume (critical) ----
     feeds = levels["feeds"]
     # Tables, not query assets: GX learns a query asset's columns by running the whole query (on a first load,
-    # millions of raw rows fetched into Python for nothing), a table's from the catalog (here an empty one).
-    with warehouse.connect(role="gate") as conn:
-        make_feed_batches(conn, filled=False)
-        conn.commit()
+    # millions of raw rows fetched into Python for nothing), a table's from the catalog (empty between checkpoints).
     for spec in FEEDS.values():
         batch = feed_batch(spec)
         suite(f"feeds__{spec.source}__{spec.feed}", table(batch, batch, FEED_BATCHES_SCHEMA),
@@ -249,21 +246,16 @@ def feed_batches() -> dict[str, str]:
     return batches
 
 
-def make_feed_batches(conn, filled: bool = True) -> list[str]:
-    """(Re)make the feed suites' batches from the current contract: tables of the columns the suites judge, filled
-    with the unpublished rows (`filled`; empty when only the suites are being defined). GX asks a count, then each
-    expectation's own questions, one query each: over views, every one of them read the raw feed again (at 150,000
-    households, 6 s a question for the municipal aid); filled once, they read a narrow table. Unlogged: a batch is
-    made again by every gate run. Returns their names."""
+def fill_feed_batches(conn) -> list[str]:
+    """Fill the feed suites' batches (tables of the columns the suites judge, made by migration 0002) with the rows
+    no publication has checked yet. GX asks a count, then each expectation's own questions, one query each: over
+    views, every one of them read the raw feed again (at 150,000 households, 6 s a question for the municipal aid);
+    filled once, they read a narrow table. Returns their names, for emptying them once judged."""
     batches = feed_batches()
+    conn.execute(sql.SQL("truncate {}").format(sql.SQL(", ").join(
+        sql.Identifier(FEED_BATCHES_SCHEMA, name) for name in batches)))
     for name, query in batches.items():
-        kind = conn.execute(
-            """select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace
-               where n.nspname = %s and c.relname = %s""", (FEED_BATCHES_SCHEMA, name)).fetchone()
-        if kind:  # a view where an earlier version kept the batches
-            conn.execute(f"drop {'view' if kind[0] == 'v' else 'table'} {FEED_BATCHES_SCHEMA}.{name}")
-        rows = "with data" if filled else "with no data"
-        conn.execute(f"create unlogged table {FEED_BATCHES_SCHEMA}.{name} as {query} {rows}")
+        conn.execute(sql.SQL("insert into {} ").format(sql.Identifier(FEED_BATCHES_SCHEMA, name)) + sql.SQL(query))
     return list(batches)
 
 
@@ -330,7 +322,7 @@ def run_checkpoint(name: str = CHECKPOINT, schema: str = "marts") -> CheckResult
     """Run a checkpoint over the marts in `schema`, keep every expectation's result in quality.validation_results,
     write Data Docs."""
     with warehouse.connect(role="gate") as conn:
-        batches = make_feed_batches(conn)
+        batches = fill_feed_batches(conn)
         levels = quality_levels()
         write_isas_entry_shares(conn, schema, levels["isas"])
         feeds = levels["feeds"]
