@@ -46,9 +46,10 @@ demo-next: install
 	PATH=$(CURDIR)/$(BIN):$$PATH KOPRU_DELIVERY_CADENCE=$(CURDIR)/plugins/kopru/data/delivery_cadence_sample.yml \
 		$(BIN)/kopru run --inbox $(INBOX)
 
-## The whole test suite (real PostgreSQL, dbt, GX and Airflow; no mocks).
+## The whole test suite (real PostgreSQL, dbt, GX and Airflow; no mocks); the slowest tests are listed at the end,
+## to keep the suite within its ~20 minutes.
 test: install test-tools
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/pytest -q
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/pytest -q --durations=25
 
 ## Debian packages the tests run: Redis, the Celery broker of tests/test_scheduler.py, and poppler's pdftotext and
 ## pdftoppm, which read the reports' PDFs back (each installed once, when missing; needs apt, as root or with sudo).
