@@ -105,17 +105,19 @@ def test_the_feed_suites_batches_have_the_columns_their_queries_fill(db):
     added to the contract without a migration fails here, not at the gate."""
     from kopru.quality import gx
 
-    for name, query in gx.feed_batches().items():
+    with db.transaction():
+        gx.list_unpublished_files(db)
+        batches = {name: db.execute(f"select * from ({query}) batch limit 0").description
+                   for name, query in gx.feed_batches().items()}
+    for name, filled in batches.items():
         table = db.execute(
             """select attname, format_type(atttypid, atttypmod) from pg_attribute
                where attrelid = %s::regclass and attnum > 0 and not attisdropped order by attnum""",
             (f"{gx.FEED_BATCHES_SCHEMA}.{name}",)).fetchall()
-        filled = db.execute(f"select * from ({query}) batch limit 0")
         types = dict(db.execute("select oid, format_type(oid, null) from pg_type where oid = any(%s)",
-                                ([column.type_code for column in filled.description],)).fetchall())
-        assert [name for name, _ in table] == [column.name for column in filled.description], name
-        assert [pg_type.split("(")[0] for _, pg_type in table] == \
-            [types[column.type_code] for column in filled.description], name
+                                ([column.type_code for column in filled],)).fetchall())
+        assert [column_name for column_name, _ in table] == [column.name for column in filled], name
+        assert [pg_type.split("(")[0] for _, pg_type in table] == [types[column.type_code] for column in filled], name
         persistence = db.execute("select relpersistence from pg_class where oid = %s::regclass",
                                  (f"{gx.FEED_BATCHES_SCHEMA}.{name}",)).fetchone()[0]
         assert persistence == "u", f"{name}: a batch is filled again by every gate run, so it is unlogged"
