@@ -75,6 +75,13 @@ def test_no_table_is_made_or_altered_outside_the_migrations():
     assert offenders == []
 
 
+def _table_columns(db, table: str) -> list[tuple[str, str]]:
+    """(name, type with its modifiers) of a table's columns, in order."""
+    return db.execute(
+        """select attname, format_type(atttypid, atttypmod) from pg_attribute
+           where attrelid = %s::regclass and attnum > 0 and not attisdropped order by attnum""", (table,)).fetchall()
+
+
 def test_the_warehouse_is_at_the_latest_revision_and_its_raw_tables_follow_the_contract(db):
     """A contract change without a migration fails here: the raw tables a fresh warehouse gets are the migrations',
     and the loader writes the contract's columns."""
@@ -86,10 +93,7 @@ def test_the_warehouse_is_at_the_latest_revision_and_its_raw_tables_follow_the_c
     load_columns = [("_loaded_at", "timestamp with time zone"), ("_is_current", "boolean"),
                     ("_delivered_text_hash", "text"), ("_is_absent", "boolean")]
     for spec in FEEDS.values():
-        columns = db.execute(
-            """select attname, format_type(atttypid, atttypmod) from pg_attribute
-               where attrelid = %s::regclass and attnum > 0 and not attisdropped order by attnum""",
-            (spec.raw_table,)).fetchall()
+        columns = _table_columns(db, spec.raw_table)
         expected = [(name, {"timestamp": "timestamp without time zone"}.get(pg_type, pg_type))
                     for name, pg_type in raw_columns(spec)] + load_columns
         assert columns == expected, f"{spec.raw_table} differs from the contract: add a migration"
@@ -110,10 +114,7 @@ def test_the_feed_suites_batches_have_the_columns_their_queries_fill(db):
         batches = {name: db.execute(f"select * from ({query}) batch limit 0").description
                    for name, query in gx.feed_batches().items()}
     for name, filled in batches.items():
-        table = db.execute(
-            """select attname, format_type(atttypid, atttypmod) from pg_attribute
-               where attrelid = %s::regclass and attnum > 0 and not attisdropped order by attnum""",
-            (f"{gx.FEED_BATCHES_SCHEMA}.{name}",)).fetchall()
+        table = _table_columns(db, f"{gx.FEED_BATCHES_SCHEMA}.{name}")
         types = dict(db.execute("select oid, format_type(oid, null) from pg_type where oid = any(%s)",
                                 ([column.type_code for column in filled],)).fetchall())
         assert [column_name for column_name, _ in table] == [column.name for column in filled], name

@@ -39,7 +39,6 @@ BATCHES = {
     "unpublished_rows__stk__ids": "ngo_code text, tckn_status text",
 }
 
-# Unlogged: a batch is filled again by every gate run, and a crash only empties it.
 DROP_EARLIER = r"""do $$
 declare
     earlier record;
@@ -58,6 +57,7 @@ end $$;
 def upgrade() -> None:
     as_owner("gate")
     run(DROP_EARLIER)
+    # Unlogged: a batch is filled again by every gate run, and a crash only empties it.
     for name, columns in BATCHES.items():
         run(f"create unlogged table quality.{name} (_file_id bigint not null, {columns});")
     as_owner(None)
