@@ -7,6 +7,9 @@ export KOPRU_HOME ?= $(CURDIR)/.kopru
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 INBOX ?= $(KOPRU_HOME)/inbox
+# The suite runs modules on this many workers side by side (pytest-xdist): the slow ones wait on Airflow and
+# PostgreSQL much of the time, so two keep a 2-core machine busy.
+TEST_WORKERS ?= 2
 
 .PHONY: test-tools replay install demo demo-small demo-next bi test lint airflow airflow-stop lock clean warehouse-stop bench-ingest bench
 
@@ -49,7 +52,7 @@ demo-next: install
 ## The whole test suite (real PostgreSQL, dbt, GX and Airflow; no mocks); the slowest tests are listed at the end,
 ## to keep the suite within its ~20 minutes.
 test: install test-tools
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/pytest -q --durations=25
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/pytest -q --durations=25 -n $(TEST_WORKERS) --dist loadfile
 
 ## Debian packages the tests run: Redis, the Celery broker of tests/test_scheduler.py, and poppler's pdftotext and
 ## pdftoppm, which read the reports' PDFs back (each installed once, when missing; needs apt, as root or with sudo).
