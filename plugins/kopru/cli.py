@@ -260,7 +260,8 @@ def cmd_bench(args) -> int:
         print(f"Every stage at scale through Airflow, a line per stage; the tools' own output: {log}")
         with console.tools_logged_to(log) as terminal:
             run_pipeline_bench(args.district, args.households, date.fromisoformat(args.start),
-                               date.fromisoformat(args.end), args.seed, terminal)
+                               date.fromisoformat(args.end), args.seed, terminal,
+                               Path(args.story) if args.story else None)
         return 0
     run_ingest_bench(args.district, args.households, date.fromisoformat(args.start), date.fromisoformat(args.end),
                      args.seed, Path(args.file) if args.file else None)
@@ -458,6 +459,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--end", default="2026-06-30")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--file", help="an existing belediye_aid_<date>.csv instead of generating one")
+    p.add_argument("--story", help="pipeline: an inbox `kopru generate` wrote for the same arguments, copied instead "
+                                   "of generating one")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("run", help="the whole pipeline through Airflow DAG runs over an inbox")
