@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 from kopru.bench import aid_feed, bench_ingest
@@ -42,3 +43,24 @@ def test_the_pipeline_bench_samples_peaks_of_its_processes_the_server_and_the_di
     assert peaks["largest warehouse process"] > 10 * 2**20
     assert peaks["warehouse data directory"] > 10 * 2**20
     assert [line.split()[-1] for line in sampler.lines()] == ["GB"] * 4
+
+
+def test_the_pipeline_bench_logs_a_slow_statements_plan_but_never_its_parameters(warehouse_url, monkeypatch):
+    """At scale a plan can go wrong on one run's statistics only: the bench's database logs the plan of a slow
+    statement (auto_explain), and not its parameters, which for the loader include the pseudonym key's HMAC pads."""
+    import psycopg
+    from kopru import bench, warehouse
+
+    monkeypatch.setattr(bench, "SLOW_STATEMENT_PLAN_LOGGED_AFTER", "1s")
+    log = warehouse.embedded().log_file
+    with warehouse.scratch_database(bench.BENCH_DATABASE, warehouse_url) as url:
+        bench._log_slow_plans(warehouse_url)
+        logged_before = log.stat().st_size
+        with psycopg.connect(url) as conn:
+            conn.execute("select pg_sleep(1.2), %s::text as secret_pad", ("pad-7f3a9c",))
+        time.sleep(0.5)  # the server writes its log line as the statement ends
+        with log.open("rb") as handle:
+            handle.seek(logged_before)
+            written = handle.read().decode(errors="replace")
+    assert "plan:" in written and "pg_sleep(1.2)" in written
+    assert "pad-7f3a9c" not in written
