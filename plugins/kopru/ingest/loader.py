@@ -104,6 +104,26 @@ def _skips_unchanged_records(spec: FeedSpec) -> bool:
     return spec.kind == "snapshot" and all(by_name[k].pg_type == "text" for k in spec.key)
 
 
+# A raw table's rows joined to their files' manifest rows go through a materialized CTE of the raw rows first. While a
+# history loads, `ingest.files` is analysed less often than the raw tables, so its statistics end at file ids lower than
+# the raw rows carry; a merge join on the file id is then costed as if it stopped after the first few rows, and the
+# planner once chose it over a nested loop that compared every raw row with every delivered key (a 57,609-row file
+# against 912,259 rows at 500,000 households: minutes, where the hash join takes a second). See decisions.md.
+
+
+def current_rows_select(spec: FeedSpec) -> str:
+    """The current version of each key the typed rows of `checked` bring: key, row hash, and its file's delivery day."""
+    raw_keys = ", ".join("r." + k for k in spec.key)
+    return f"""
+        with current_versions as materialized (
+            select {raw_keys}, r._row_hash, r._file_id from {spec.raw_table} r
+            where r._is_current and ({raw_keys}) in (select {', '.join(spec.key)} from checked)
+        )
+        select {', '.join("c." + k for k in spec.key)}, c._row_hash, f.delivered_on
+        from current_versions c
+        join ingest.files f on f.file_id = c._file_id"""
+
+
 def _elect_current(conn, spec: FeedSpec, keys_query: str) -> None:
     """Mark, for each business key `keys_query` returns, its latest version among loaded files as the current one:
     latest delivery first, then the later file, then the later row of that file."""
@@ -113,13 +133,17 @@ def _elect_current(conn, spec: FeedSpec, keys_query: str) -> None:
             where r._is_current and ({raw_keys}) in ({keys_query})"""
     )
     conn.execute(
-        f"""update {spec.raw_table} r set _is_current = true
-            from (
-                select distinct on ({raw_keys}) r._file_id, r._row_number
-                from {spec.raw_table} r
-                join ingest.files f on f.file_id = r._file_id and f.status = 'loaded'
+        f"""with versions as materialized (
+                select {raw_keys}, r._file_id, r._row_number from {spec.raw_table} r
                 where ({raw_keys}) in ({keys_query})
-                order by {raw_keys}, f.delivered_on desc, r._file_id desc, r._row_number desc
+            )
+            update {spec.raw_table} r set _is_current = true
+            from (
+                select distinct on ({', '.join("v." + k for k in spec.key)}) v._file_id, v._row_number
+                from versions v
+                join ingest.files f on f.file_id = v._file_id and f.status = 'loaded'
+                order by {', '.join("v." + k for k in spec.key)}, f.delivered_on desc, v._file_id desc,
+                         v._row_number desc
             ) latest
             where (r._file_id, r._row_number) = (latest._file_id, latest._row_number)"""
     )
@@ -537,15 +561,8 @@ def _land(conn, spec: FeedSpec, file_id: int, delivered: date, key: bytes, read_
             where c._problem is null and r.conflicting""",
         {"file_id": file_id},
     ).rowcount
-    raw_keys = ", ".join("r." + k for k in spec.key)
     # The current version of each key the file brings, as the loader keeps it (`_is_current`, see _elect_current).
-    conn.execute(
-        f"""create temporary table current_rows on commit drop as
-            select {raw_keys}, r._row_hash, f.delivered_on
-            from {spec.raw_table} r
-            join ingest.files f on f.file_id = r._file_id
-            where r._is_current and ({raw_keys}) in (select {keys} from checked)""",
-    )
+    conn.execute(f"create temporary table current_rows on commit drop as {current_rows_select(spec)}")
     conn.execute("analyze current_rows")
     # The rows to load: a new key, or a key whose content changed. A new version becomes current unless the current
     # one came with a later delivery (a file delivered out of order); on the same day the later file wins, as in
