@@ -108,7 +108,7 @@ def _skips_unchanged_records(spec: FeedSpec) -> bool:
 # history loads, `ingest.files` is analysed less often than the raw tables, so its statistics end at file ids lower than
 # the raw rows carry; a merge join on the file id is then costed as if it stopped after the first few rows, and the
 # planner once chose it over a nested loop that compared every raw row with every delivered key (a 57,609-row file
-# against 912,259 rows at 500,000 households: minutes, where the hash join takes a second). See decisions.md.
+# against 912,259 raw rows at 500,000 households: minutes, and a stalled history load). See decisions.md.
 
 
 def current_rows_select(spec: FeedSpec) -> str:
