@@ -49,11 +49,11 @@ def test_pip_check_is_clean():
 
 def test_the_current_versions_of_a_files_keys_come_with_their_delivery_day_and_keys_are_matched_by_hash(
         warehouse_url):
-    """The loader's current-rows query (the versions a file's rows are compared with) on a history load's statistics:
-    the manifest analysed before its latest files. At 500,000 households, on such statistics, the former query (raw
-    rows joined to the manifest directly) was planned as a merge join over a nested loop comparing every raw row with
-    every delivered key; the raw rows are now read on their own first (decisions.md, 2026-12-03). This test does not
-    recreate that plan at its size; it holds the query's answer and that keys are matched by hash."""
+    """The loader's current-rows query (the versions a file's rows are compared with), the manifest analysed before its
+    latest files as during a history load. At 500,000 households the former query (raw rows joined to the manifest
+    directly) was once planned as a merge join over a nested loop comparing every raw row with every delivered key;
+    the raw rows are now read on their own first (decisions.md, 2026-12-03). This test does not recreate that plan at
+    its size; it holds the query's answer and that keys are matched by hash."""
     import psycopg
     from kopru import warehouse
     from kopru.ingest.contract import FEEDS

@@ -104,11 +104,10 @@ def _skips_unchanged_records(spec: FeedSpec) -> bool:
     return spec.kind == "snapshot" and all(by_name[k].pg_type == "text" for k in spec.key)
 
 
-# A raw table's rows joined to their files' manifest rows go through a materialized CTE of the raw rows first. While a
-# history loads, `ingest.files` is analysed less often than the raw tables, so its statistics end at file ids lower than
-# the raw rows carry; a merge join on the file id is then costed as if it stopped after the first few rows, and the
-# planner once chose it over a nested loop that compared every raw row with every delivered key (a 57,609-row file
-# against 912,259 raw rows at 500,000 households: minutes, and a stalled history load). See decisions.md.
+# A raw table's rows joined to their files' manifest rows go through a materialized CTE of the raw rows first: joined
+# directly, a history load's statistics once had the planner cost a merge join on the file id as if it stopped after a
+# few rows, over a nested loop that compared every raw row with every delivered key (a 57,609-row file against 912,259
+# raw rows at 500,000 households: minutes, and a stalled history load). See decisions.md.
 
 
 def current_rows_select(spec: FeedSpec) -> str:
