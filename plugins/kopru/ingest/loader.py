@@ -92,6 +92,11 @@ def _text_hash_sql(spec: FeedSpec, alias: str = "t") -> str:
     return f"md5(row({', '.join(f'{alias}.{c.name}' for c in spec.columns)})::text)"
 
 
+def _keys_of(spec: FeedSpec, alias: str) -> str:
+    """The business key's columns of table alias `alias`, comma-separated."""
+    return ", ".join(f"{alias}.{k}" for k in spec.key)
+
+
 def _same_key(spec: FeedSpec, left: str, right: str) -> str:
     """`left` and `right` (table aliases) hold the same business key."""
     return " and ".join(f"{left}.{k} = {right}.{k}" for k in spec.key)
@@ -112,13 +117,13 @@ def _skips_unchanged_records(spec: FeedSpec) -> bool:
 
 def current_rows_select(spec: FeedSpec) -> str:
     """The current version of each key the typed rows of `checked` bring: key, row hash, and its file's delivery day."""
-    raw_keys = ", ".join("r." + k for k in spec.key)
+    raw_keys = _keys_of(spec, "r")
     return f"""
         with current_versions as materialized (
             select {raw_keys}, r._row_hash, r._file_id from {spec.raw_table} r
             where r._is_current and ({raw_keys}) in (select {', '.join(spec.key)} from checked)
         )
-        select {', '.join("c." + k for k in spec.key)}, c._row_hash, f.delivered_on
+        select {_keys_of(spec, "c")}, c._row_hash, f.delivered_on
         from current_versions c
         join ingest.files f on f.file_id = c._file_id"""
 
@@ -126,7 +131,7 @@ def current_rows_select(spec: FeedSpec) -> str:
 def _elect_current(conn, spec: FeedSpec, keys_query: str) -> None:
     """Mark, for each business key `keys_query` returns, its latest version among loaded files as the current one:
     latest delivery first, then the later file, then the later row of that file."""
-    raw_keys = ", ".join("r." + k for k in spec.key)
+    raw_keys, version_keys = _keys_of(spec, "r"), _keys_of(spec, "v")
     conn.execute(
         f"""update {spec.raw_table} r set _is_current = false
             where r._is_current and ({raw_keys}) in ({keys_query})"""
@@ -138,11 +143,10 @@ def _elect_current(conn, spec: FeedSpec, keys_query: str) -> None:
             )
             update {spec.raw_table} r set _is_current = true
             from (
-                select distinct on ({', '.join("v." + k for k in spec.key)}) v._file_id, v._row_number
+                select distinct on ({version_keys}) v._file_id, v._row_number
                 from versions v
                 join ingest.files f on f.file_id = v._file_id and f.status = 'loaded'
-                order by {', '.join("v." + k for k in spec.key)}, f.delivered_on desc, v._file_id desc,
-                         v._row_number desc
+                order by {version_keys}, f.delivered_on desc, v._file_id desc, v._row_number desc
             ) latest
             where (r._file_id, r._row_number) = (latest._file_id, latest._row_number)"""
     )
