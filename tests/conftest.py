@@ -53,10 +53,3 @@ def sample_inbox(kopru_home) -> Path:
     generate("İstanbul/Sultangazi", 150, date(2023, 7, 1), date(2024, 12, 31), 11, inbox)
     return inbox
 
-
-def pytest_collection_modifyitems(items):
-    """Modules holding slow tests run first. `make test` runs modules on two workers (pytest-xdist, a module at a time
-    per worker, in this order): the longest start at once and the quick ones fill in beside them, instead of one
-    long module running alone at the end."""
-    slow_modules = {item.module for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.module not in slow_modules)
