@@ -41,14 +41,17 @@
      + case when {{ row }}.phone_digits is null then 0.0 else -0.5 end)
 {%- endmacro %}
 
-{#- Each NGO row's candidates (ngo_row_id, person_key, household_key, score), best first (ties by person_key), each
-    with the score of the one after it: rank 1 carries the runner-up's. -#}
-{% macro ranked_link_candidates(candidates) -%}
+{#- Each NGO row's candidates (ngo_row_id, person_key, household_key, score and the `carried` columns), best first
+    (ties by person_key), each with the score of the one after it: rank 1 carries the runner-up's. -#}
+{% macro ranked_link_candidates(candidates, carried=[]) -%}
     select
         ngo_row_id,
         person_key,
         household_key,
         score,
+        {%- for column in carried %}
+        {{ column }},
+        {%- endfor %}
         row_number() over by_score as rank,
         lead(score) over by_score as runner_up_score
     from {{ candidates }}

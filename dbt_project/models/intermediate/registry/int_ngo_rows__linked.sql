@@ -92,45 +92,50 @@ persons_by_surname_spelling as (
 -- candidate links and which no person elsewhere could come within the margin of (ngo_link_score_elsewhere_at_most),
 -- so that round two could change neither the person nor the score.
 near_pairs as (
-    select to_match.ngo_row_id, persons.person_key
+    select to_match.ngo_row_id, persons.person_key, to_match.last_name_folded, to_match.first_name_folded, to_match.birth_date,
+           to_match.mahalle_core, to_match.phone_digits
     from to_match join persons
       on persons.birth_year = to_match.birth_year and persons.mahalle_core = to_match.mahalle_core
      and persons.given_name_sound = to_match.given_name_sound
      and left(persons.surname_sound, 1) = left(to_match.surname_sound, 1)
     union
     -- the same, for a surname whose first letter was mistyped, dropped or added: one edit away, so still "similar"
-    select to_match.ngo_row_id, persons.person_key
+    select to_match.ngo_row_id, persons.person_key, to_match.last_name_folded, to_match.first_name_folded, to_match.birth_date,
+           to_match.mahalle_core, to_match.phone_digits
     from to_match
     cross join lateral (values (to_match.last_name_folded), (to_match.surname_after_initial)) as written (surname)
     join persons_by_surname_spelling as persons
       on persons.birth_year = to_match.birth_year and persons.mahalle_core = to_match.mahalle_core
      and persons.given_name_sound = to_match.given_name_sound and persons.surname = written.surname
     union
-    select to_match.ngo_row_id, persons.person_key
+    select to_match.ngo_row_id, persons.person_key, to_match.last_name_folded, to_match.first_name_folded, to_match.birth_date,
+           to_match.mahalle_core, to_match.phone_digits
     from to_match join persons
       on persons.birth_year = to_match.birth_year and persons.phone_digits = to_match.phone_digits
 ),
 
+-- The pairs carry the NGO row's columns rather than join to_match again by ngo_row_id: the planner knows nothing of
+-- a CTE's key and guesses 200 distinct values, which at 500,000 households estimated this join at 371 G rows and
+-- made the anti-join below hash that many (it did not finish in 28 minutes; decisions.md, 2026-12-03).
 near_candidates as (
     select near_pairs.ngo_row_id, persons.person_key, persons.household_key,
-           {{ ngo_link_score('to_match', 'persons') }} as score
+           {{ ngo_link_score('near_pairs', 'persons') }} as score,
+           {{ ngo_link_score_elsewhere_at_most('near_pairs') }} as score_elsewhere_at_most
     from near_pairs
-    join to_match using (ngo_row_id)
     join persons using (person_key)
 ),
 
 near_ranked as (
-    {{ ranked_link_candidates('near_candidates') }}
+    {{ ranked_link_candidates('near_candidates', carried=['score_elsewhere_at_most']) }}
 ),
 
 settled as (
     select near_ranked.*
     from near_ranked
-    join to_match using (ngo_row_id)
     where near_ranked.rank = 1
       and near_ranked.score >= {{ var('linkage_threshold') }}
       and near_ranked.score - coalesce(near_ranked.runner_up_score, -100) >= {{ var('linkage_margin') }}
-      and near_ranked.score - {{ ngo_link_score_elsewhere_at_most('to_match') }} >= {{ var('linkage_margin') }}
+      and near_ranked.score - near_ranked.score_elsewhere_at_most >= {{ var('linkage_margin') }}
 ),
 
 unsettled as (
@@ -150,9 +155,9 @@ far_candidates as (
 ),
 
 unsettled_candidates as (
-    select near_candidates.*
+    select ngo_row_id, person_key, household_key, score
     from near_candidates
-    join unsettled using (ngo_row_id)
+    where ngo_row_id in (select ngo_row_id from unsettled)
     union all
     select * from far_candidates
 ),
