@@ -91,25 +91,26 @@ persons_by_surname_spelling as (
 -- the square of the district. It runs only for the rows round one did not settle: settled is a row whose best near
 -- candidate links and which no person elsewhere could come within the margin of (ngo_link_score_elsewhere_at_most),
 -- so that round two could change neither the person nor the score.
+{% set ngo_row_columns -%}
+    to_match.last_name_folded, to_match.first_name_folded, to_match.birth_date, to_match.mahalle_core,
+    to_match.phone_digits
+{%- endset %}
 near_pairs as (
-    select to_match.ngo_row_id, persons.person_key, to_match.last_name_folded, to_match.first_name_folded, to_match.birth_date,
-           to_match.mahalle_core, to_match.phone_digits
+    select to_match.ngo_row_id, persons.person_key, {{ ngo_row_columns }}
     from to_match join persons
       on persons.birth_year = to_match.birth_year and persons.mahalle_core = to_match.mahalle_core
      and persons.given_name_sound = to_match.given_name_sound
      and left(persons.surname_sound, 1) = left(to_match.surname_sound, 1)
     union
     -- the same, for a surname whose first letter was mistyped, dropped or added: one edit away, so still "similar"
-    select to_match.ngo_row_id, persons.person_key, to_match.last_name_folded, to_match.first_name_folded, to_match.birth_date,
-           to_match.mahalle_core, to_match.phone_digits
+    select to_match.ngo_row_id, persons.person_key, {{ ngo_row_columns }}
     from to_match
     cross join lateral (values (to_match.last_name_folded), (to_match.surname_after_initial)) as written (surname)
     join persons_by_surname_spelling as persons
       on persons.birth_year = to_match.birth_year and persons.mahalle_core = to_match.mahalle_core
      and persons.given_name_sound = to_match.given_name_sound and persons.surname = written.surname
     union
-    select to_match.ngo_row_id, persons.person_key, to_match.last_name_folded, to_match.first_name_folded, to_match.birth_date,
-           to_match.mahalle_core, to_match.phone_digits
+    select to_match.ngo_row_id, persons.person_key, {{ ngo_row_columns }}
     from to_match join persons
       on persons.birth_year = to_match.birth_year and persons.phone_digits = to_match.phone_digits
 ),
