@@ -64,3 +64,44 @@ def test_the_pipeline_bench_logs_a_slow_statements_plan_but_never_its_parameters
             written = handle.read().decode(errors="replace")
     assert "plan:" in written and "pg_sleep(1.2)" in written
     assert "pad-7f3a9c" not in written
+
+
+def test_a_bench_kept_after_its_ingest_goes_on_from_the_warehouse_stage(warehouse_url, db):
+    """At 500,000 households landing the history takes 40 minutes: `--stop-after ingest` keeps the bench's database
+    and deliveries, and `--from-ingested` builds on them again from scratch, so a model's change is measured at scale
+    without landing everything again."""
+    import io
+
+    import psycopg
+    import pytest
+    from kopru import bench, warehouse
+
+    def run(**options) -> str:
+        terminal = io.StringIO()
+        bench.run_pipeline_bench("İstanbul/Sultangazi", 40, date(2025, 1, 1), date(2025, 2, 28), 5, terminal,
+                                 **options)
+        return terminal.getvalue()
+
+    bench_url = warehouse.with_database(warehouse_url, bench.BENCH_DATABASE)
+    try:
+        with pytest.raises(bench.BenchRefused, match="--stop-after ingest"):
+            run(from_ingested=True)
+        printed = run(stop_after="ingest")
+        assert "ingest, DAGs side by side" in printed and "kept: database kopru_bench" in printed
+        assert (bench.kept_bench_folder() / "daily").is_dir()
+        with psycopg.connect(bench_url, autocommit=True) as conn:
+            landed = conn.execute("select count(*) from raw.belediye__aid").fetchone()[0]
+            conn.execute("create table staging.left_by_an_earlier_build (n integer)")
+        assert landed > 0
+
+        printed = run(from_ingested=True, stop_after="warehouse")
+        assert "drop what dbt built" in printed and "ingest, DAGs side by side" not in printed
+        assert "slowest models of the full build" in printed
+        with psycopg.connect(bench_url, autocommit=True) as conn:
+            assert conn.execute("select count(*) from raw.belediye__aid").fetchone()[0] == landed
+            assert conn.execute("select to_regclass('staging.left_by_an_earlier_build')").fetchone()[0] is None
+            assert conn.execute("select count(*) from marts_build.fct_aid").fetchone()[0] > 0
+    finally:
+        warehouse.drop_database(bench.BENCH_DATABASE, warehouse_url)
+    # the warehouse the suite uses is untouched
+    assert db.execute("select current_database()").fetchone()[0] != bench.BENCH_DATABASE

@@ -12,6 +12,7 @@ and prints rows/s of each and the ratios of ours to both.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import shutil
 import subprocess
@@ -283,11 +284,74 @@ def _log_slow_plans(server_url: str) -> None:
         conn.execute(sql.SQL("alter database {} set auto_explain.log_parameter_max_length = 0").format(database))
 
 
+# The schemas dbt builds into (dbt_project.yml); a run from a kept, ingested database drops what they hold, so that
+# its build is a first build, as in the whole bench. The schemas stay: their grants are the migrations'.
+DBT_BUILT_SCHEMAS = ("staging", "intermediate", "seeds", "marts_build", "marts")
+
+
+class BenchRefused(RuntimeError):
+    """A bench asked of a state it cannot start from (no kept database to resume)."""
+
+
+def kept_bench_folder() -> Path:
+    """Where a bench stopped early (`--stop-after`) keeps its deliveries: the drained inbox, the day's delivery and
+    the reports folder, beside its kept database."""
+    from kopru import config
+
+    return config.kopru_home() / "bench-kept"
+
+
+def _drop_what_dbt_built(url: str) -> int:
+    import psycopg
+    from psycopg import sql
+
+    kinds = {"r": "table", "p": "table", "v": "view", "m": "materialized view"}
+    with psycopg.connect(url, autocommit=True) as conn:
+        relations = conn.execute(
+            """select n.nspname, c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace
+               where n.nspname = any(%s) and c.relkind in ('r', 'p', 'v', 'm') and not c.relispartition""",
+            (list(DBT_BUILT_SCHEMAS),),
+        ).fetchall()
+        for schema, name, kind in relations:
+            conn.execute(sql.SQL("drop {} if exists {}.{} cascade").format(
+                sql.SQL(kinds[kind]), sql.Identifier(schema), sql.Identifier(name)))
+    return len(relations)
+
+
+def _slowest_models(count: int = 10) -> list[tuple[str, float]]:
+    """The models the last dbt invocation spent longest on (its run_results.json), slowest first: where a build's
+    time went, to compare one scale with another model by model."""
+    import json
+
+    from kopru import config
+
+    results = config.kopru_home() / "dbt" / "target" / "run_results.json"
+    if not results.exists():
+        return []
+    nodes = json.loads(results.read_text(encoding="utf-8")).get("results", [])
+    models = [(node["unique_id"].split(".")[-1], float(node.get("execution_time") or 0.0))
+              for node in nodes if node.get("unique_id", "").startswith("model.")]
+    return sorted(models, key=lambda model: -model[1])[:count]
+
+
+def _print_slowest(slowest: list[tuple[str, float]], terminal) -> None:
+    if slowest:
+        print("slowest models of the full build (two dbt threads: each beside another)", file=terminal)
+        for name, seconds in slowest:
+            print(f"  {name:<38} {seconds:>7.1f} s", file=terminal)
+
+
 def run_pipeline_bench(district: str, households: int, start: date, end: date, seed: int,
-                       terminal=None, story: Path | None = None) -> dict[str, float]:
+                       terminal=None, story: Path | None = None, stop_after: str | None = None,
+                       from_ingested: bool = False) -> dict[str, float]:
     """Every stage of the pipeline at scale, through Airflow DAG runs, then a one-day delivery end to end. A line
     per stage, and the table, go to `terminal` (default stdout). `story`: an inbox `kopru generate` wrote earlier
-    for the same arguments, copied instead of generating it again (the run drains the inbox it reads)."""
+    for the same arguments, copied instead of generating it again (the run drains the inbox it reads).
+
+    `stop_after` ("ingest" or "warehouse"): stop after that stage and keep the bench's database and deliveries
+    (kept_bench_folder) instead of dropping them. `from_ingested`: start from such a kept database, after its
+    ingest — what dbt built is dropped and the run goes on from the warehouse stage; a model's change is then
+    measured at scale without landing the history again (at 500,000 households that is 40 minutes)."""
     from kopru import config, console, periods, warehouse
 
     terminal = terminal or sys.stdout
@@ -295,40 +359,79 @@ def run_pipeline_bench(district: str, households: int, start: date, end: date, s
     from kopru.orchestration.dags import INGEST_DAGS
     from kopru.orchestration.local_runs import PIPELINE_STEPS, ensure_airflow_db, load_dagbag, run_dags
 
+    step_names = {step: "ingest" if step == INGEST_DAGS else step[0] for step in PIPELINE_STEPS}
+    if stop_after is not None and stop_after not in ("ingest", "warehouse"):
+        raise BenchRefused(f"a bench stops after ingest or warehouse, not {stop_after!r}")
+    kept = stop_after is not None
     timings: dict[str, float] = {}
     ingest_runs: dict[str, float] = {}  # each ingest DAG's own run, inside the ingest step
+    slowest: list[tuple[str, float]] = []  # the full build's slowest models
+    generate_seconds = 0.0
     # Under KOPRU_HOME: the DAGs take inbox and report paths only inside the allowed roots.
     server_url = warehouse.start()
     pgdata = warehouse.embedded().pgdata
     data_dir = pgdata if pgdata.exists() else None
-    with (PeakSampler(data_dir) as peaks,
-          tempfile.TemporaryDirectory(prefix="bench-", dir=config.kopru_home()) as folder,
-          warehouse.scratch_database(BENCH_DATABASE, server_url)):
+    kept_folder = kept_bench_folder()
+    if from_ingested and not (kept_folder / "daily").is_dir():
+        raise BenchRefused(f"no bench was kept after its ingest here ({kept_folder} is missing): run "
+                           "`kopru bench pipeline --stop-after ingest` first")
+    if kept and not from_ingested:
+        shutil.rmtree(kept_folder, ignore_errors=True)
+        kept_folder.mkdir(parents=True)
+    with contextlib.ExitStack() as stack:
+        peaks = stack.enter_context(PeakSampler(data_dir))
+        folder = kept_folder if kept or from_ingested else Path(
+            stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-", dir=config.kopru_home())))
+        try:
+            # kept from its ingest on, until a run from it has landed its day too (a failed build loses nothing)
+            stack.enter_context(warehouse.scratch_database(BENCH_DATABASE, server_url, reuse=from_ingested,
+                                                           keep=kept or from_ingested))
+        except warehouse.ScratchDatabaseMissing as missing:
+            raise BenchRefused(f"{missing}: run `kopru bench pipeline --stop-after ingest` first") from None
         _log_slow_plans(server_url)
-        inbox = Path(folder) / "inbox"
-        started = time.perf_counter()
-        if story is None:
-            with console.step(terminal, f"generate {households:,} households"):
-                generate(district, households, start, end, seed, inbox)
+        inbox, daily = folder / "inbox", folder / "daily"
+        if from_ingested:
+            with console.step(terminal, "drop what dbt built in the kept database"):
+                _drop_what_dbt_built(warehouse.with_database(server_url, BENCH_DATABASE))
         else:
-            with console.step(terminal, f"copy the story of {story}"):
-                shutil.copytree(story, inbox)
-        generate_seconds = time.perf_counter() - started
-        daily = Path(folder) / "daily"
-        _one_day_delivery(inbox, daily)  # before the run, which moves the inbox's files to the archive
+            started = time.perf_counter()
+            if story is None:
+                with console.step(terminal, f"generate {households:,} households"):
+                    generate(district, households, start, end, seed, inbox)
+            else:
+                with console.step(terminal, f"copy the story of {story}"):
+                    shutil.copytree(story, inbox)
+            generate_seconds = time.perf_counter() - started
+            _one_day_delivery(inbox, daily)  # before the run, which moves the inbox's files to the archive
         ensure_airflow_db()
         bag = load_dagbag()
         # the reports due on the first reporting day after the window, as `kopru run` decides them
-        conf = {"inbox": str(inbox), "out": str(Path(folder) / "reports"),
+        conf = {"inbox": str(inbox), "out": str(folder / "reports"),
                 "as_of": periods.reporting_day_on_or_after(end).isoformat()}
-        for step in PIPELINE_STEPS:
+        steps = [step for step in PIPELINE_STEPS if not (from_ingested and step == INGEST_DAGS)]
+        if kept:
+            steps = steps[: [step_names[step] for step in steps].index(stop_after) + 1]
+        for step in steps:
             started = time.perf_counter()
             with console.step(terminal, ", ".join(step)):
                 runs = run_dags(step, conf, bag)
             timings["ingest, DAGs side by side" if step == INGEST_DAGS else step[0]] = time.perf_counter() - started
             if step == INGEST_DAGS:
                 ingest_runs = {dag_id: seconds for dag_id, _, seconds in runs}
-        timings["pipeline through Airflow"] = sum(timings.values())
+            if step_names[step] == "warehouse":
+                slowest = _slowest_models()
+        if kept:
+            print(f"district: {district}, {households:,} households, {start}..{end}", file=terminal)
+            for stage, seconds in timings.items():
+                print(f"{stage:<32} {seconds:>9.1f} s", file=terminal)
+            _print_slowest(slowest, terminal)
+            for line in peaks.lines():
+                print(line, file=terminal)
+            print(f"kept: database {BENCH_DATABASE} on the warehouse server, deliveries in {kept_folder}; "
+                  "`kopru bench pipeline --from-ingested` goes on from the warehouse stage", file=terminal)
+            return {**timings, **ingest_runs}
+        full = "pipeline after the ingest" if from_ingested else "pipeline through Airflow"
+        timings[full] = sum(timings.values())
         # A day runs what a day's delivery triggers: every ingest DAG (daily schedules) and, through their assets,
         # the warehouse and the quality gate, up to published marts. The reports DAG runs twice a year (5 January,
         # 5 July), not daily.
@@ -338,11 +441,15 @@ def run_pipeline_bench(district: str, households: int, start: date, end: date, s
                 started = time.perf_counter()
                 with console.step(terminal, "one day: " + ", ".join(step)):
                     run_dags(step, {"inbox": str(daily)}, bag)
-                day_steps["ingest" if step == INGEST_DAGS else step[0]] = time.perf_counter() - started
+                day_steps[step_names[step]] = time.perf_counter() - started
         timings["one-day delivery, end to end"] = sum(day_steps.values())
-    ratio = timings["one-day delivery, end to end"] / timings["pipeline through Airflow"]
+        if from_ingested:  # the day landed in it: a second run from it would not be a first build of the same state
+            shutil.rmtree(kept_folder, ignore_errors=True)
+            stack.callback(warehouse.drop_database, BENCH_DATABASE, server_url)
+    ratio = timings["one-day delivery, end to end"] / timings[full]
     print(f"district: {district}, {households:,} households, {start}..{end}", file=terminal)
-    print(f"{'generate' if story is None else 'copy the story':<32} {generate_seconds:>9.1f} s", file=terminal)
+    if not from_ingested:
+        print(f"{'generate' if story is None else 'copy the story':<32} {generate_seconds:>9.1f} s", file=terminal)
     for stage, seconds in timings.items():
         print(f"{stage:<32} {seconds:>9.1f} s", file=terminal)
         if stage.startswith("ingest"):
@@ -351,7 +458,9 @@ def run_pipeline_bench(district: str, households: int, start: date, end: date, s
         if stage.startswith("one-day"):
             for step, own in day_steps.items():
                 print(f"  {step:<30} {own:>9.1f} s", file=terminal)
-    print(f"{'ratio incremental / full':<32} {ratio:>11.3f}", file=terminal)
+    print(f"{'ratio incremental / ' + ('after the ingest' if from_ingested else 'full'):<32} {ratio:>11.3f}",
+          file=terminal)
+    _print_slowest(slowest, terminal)
     for line in peaks.lines():
         print(line, file=terminal)
     return {"generate": generate_seconds, **timings, **ingest_runs, **{f"one-day {k}": v for k, v in day_steps.items()},

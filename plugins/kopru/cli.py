@@ -261,7 +261,7 @@ def cmd_bench(args) -> int:
         with console.tools_logged_to(log) as terminal:
             run_pipeline_bench(args.district, args.households, date.fromisoformat(args.start),
                                date.fromisoformat(args.end), args.seed, terminal,
-                               Path(args.story) if args.story else None)
+                               Path(args.story) if args.story else None, args.stop_after, args.from_ingested)
         return 0
     run_ingest_bench(args.district, args.households, date.fromisoformat(args.start), date.fromisoformat(args.end),
                      args.seed, Path(args.file) if args.file else None)
@@ -461,6 +461,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--file", help="an existing belediye_aid_<date>.csv instead of generating one")
     p.add_argument("--story", help="pipeline: an inbox `kopru generate` wrote for the same arguments, copied instead "
                                    "of generating one")
+    p.add_argument("--stop-after", choices=["ingest", "warehouse"],
+                   help="pipeline: stop after this stage and keep the bench's database and deliveries")
+    p.add_argument("--from-ingested", action="store_true",
+                   help="pipeline: start from the database a `--stop-after` run kept, at the warehouse stage (what "
+                        "dbt built is dropped first); kept until a run from it has landed its one-day delivery")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("run", help="the whole pipeline through Airflow DAG runs over an inbox")
@@ -479,6 +484,7 @@ def known_failure(error: BaseException) -> str | None:
     import psycopg
 
     from kopru import config
+    from kopru.bench import BenchRefused
     from kopru.bi import BiToolFailed
     from kopru.generate.sample import GenerationRefused
     from kopru.ingest.manifest import PseudonymKeyMismatch
@@ -490,7 +496,7 @@ def known_failure(error: BaseException) -> str | None:
 
     if isinstance(error, config.SettingError | config.PathNotAllowed | PseudonymKeyMismatch | WarehouseNotRunning
                   | ErasureRefused | OverrideRefused | BackupFailed | GenerationRefused
-                  | GeneratedDataMixed | BiToolFailed | UnversionedWarehouse):
+                  | GeneratedDataMixed | BiToolFailed | UnversionedWarehouse | BenchRefused):
         return str(error)
     if isinstance(error, LookupError) and str(error).startswith("no indicator values"):
         return f"{error}: the marts hold no data for that period yet"

@@ -373,17 +373,27 @@ def with_database(url: str, database: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
 
 
+class ScratchDatabaseMissing(RuntimeError):
+    """A kept scratch database was asked for and is not on the server."""
+
+
 @contextmanager
-def scratch_database(name: str, server_url: str):
+def scratch_database(name: str, server_url: str, *, reuse: bool = False, keep: bool = False):
     """A database of its own on the warehouse's server (benchmarks, tests), bootstrapped and made the one warehouse
     URL every component reads (KOPRU_WAREHOUSE_URL, see kopru.config) while in use; dropped and the setting
-    restored afterwards."""
+    restored afterwards. `reuse`: the one an earlier use kept, as it was (ScratchDatabaseMissing if there is none);
+    `keep`: left on the server afterwards."""
     import psycopg
+    from psycopg import sql
 
     admin = with_database(server_url, "postgres")
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
-        conn.execute(f'create database "{name}"')
+        if reuse:
+            if conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone() is None:
+                raise ScratchDatabaseMissing(f"there is no kept database {name!r} on the warehouse server")
+        else:
+            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     scratch = with_database(server_url, name)
     previous = os.environ.get("KOPRU_WAREHOUSE_URL")
     os.environ["KOPRU_WAREHOUSE_URL"] = scratch
@@ -395,8 +405,17 @@ def scratch_database(name: str, server_url: str):
             os.environ.pop("KOPRU_WAREHOUSE_URL", None)
         else:
             os.environ["KOPRU_WAREHOUSE_URL"] = previous
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{name}" with (force)')
+        if not keep:
+            drop_database(name, server_url)
+
+
+def drop_database(name: str, server_url: str) -> None:
+    """Drop a database of the warehouse's server, its sessions ended first."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(with_database(server_url, "postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
 
 class BackupFailed(RuntimeError):
