@@ -343,7 +343,7 @@ def _print_slowest(slowest: list[tuple[str, float]], terminal) -> None:
 
 def run_pipeline_bench(district: str, households: int, start: date, end: date, seed: int,
                        terminal=None, story: Path | None = None, stop_after: str | None = None,
-                       from_ingested: bool = False) -> dict[str, float]:
+                       from_ingested: bool = False, keep: bool = False) -> dict[str, float]:
     """Every stage of the pipeline at scale, through Airflow DAG runs, then a one-day delivery end to end. A line
     per stage, and the table, go to `terminal` (default stdout). `story`: an inbox `kopru generate` wrote earlier
     for the same arguments, copied instead of generating it again (the run drains the inbox it reads).
@@ -351,7 +351,8 @@ def run_pipeline_bench(district: str, households: int, start: date, end: date, s
     `stop_after` ("ingest" or "warehouse"): stop after that stage and keep the bench's database and deliveries
     (kept_bench_folder) instead of dropping them. `from_ingested`: start from such a kept database, after its
     ingest — what dbt built is dropped and the run goes on from the warehouse stage; a model's change is then
-    measured at scale without landing the history again (at 500,000 households that is 40 minutes)."""
+    measured at scale without landing the history again (at 500,000 households that is 40 minutes). `keep`: a whole
+    run leaves its database on the server, to be looked into (not to start from: its day has landed)."""
     from kopru import config, console, periods, warehouse
 
     terminal = terminal or sys.stdout
@@ -385,7 +386,7 @@ def run_pipeline_bench(district: str, households: int, start: date, end: date, s
         try:
             # kept from its ingest on, until a run from it has landed its day too (a failed build loses nothing)
             stack.enter_context(warehouse.scratch_database(BENCH_DATABASE, server_url, reuse=from_ingested,
-                                                           keep=kept or from_ingested))
+                                                           keep=kept or from_ingested or keep))
         except warehouse.ScratchDatabaseMissing as missing:
             raise BenchRefused(f"{missing}: run `kopru bench pipeline --stop-after ingest` first") from None
         _log_slow_plans(server_url)
@@ -445,7 +446,8 @@ def run_pipeline_bench(district: str, households: int, start: date, end: date, s
         timings["one-day delivery, end to end"] = sum(day_steps.values())
         if from_ingested:  # the day landed in it: a second run from it would not be a first build of the same state
             shutil.rmtree(kept_folder, ignore_errors=True)
-            stack.callback(warehouse.drop_database, BENCH_DATABASE, server_url)
+            if not keep:
+                stack.callback(warehouse.drop_database, BENCH_DATABASE, server_url)
     ratio = timings["one-day delivery, end to end"] / timings[full]
     print(f"district: {district}, {households:,} households, {start}..{end}", file=terminal)
     if not from_ingested:

@@ -261,7 +261,8 @@ def cmd_bench(args) -> int:
         with console.tools_logged_to(log) as terminal:
             run_pipeline_bench(args.district, args.households, date.fromisoformat(args.start),
                                date.fromisoformat(args.end), args.seed, terminal,
-                               Path(args.story) if args.story else None, args.stop_after, args.from_ingested)
+                               Path(args.story) if args.story else None, args.stop_after, args.from_ingested,
+                               args.keep)
         return 0
     run_ingest_bench(args.district, args.households, date.fromisoformat(args.start), date.fromisoformat(args.end),
                      args.seed, Path(args.file) if args.file else None)
@@ -466,6 +467,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from-ingested", action="store_true",
                    help="pipeline: start from the database a `--stop-after` run kept, at the warehouse stage (what "
                         "dbt built is dropped first); kept until a run from it has landed its one-day delivery")
+    p.add_argument("--keep", action="store_true",
+                   help="pipeline: leave the bench's database on the server at the end, to look into")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("run", help="the whole pipeline through Airflow DAG runs over an inbox")

@@ -28,25 +28,35 @@ period_last_half_year as (
     select period, max(half_year) as half_year from period_half_years group by period
 ),
 
-families as (
+-- one row per family and period first (a year holds its two half-years), each condition "in any of them": plain
+-- counts then count families, where four distinct counts would each sort the period's rows again
+family_periods as (
     select
         period_half_years.period,
-        count(distinct families.household_key)
-            filter (where families.municipal_deliveries > 0 and families.school_age_children > 0)
+        families.household_key,
+        bool_or(families.municipal_deliveries > 0 and families.school_age_children > 0)
             as aided_with_school_age_children,
-        count(distinct families.household_key)
-            filter (where families.municipal_deliveries > 0
-                      and families.school_age_children_in_school < families.school_age_children)
+        bool_or(families.municipal_deliveries > 0
+                and families.school_age_children_in_school < families.school_age_children)
             as aided_with_a_child_out_of_school,
-        count(distinct families.household_key) filter (where families.aiding_institutions > 0) as aided,
-        count(distinct families.household_key)
-            filter (where families.aiding_institutions > 0 and state.protection_status <> 'none')
-            as aided_under_protection
+        bool_or(families.aiding_institutions > 0) as aided,
+        bool_or(families.aiding_institutions > 0 and state.protection_status <> 'none') as aided_under_protection
     from {{ ref('fct_household_half_year') }} as families
     join {{ ref('int_household_state_half_year') }} as state using (household_key, half_year)
     join period_half_years using (half_year)
     where families.half_year >= (select min(half_year) from period_half_years)
-    group by period_half_years.period
+    group by period_half_years.period, families.household_key
+),
+
+families as (
+    select
+        period,
+        count(*) filter (where aided_with_school_age_children) as aided_with_school_age_children,
+        count(*) filter (where aided_with_a_child_out_of_school) as aided_with_a_child_out_of_school,
+        count(*) filter (where aided) as aided,
+        count(*) filter (where aided_under_protection) as aided_under_protection
+    from family_periods
+    group by period
 ),
 
 assessments as (
@@ -59,23 +69,39 @@ assessments as (
     group by period_last_half_year.period
 ),
 
+-- the deliveries summed per half-year and institution first, Social Market families kept apart (their count is of
+-- families): the periods then sum a few hundred rows, where a distinct count of institutions sorted every delivery
+aid_half_years as (
+    select
+        aid.half_year,
+        aid.institution,
+        case when aid.institution = 'belediye' and aid.aid_type = 'sosyal_market' then aid.household_key end
+            as social_market_family,
+        sum(aid.amount_try) as amount_try,
+        sum(aid.amount_try) filter (where aid.aid_type = 'egitim') as education_try,
+        sum(aid.amount_try) filter (where aid.channel = 'kart') as card_try,
+        sum(aid.amount_try) filter (where aid.aid_type = 'sosyal_market') as social_market_try,
+        count(*) as deliveries,
+        count(*) filter (where aid.link_method = 'unlinked') as unlinked
+    from {{ ref('fct_aid') }} as aid
+    where aid.delivered_on >= {{ rebuilt_periods_start(rebuilt_from_day) }}
+    group by 1, 2, 3
+),
+
 aid as (
     select
         period_half_years.period,
         count(distinct aid.institution) as institutions,
-        sum(aid.amount_try) filter (where aid.institution = 'belediye' and aid.aid_type = 'egitim') as education_aid_try,
+        sum(aid.education_try) filter (where aid.institution = 'belediye') as education_aid_try,
         sum(aid.amount_try) filter (where aid.institution <> 'belediye') as other_institutions_try,
-        100.0 * sum(aid.amount_try) filter (where aid.institution = 'belediye' and aid.channel = 'kart')
+        100.0 * sum(aid.card_try) filter (where aid.institution = 'belediye')
             / nullif(sum(aid.amount_try) filter (where aid.institution = 'belediye'), 0) as card_share_pct,
-        count(distinct aid.household_key) filter (where aid.institution = 'belediye' and aid.aid_type = 'sosyal_market')
-            as social_market_families,
-        sum(aid.amount_try) filter (where aid.institution = 'belediye' and aid.aid_type = 'sosyal_market')
-            as social_market_try,
-        100.0 * count(*) filter (where aid.institution like 'stk:%' and aid.link_method = 'unlinked')
-            / nullif(count(*) filter (where aid.institution like 'stk:%'), 0) as ngo_unlinked_pct
-    from {{ ref('fct_aid') }} as aid
+        count(distinct aid.social_market_family) as social_market_families,
+        sum(aid.social_market_try) filter (where aid.institution = 'belediye') as social_market_try,
+        100.0 * (sum(aid.unlinked) filter (where aid.institution like 'stk:%'))::bigint
+            / nullif((sum(aid.deliveries) filter (where aid.institution like 'stk:%'))::bigint, 0) as ngo_unlinked_pct
+    from aid_half_years as aid
     join period_half_years using (half_year)
-    where aid.delivered_on >= {{ rebuilt_periods_start(rebuilt_from_day) }}
     group by period_half_years.period
 ),
 

@@ -12,9 +12,14 @@
 ) }}
 {%- set rebuilt_from_day = families_rebuilt_from_day(also_changed_on=aid_placed_by_address_now()) %}
 
+-- Each family's aid of a type in a half-year is summed before it is placed: a family lives in one mahalle in a
+-- half-year, so each summed row counts once in its group and count(*) counts the families — the placing joins and
+-- the grouping then handle a row per family instead of one per delivery (at ten districts 18 M deliveries).
 with aid as (
-    select * from {{ ref('fct_aid') }}
+    select household_key, half_year, aid_type, count(*) as deliveries, sum(amount_try) as amount_try
+    from {{ ref('fct_aid') }}
     where household_key is not null and delivered_on >= {{ rebuilt_from_day }}
+    group by household_key, half_year, aid_type
 ),
 
 families_then as (
@@ -30,8 +35,8 @@ select
     aid.half_year::text as half_year,
     coalesce(families_then.mahalle_code, families_now.mahalle_code)::text as mahalle_code,
     aid.aid_type::text as aid_type,
-    count(distinct aid.household_key)::integer as aided_families,
-    count(*)::integer as deliveries,
+    count(*)::integer as aided_families,
+    sum(aid.deliveries)::integer as deliveries,
     coalesce(sum(aid.amount_try), 0)::numeric(16,2) as amount_try,
     {{ built_through_file_id() }} as built_through_file_id
 from aid

@@ -31,27 +31,41 @@ families as (
       and families.half_year in (select half_year from rebuilt_half_years)
 ),
 
-per_period as (
+-- A year holds a family's two half-years: its rows are first made one per period and mahalle, each condition
+-- "in any of its half-years there", so that plain counts count families — seven distinct counts would each sort
+-- the period's rows again.
+family_periods as (
     select
         periods.period,
         periods.period_kind,
         families.mahalle_code,
-        count(distinct families.household_key) as active_families,
-        count(distinct families.household_key) filter (where families.need_level >= 4) as needy_families,
-        count(distinct families.household_key)
-            filter (where families.need_level >= 4 and families.aiding_institutions = 0) as needy_families_without_aid,
-        count(distinct families.household_key) filter (where families.aiding_institutions > 0) as aided_families,
-        count(distinct families.household_key)
-            filter (where families.aiding_institutions > 0 and families.need_level <= 2) as aided_families_not_needy,
-        count(distinct families.household_key)
-            filter (where families.overlapping_need_categories > 0) as families_with_overlapping_aid,
-        count(distinct families.household_key)
-            filter (where families.aiding_institutions > 0 and families.services_active > 0)
-            as aided_families_with_service
+        families.household_key,
+        bool_or(families.need_level >= 4) as needy,
+        bool_or(families.need_level >= 4 and families.aiding_institutions = 0) as needy_without_aid,
+        bool_or(families.aiding_institutions > 0) as aided,
+        bool_or(families.aiding_institutions > 0 and families.need_level <= 2) as aided_not_needy,
+        bool_or(families.overlapping_need_categories > 0) as with_overlapping_aid,
+        bool_or(families.aiding_institutions > 0 and families.services_active > 0) as aided_with_service
     from families
     join {{ ref('int_period_half_years') }} as periods using (half_year)
     where periods.period in (select period from rebuilt_periods)
-    group by periods.period, periods.period_kind, families.mahalle_code
+    group by periods.period, periods.period_kind, families.mahalle_code, families.household_key
+),
+
+per_period as (
+    select
+        period,
+        period_kind,
+        mahalle_code,
+        count(*) as active_families,
+        count(*) filter (where needy) as needy_families,
+        count(*) filter (where needy_without_aid) as needy_families_without_aid,
+        count(*) filter (where aided) as aided_families,
+        count(*) filter (where aided_not_needy) as aided_families_not_needy,
+        count(*) filter (where with_overlapping_aid) as families_with_overlapping_aid,
+        count(*) filter (where aided_with_service) as aided_families_with_service
+    from family_periods
+    group by period, period_kind, mahalle_code
 )
 
 select
