@@ -27,18 +27,10 @@ families_then as (
 
 -- Aid per family, half-year and institution first, then per family and half-year: the institutions are that
 -- step's rows, where a count(distinct institution) sorted the million deliveries.
--- fct_aid read once: each family's deliveries per half-year, institution and need, from which both the totals per
--- institution and the needs met by more than one institution follow
-aid_by_need as (
-    select household_key, half_year, institution, need_category, count(*) as deliveries, sum(amount_try) as aid_try
+aid_by_institution as (
+    select household_key, half_year, institution, count(*) as deliveries, sum(amount_try) as aid_try
     from {{ ref('fct_aid') }}
     where household_key is not null and delivered_on >= {{ rebuilt_from_day }}
-    group by household_key, half_year, institution, need_category
-),
-
-aid_by_institution as (
-    select household_key, half_year, institution, sum(deliveries) as deliveries, sum(aid_try) as aid_try
-    from aid_by_need
     group by household_key, half_year, institution
 ),
 
@@ -61,7 +53,8 @@ overlap as (
     select household_key, half_year, count(*) as overlapping_need_categories
     from (
         select household_key, half_year, need_category
-        from aid_by_need
+        from {{ ref('fct_aid') }}
+        where household_key is not null and delivered_on >= {{ rebuilt_from_day }}
         group by household_key, half_year, need_category
         having min(institution) <> max(institution)
     ) categories

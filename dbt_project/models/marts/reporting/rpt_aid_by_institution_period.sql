@@ -21,7 +21,8 @@ aid as (
     where delivered_on >= {{ rebuilt_periods_start(rebuilt_from_day) }}
 ),
 
--- each family's aid from an institution in a half-year, summed first: a family has many deliveries
+-- each family's aid from an institution in a half-year, summed first: a family has many deliveries, and the
+-- distinct count below then sorts one row per family instead of one per delivery
 per_family_half_year as (
     select
         institution,
@@ -34,34 +35,19 @@ per_family_half_year as (
     group by institution, half_year, household_key
 ),
 
--- one row per family, institution and period (a year holds two half-years), so that counting the rows counts the
--- families — no distinct count sorting the period's rows
-family_periods as (
+per_period as (
     select
         periods.period,
         periods.period_kind,
         families.institution,
-        families.household_key,
         sum(families.deliveries) as deliveries,
+        count(distinct families.household_key) as families,
         sum(families.amount_try) as amount_try,
         sum(families.unlinked) as unlinked
     from per_family_half_year as families
     join {{ ref('int_period_half_years') }} as periods using (half_year)
     where periods.period in (select period from rebuilt_periods)
-    group by periods.period, periods.period_kind, families.institution, families.household_key
-),
-
-per_period as (
-    select
-        period,
-        period_kind,
-        institution,
-        sum(deliveries) as deliveries,
-        count(household_key) as families,
-        sum(amount_try) as amount_try,
-        sum(unlinked) as unlinked
-    from family_periods
-    group by period, period_kind, institution
+    group by periods.period, periods.period_kind, families.institution
 )
 
 select
