@@ -103,5 +103,5 @@ def test_a_bench_kept_after_its_ingest_goes_on_from_the_warehouse_stage(warehous
             assert conn.execute("select count(*) from marts_build.fct_aid").fetchone()[0] > 0
     finally:
         warehouse.drop_database(bench.BENCH_DATABASE, warehouse_url)
-    # the warehouse the suite uses is untouched
-    assert db.execute("select current_database()").fetchone()[0] != bench.BENCH_DATABASE
+    assert db.execute("select count(*) from pg_database where datname = %s",
+                      (bench.BENCH_DATABASE,)).fetchone()[0] == 0

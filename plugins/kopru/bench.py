@@ -421,34 +421,24 @@ def run_pipeline_bench(district: str, households: int, start: date, end: date, s
                 ingest_runs = {dag_id: seconds for dag_id, _, seconds in runs}
             if step_names[step] == "warehouse":
                 slowest = _slowest_models()
-        if kept:
-            print(f"district: {district}, {households:,} households, {start}..{end}", file=terminal)
-            for stage, seconds in timings.items():
-                print(f"{stage:<32} {seconds:>9.1f} s", file=terminal)
-            _print_slowest(slowest, terminal)
-            for line in peaks.lines():
-                print(line, file=terminal)
-            print(f"kept: database {BENCH_DATABASE} on the warehouse server, deliveries in {kept_folder}; "
-                  "`kopru bench pipeline --from-ingested` goes on from the warehouse stage", file=terminal)
-            return {**timings, **ingest_runs}
-        full = "pipeline after the ingest" if from_ingested else "pipeline through Airflow"
-        timings[full] = sum(timings.values())
-        # A day runs what a day's delivery triggers: every ingest DAG (daily schedules) and, through their assets,
-        # the warehouse and the quality gate, up to published marts. The reports DAG runs twice a year (5 January,
-        # 5 July), not daily.
         day_steps: dict[str, float] = {}
-        for step in PIPELINE_STEPS:
-            if step != ("reports",):
-                started = time.perf_counter()
-                with console.step(terminal, "one day: " + ", ".join(step)):
-                    run_dags(step, {"inbox": str(daily)}, bag)
-                day_steps[step_names[step]] = time.perf_counter() - started
-        timings["one-day delivery, end to end"] = sum(day_steps.values())
-        if from_ingested:  # the day landed in it: a second run from it would not be a first build of the same state
-            shutil.rmtree(kept_folder, ignore_errors=True)
-            if not keep:
-                stack.callback(warehouse.drop_database, BENCH_DATABASE, server_url)
-    ratio = timings["one-day delivery, end to end"] / timings[full]
+        if not kept:
+            full = "pipeline after the ingest" if from_ingested else "pipeline through Airflow"
+            timings[full] = sum(timings.values())
+            # A day runs what a day's delivery triggers: every ingest DAG (daily schedules) and, through their
+            # assets, the warehouse and the quality gate, up to published marts. The reports DAG runs twice a year
+            # (5 January, 5 July), not daily.
+            for step in PIPELINE_STEPS:
+                if step != ("reports",):
+                    started = time.perf_counter()
+                    with console.step(terminal, "one day: " + ", ".join(step)):
+                        run_dags(step, {"inbox": str(daily)}, bag)
+                    day_steps[step_names[step]] = time.perf_counter() - started
+            timings["one-day delivery, end to end"] = sum(day_steps.values())
+            if from_ingested:  # the day landed in it: a second run from it would not be a first build of that state
+                shutil.rmtree(kept_folder, ignore_errors=True)
+                if not keep:
+                    stack.callback(warehouse.drop_database, BENCH_DATABASE, server_url)
     print(f"district: {district}, {households:,} households, {start}..{end}", file=terminal)
     if not from_ingested:
         print(f"{'generate' if story is None else 'copy the story':<32} {generate_seconds:>9.1f} s", file=terminal)
@@ -460,10 +450,16 @@ def run_pipeline_bench(district: str, households: int, start: date, end: date, s
         if stage.startswith("one-day"):
             for step, own in day_steps.items():
                 print(f"  {step:<30} {own:>9.1f} s", file=terminal)
-    print(f"{'ratio incremental / ' + ('after the ingest' if from_ingested else 'full'):<32} {ratio:>11.3f}",
-          file=terminal)
+    ratio_entry: dict[str, float] = {}
+    if day_steps:
+        ratio_entry["ratio"] = timings["one-day delivery, end to end"] / timings[full]
+        print(f"{'ratio incremental / ' + ('after the ingest' if from_ingested else 'full'):<32} "
+              f"{ratio_entry['ratio']:>11.3f}", file=terminal)
     _print_slowest(slowest, terminal)
     for line in peaks.lines():
         print(line, file=terminal)
+    if kept:
+        print(f"kept: database {BENCH_DATABASE} on the warehouse server, deliveries in {kept_folder}; "
+              "`kopru bench pipeline --from-ingested` goes on from the warehouse stage", file=terminal)
     return {"generate": generate_seconds, **timings, **ingest_runs, **{f"one-day {k}": v for k, v in day_steps.items()},
-            "ratio": ratio, **{f"peak {name} bytes": value for name, value in peaks.peaks.items()}}
+            **ratio_entry, **{f"peak {name} bytes": value for name, value in peaks.peaks.items()}}
