@@ -203,6 +203,9 @@ linked as (
     from ngo_rows
     left join by_id using (ngo_row_id)
     left join best using (ngo_row_id)
+    -- a one-time test before any join: a build with no row to link (no NGO file since the last, the registry
+    -- unchanged) would otherwise compute and sort every person's blocking keys for nothing
+    where exists (select from ngo_rows)
 ),
 
 final as (
