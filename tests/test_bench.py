@@ -105,3 +105,18 @@ def test_a_bench_kept_after_its_ingest_goes_on_from_the_warehouse_stage(warehous
         warehouse.drop_database(bench.BENCH_DATABASE, warehouse_url)
     assert db.execute("select count(*) from pg_database where datname = %s",
                       (bench.BENCH_DATABASE,)).fetchone()[0] == 0
+
+
+def test_a_bench_warns_before_it_starts_when_the_disk_has_less_room_than_such_a_run_wrote(tmp_path):
+    """Earlier benches' servers and homes filled this disk once mid-run; the next says so before it starts."""
+    import shutil
+
+    from kopru.bench import DISK_FIXED_BYTES, DISK_PER_HOUSEHOLD_BYTES, disk_warning
+
+    free = shutil.disk_usage(tmp_path).free
+    too_many = max(0, free - DISK_FIXED_BYTES) // DISK_PER_HOUSEHOLD_BYTES + 1_000_000
+    warning = disk_warning(too_many, tmp_path)
+    assert warning.startswith("warning: ") and f"{too_many:,} households" in warning
+    assert "kopru warehouse stop" in warning
+    # what a kept ingest already wrote is not asked for again
+    assert disk_warning(too_many, tmp_path, already_written=DISK_PER_HOUSEHOLD_BYTES * too_many) is None

@@ -25,6 +25,25 @@ from pathlib import Path
 
 BENCH_DATABASE = "kopru_bench"
 
+# What a whole pipeline bench wrote at most here, as a line through two runs (decisions.md, 2026-12-03): the server's
+# data directory peaked at 9.83 GB for 50,000 households and 50.17 GB for 500,000, and the generated inbox, copied
+# into the bench, is 8.4 GB at 500,000.
+DISK_FIXED_BYTES = 5_400_000_000
+DISK_PER_HOUSEHOLD_BYTES = 107_000
+
+
+def disk_warning(households: int, folder: Path, already_written: int = 0) -> str | None:
+    """A sentence when the disk under `folder` has less room than a run of `households` wrote at most here, less
+    what is `already_written` (a kept ingest); None when it has enough. A bench that fills the disk fails an hour
+    in, and takes everything else writing there down with it."""
+    needed = DISK_FIXED_BYTES + DISK_PER_HOUSEHOLD_BYTES * households - already_written
+    free = shutil.disk_usage(folder).free
+    if free >= needed:
+        return None
+    return (f"warning: {free / 1e9:.1f} GB free on the disk of {folder}, and a run of {households:,} households "
+            f"wrote up to {needed / 1e9:.1f} GB more here: stop the servers of earlier benches "
+            "(`kopru warehouse stop` with their KOPRU_HOME) and delete their homes first")
+
 
 class PeakSampler:
     """Peaks of what a bench holds, sampled every `interval` seconds in a thread (Linux /proc; nothing elsewhere):
@@ -379,6 +398,10 @@ def run_pipeline_bench(district: str, households: int, start: date, end: date, s
     if kept and not from_ingested:
         shutil.rmtree(kept_folder, ignore_errors=True)
         kept_folder.mkdir(parents=True)
+    warning = disk_warning(households, config.kopru_home(),
+                           already_written=_disk_usage(pgdata) + _disk_usage(kept_folder) if from_ingested else 0)
+    if warning:
+        print(warning, file=terminal)
     with contextlib.ExitStack() as stack:
         peaks = stack.enter_context(PeakSampler(data_dir))
         folder = kept_folder if kept or from_ingested else Path(
