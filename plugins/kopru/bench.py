@@ -474,7 +474,7 @@ def run_pipeline_bench(district: str, households: int, start: date, end: date, s
             for step, own in day_steps.items():
                 print(f"  {step:<30} {own:>9.1f} s", file=terminal)
     ratio_entry: dict[str, float] = {}
-    if day_steps:
+    if not kept:
         ratio_entry["ratio"] = timings["one-day delivery, end to end"] / timings[full]
         print(f"{'ratio incremental / ' + ('after the ingest' if from_ingested else 'full'):<32} "
               f"{ratio_entry['ratio']:>11.3f}", file=terminal)
