@@ -9,6 +9,18 @@ import time
 from datetime import date
 from pathlib import Path
 
+DISTRICTS_HELP = ("spread the households over the district and the N-1 others of its province nearest to it in "
+                  "population (ten districts' worth is ten districts' mahalle, not one district ten times as full)")
+
+
+def districts_asked(args) -> str:
+    """`--district`, or with `--districts N` it and the N-1 districts like it, comma-separated."""
+    if args.districts == 1:
+        return args.district
+    from kopru.generate.sample import districts_like
+
+    return districts_like(args.district, args.districts)
+
 
 def _print(obj) -> None:
     print(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
@@ -57,8 +69,8 @@ def cmd_generate(args) -> int:
               f"({sum(written.values()):,} bytes) to {story['end']} written to {args.out}")
         return 0
     dirt = Dirt.clean() if args.clean else Dirt.parse(args.dirt or [])
-    written = generate(args.district, args.households, date.fromisoformat(args.start), end or date(2024, 12, 31),
-                       args.seed, out, dirt, truth_dir, args.cadence, args.referral_rate)
+    written = generate(districts_asked(args), args.households, date.fromisoformat(args.start),
+                       end or date(2024, 12, 31), args.seed, out, dirt, truth_dir, args.cadence, args.referral_rate)
     print(f"{len(written)} files, {sum(written.values()):,} bytes written to {args.out}; "
           f"ground truth in {truth_dir} (`kopru generate --continue --out {args.out}` writes what follows)")
     return 0
@@ -259,13 +271,13 @@ def cmd_bench(args) -> int:
         log = console.log_file("bench")
         print(f"Every stage at scale through Airflow, a line per stage; the tools' own output: {log}")
         with console.tools_logged_to(log) as terminal:
-            run_pipeline_bench(args.district, args.households, date.fromisoformat(args.start),
+            run_pipeline_bench(districts_asked(args), args.households, date.fromisoformat(args.start),
                                date.fromisoformat(args.end), args.seed, terminal,
                                Path(args.story) if args.story else None, args.stop_after, args.from_ingested,
                                args.keep)
         return 0
-    run_ingest_bench(args.district, args.households, date.fromisoformat(args.start), date.fromisoformat(args.end),
-                     args.seed, Path(args.file) if args.file else None)
+    run_ingest_bench(districts_asked(args), args.households, date.fromisoformat(args.start),
+                     date.fromisoformat(args.end), args.seed, Path(args.file) if args.file else None)
     return 0
 
 
@@ -349,7 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_warehouse)
 
     p = sub.add_parser("generate", help="write realistic sample deliveries of every feed into a folder")
-    p.add_argument("--district", default="İstanbul/Sultangazi", help="İl/İlçe from the reference data")
+    p.add_argument("--district", default="İstanbul/Sultangazi",
+                   help="İl/İlçe from the reference data; several separated by commas")
+    p.add_argument("--districts", type=int, default=1, metavar="N", help=DISTRICTS_HELP)
     p.add_argument("--households", type=int, default=400)
     p.add_argument("--start", type=day_argument, default="2023-01-01")
     p.add_argument("--end", type=day_argument,
@@ -455,6 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "`bench pipeline` = every stage at district scale, then a one-day delivery")
     p.add_argument("what", choices=["ingest", "pipeline"])
     p.add_argument("--district", default="İstanbul/Sultangazi")
+    p.add_argument("--districts", type=int, default=1, metavar="N", help=DISTRICTS_HELP)
     p.add_argument("--households", type=int, default=50000, help="district scale by default")
     p.add_argument("--start", default="2019-07-01")
     p.add_argument("--end", default="2026-06-30")

@@ -1,9 +1,9 @@
 """Sample deliveries of every feed of the contract, deterministic for a seed.
 
-Households are spread over the real mahalle of the configured district in proportion to population. By default
-append feeds are delivered monthly (the first day of the next month) and the snapshot feeds (households, persons)
-once per half-year end and at the end of the period, which is what the half-year reports need. With the `daily`
-cadence every feed but the NGOs' comes every day, as the contract has it in production (the replay,
+Households are spread over the real mahalle of the configured district (or districts) in proportion to population.
+By default append feeds are delivered monthly (the first day of the next month) and the snapshot feeds (households,
+persons) once per half-year end and at the end of the period, which is what the half-year reports need. With the
+`daily` cadence every feed but the NGOs' comes every day, as the contract has it in production (the replay,
 kopru.replay, lands them day by day); the loader stores only changed rows, so the cadence changes volume, not
 meaning.
 """
@@ -126,18 +126,61 @@ class Household:
         return self.registered_on <= day and (self.closed_on is None or day < self.closed_on)
 
 
-def load_mahalle(district: str) -> list[tuple[str, str, int]]:
-    """(code, name, population) of the district's mahalle; district is `İl/İlçe`."""
-    il, ilce = (part.strip() for part in district.split("/", 1))
-    rows = []
+def _districts_of(district: str) -> list[tuple[str, str]]:
+    """(il, ilçe) of each district named; `district` is one `İl/İlçe` or several, comma-separated."""
+    named = []
+    for part in district.split(","):
+        il, slash, ilce = part.partition("/")
+        if not slash or not il.strip() or not ilce.strip():
+            raise GenerationRefused(f"no district {part.strip()!r} (expected `İl/İlçe`, e.g. İstanbul/Sultangazi; "
+                                    "several separated by commas)")
+        named.append((il.strip(), ilce.strip()))
+    return named
+
+
+def _mahalle_by_district() -> dict[tuple[str, str], list[tuple[str, str, int]]]:
+    by_district: dict[tuple[str, str], list[tuple[str, str, int]]] = {}
     with open(PACKAGE_DATA / "mahalle_population_2024.csv", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
-            if row["il"] == il and row["ilce"] == ilce:
-                rows.append((row["mahalle_code"], row["mahalle"], int(row["population"])))
-    if not rows:
+            by_district.setdefault((row["il"], row["ilce"]), []).append(
+                (row["mahalle_code"], row["mahalle"], int(row["population"])))
+    return by_district
+
+
+def load_mahalle(district: str) -> list[tuple[str, str, int]]:
+    """(code, name, population) of the mahalle of the district, or of each of several comma-separated ones."""
+    by_district = _mahalle_by_district()
+    rows = []
+    for il, ilce in _districts_of(district):
+        if (il, ilce) not in by_district:
+            raise GenerationRefused(f"no mahalle found for district {il + '/' + ilce!r} "
+                                    "(expected `İl/İlçe`, e.g. İstanbul/Sultangazi)")
+        rows.extend(by_district[il, ilce])
+    return rows
+
+
+def districts_like(district: str, count: int) -> str:
+    """The district and the `count` − 1 others of its province nearest to it in population, comma-separated.
+
+    Ten districts' worth of households is ten districts' mahalle, each about as full as the one: put into one
+    district's mahalle, every mahalle is ten times as full, and the linkage's blocks, which grow with the square of
+    a mahalle's people, measure a district that cannot exist (500,000 households in a district of 532,802 people)."""
+    named = _districts_of(district)
+    if len(named) != 1:
+        raise GenerationRefused(f"districts like {district!r}: name one district to find the others like it")
+    (il, ilce), = named
+    by_district = _mahalle_by_district()
+    population = {name: sum(row[2] for row in rows) for (province, name), rows in by_district.items()
+                  if province == il}
+    if ilce not in population:
         raise GenerationRefused(f"no mahalle found for district {district!r} "
                                 "(expected `İl/İlçe`, e.g. İstanbul/Sultangazi)")
-    return rows
+    if not 1 <= count <= len(population):
+        raise GenerationRefused(f"{il} has {len(population)} districts: ask for 1 to {len(population)}, "
+                                f"not {count}")
+    others = sorted((name for name in population if name != ilce),
+                    key=lambda name: (abs(population[name] - population[ilce]), name))
+    return ",".join(f"{il}/{name}" for name in [ilce, *others[: count - 1]])
 
 
 def month_starts(start: date, end: date):
