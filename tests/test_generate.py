@@ -15,7 +15,7 @@ from datetime import date
 
 import openpyxl
 import pytest
-from kopru.generate.sample import Dirt, continue_story, generate, load_mahalle
+from kopru.generate.sample import Dirt, continue_story, districts_like, generate, load_mahalle
 from kopru.identity import is_valid_id
 from kopru.ingest import contract
 from kopru.ingest.stk import all_mappings
@@ -103,6 +103,55 @@ def test_households_live_in_the_districts_real_mahalle_in_proportion(tmp_path):
     for code, population in mahalle.items():
         expected = population / total_population
         assert abs(counts[code] / len(households) - expected) < 0.03, code
+
+
+def test_ten_districts_worth_is_ten_districts_mahalle_each_as_full_as_the_one(tmp_path):
+    ten = districts_like("İstanbul/Sultangazi", 10)
+    named = ten.split(",")
+    assert len(named) == len(set(named)) == 10 and named[0] == "İstanbul/Sultangazi"
+    assert all(name.startswith("İstanbul/") for name in named)
+    population = {name: sum(row[2] for row in load_mahalle(name)) for name in named}
+    one = population["İstanbul/Sultangazi"]
+    # the nearest in population: none left out is nearer than the farthest taken
+    farthest = max(abs(p - one) for p in population.values())
+    everyone = {name.split("/")[1] for name in districts_like("İstanbul/Sultangazi", 39).split(",")}
+    for left_out in everyone - {name.split("/")[1] for name in named}:
+        assert abs(sum(row[2] for row in load_mahalle("İstanbul/" + left_out)) - one) >= farthest
+    # the households go to every district's mahalle, so a mahalle holds about what it holds in a one-district story
+    generate(ten, 3000, START, date(2024, 1, 31), 3, tmp_path / "inbox", Dirt.clean())
+    households = _csv(tmp_path / "inbox" / "belediye_households_20240201.csv")
+    district_of = {code: name for name in named for code, _, _ in load_mahalle(name)}
+    per_district = Counter(district_of[h["mahalle_code"]] for h in households)
+    assert set(per_district) == set(named)
+    assert max(per_district.values()) < 3 * min(per_district.values())
+    story = json.loads((tmp_path / "ground_truth" / "story.json").read_text(encoding="utf-8"))
+    assert story["district"] == ten  # a continuation spreads its households the same way
+
+
+@pytest.mark.parametrize(("asked", "count", "reason"), [
+    ("İstanbul/Sultangazi", 40, "İstanbul has 39 districts: ask for 1 to 39, not 40"),
+    ("İstanbul/Sultangazi", 0, "ask for 1 to 39, not 0"),
+    ("İstanbul/Nowhere", 2, "no mahalle found for district 'İstanbul/Nowhere'"),
+    ("Sultangazi", 2, "no district 'Sultangazi'"),
+    ("İstanbul/Sultangazi,İstanbul/Kadıköy", 2, "name one district"),
+])
+def test_districts_asked_for_wrongly_are_refused_with_the_reason(asked, count, reason):
+    with pytest.raises(ValueError, match=reason):
+        districts_like(asked, count)
+
+
+def test_the_command_line_spreads_a_story_over_districts_and_refuses_one_it_cannot(tmp_path):
+    environment = {**os.environ, "KOPRU_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "kopru.cli", "generate", "--households", "40", "--districts", "3",
+                           "--end", "2024-01-31", "--start", "2024-01-01", "--out", str(tmp_path / "inbox")],
+                          capture_output=True, text=True, env=environment, timeout=120)
+    assert done.returncode == 0, done.stderr
+    story = json.loads((tmp_path / "ground_truth" / "story.json").read_text(encoding="utf-8"))
+    assert story["district"] == districts_like("İstanbul/Sultangazi", 3)
+    refused = subprocess.run([sys.executable, "-m", "kopru.cli", "generate", "--districts", "99", "--out",
+                              str(tmp_path / "other")], capture_output=True, text=True, env=environment, timeout=120)
+    assert refused.returncode == 2 and "ask for 1 to 39, not 99" in refused.stderr
+    assert "Traceback" not in refused.stderr
 
 
 def test_identities_are_checksum_valid_with_a_refugee_share(delivery):
