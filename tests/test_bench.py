@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import date
 
@@ -96,6 +97,7 @@ def test_a_bench_kept_after_its_ingest_goes_on_from_the_warehouse_stage(warehous
 
         printed = run(from_ingested=True, stop_after="warehouse")
         assert "drop what dbt built" in printed and "ingest, DAGs side by side" not in printed
+        assert re.search(r"  [1-9][\d,]* tables and views dropped", printed)  # the earlier build's table at least
         assert "slowest models of the full build" in printed
         with psycopg.connect(bench_url, autocommit=True) as conn:
             assert conn.execute("select count(*) from raw.belediye__aid").fetchone()[0] == landed

@@ -416,7 +416,8 @@ def run_pipeline_bench(district: str, households: int, start: date, end: date, s
         inbox, daily = folder / "inbox", folder / "daily"
         if from_ingested:
             with console.step(terminal, "drop what dbt built in the kept database"):
-                _drop_what_dbt_built(warehouse.with_database(server_url, BENCH_DATABASE))
+                dropped = _drop_what_dbt_built(warehouse.with_database(server_url, BENCH_DATABASE))
+            print(f"  {dropped:,} tables and views dropped: the build starts from the landed rows", file=terminal)
         else:
             started = time.perf_counter()
             if story is None:
