@@ -169,12 +169,9 @@ def districts_like(district: str, count: int) -> str:
     if len(named) != 1:
         raise GenerationRefused(f"districts like {district!r}: name one district to find the others like it")
     (il, ilce), = named
-    by_district = _mahalle_by_district()
-    population = {name: sum(row[2] for row in rows) for (province, name), rows in by_district.items()
+    load_mahalle(district)  # an unknown district is refused as the generator refuses it
+    population = {name: sum(row[2] for row in rows) for (province, name), rows in _mahalle_by_district().items()
                   if province == il}
-    if ilce not in population:
-        raise GenerationRefused(f"no mahalle found for district {district!r} "
-                                "(expected `İl/İlçe`, e.g. İstanbul/Sultangazi)")
     if not 1 <= count <= len(population):
         raise GenerationRefused(f"{il} has {len(population)} districts: ask for 1 to {len(population)}, "
                                 f"not {count}")
