@@ -236,9 +236,10 @@ class Generator:
 
     def build_registry(self) -> None:
         rng = self.rng
-        weights = [m[2] for m in self.mahalle]
+        # summed once: choices(weights=…) would sum them again on every draw
+        mahalle_cum_weights = list(itertools.accumulate(m[2] for m in self.mahalle))
         for _ in range(self.n_households):
-            code, name, _pop = rng.choices(self.mahalle, weights)[0]
+            code, name, _pop = rng.choices(self.mahalle, cum_weights=mahalle_cum_weights)[0]
             refugee = rng.random() < 0.08
             # most of the caseload is registered before the period, the rest joins during it
             registered = (self._day_between(self.start - timedelta(days=730), self.start - timedelta(days=1))
@@ -400,12 +401,13 @@ class Generator:
     def _ngo_outsiders(self, month: date, month_end: date, ngo_rows: int, events) -> None:
         """People an NGO helps whom the municipality has never registered: they must stay unlinked."""
         rng = self.rng
-        weights = [m[2] for m in self.mahalle]
+        # summed once: choices(weights=…) would sum them again on every draw
+        mahalle_cum_weights = list(itertools.accumulate(m[2] for m in self.mahalle))
         for _ in range(ngo_rows):
             if not (self.dirt.ngo_outsider and rng.random() < self.dirt.ngo_outsider):
                 continue
             ngo_code = rng.choice(sorted(self.mappings))
-            code, name, _pop = rng.choices(self.mahalle, weights)[0]
+            code, name, _pop = rng.choices(self.mahalle, cum_weights=mahalle_cum_weights)[0]
             sex = rng.choice("KE")
             stranger = Household("", code, name, "", f"05{self._int(30, 59)}{self._int(1000000, 9999999)}",
                                  self.start, "none")
