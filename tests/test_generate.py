@@ -126,6 +126,7 @@ def test_ten_districts_worth_is_ten_districts_mahalle_each_as_full_as_the_one(tm
     assert max(per_district.values()) < 3 * min(per_district.values())
     story = json.loads((tmp_path / "ground_truth" / "story.json").read_text(encoding="utf-8"))
     assert story["district"] == ten  # a continuation spreads its households the same way
+    assert load_mahalle("İstanbul/Sultangazi, İstanbul/Sultangazi") == load_mahalle("İstanbul/Sultangazi")
 
 
 @pytest.mark.parametrize(("asked", "count", "reason"), [

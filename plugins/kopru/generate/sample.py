@@ -135,7 +135,7 @@ def _districts_of(district: str) -> list[tuple[str, str]]:
             raise GenerationRefused(f"no district {part.strip()!r} (expected `İl/İlçe`, e.g. İstanbul/Sultangazi; "
                                     "several separated by commas)")
         named.append((il.strip(), ilce.strip()))
-    return named
+    return list(dict.fromkeys(named))  # a district named twice is not twice as full
 
 
 def _mahalle_by_district() -> dict[tuple[str, str], list[tuple[str, str, int]]]:
