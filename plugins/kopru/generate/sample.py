@@ -138,8 +138,11 @@ def _districts_of(district: str) -> list[tuple[str, str]]:
     return list(dict.fromkeys(named))  # a district named twice is not twice as full
 
 
-def _mahalle_by_district() -> dict[tuple[str, str], list[tuple[str, str, int]]]:
-    by_district: dict[tuple[str, str], list[tuple[str, str, int]]] = {}
+MahalleByDistrict = dict[tuple[str, str], list[tuple[str, str, int]]]  # (il, ilçe) → (code, name, population)
+
+
+def _mahalle_by_district() -> MahalleByDistrict:
+    by_district: MahalleByDistrict = {}
     with open(PACKAGE_DATA / "mahalle_population_2024.csv", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             by_district.setdefault((row["il"], row["ilce"]), []).append(
@@ -147,16 +150,17 @@ def _mahalle_by_district() -> dict[tuple[str, str], list[tuple[str, str, int]]]:
     return by_district
 
 
+def _mahalle_of(by_district: MahalleByDistrict, il: str, ilce: str) -> list[tuple[str, str, int]]:
+    if (il, ilce) not in by_district:
+        raise GenerationRefused(f"no mahalle found for district {il + '/' + ilce!r} "
+                                "(expected `İl/İlçe`, e.g. İstanbul/Sultangazi)")
+    return by_district[il, ilce]
+
+
 def load_mahalle(district: str) -> list[tuple[str, str, int]]:
     """(code, name, population) of the mahalle of the district, or of each of several comma-separated ones."""
     by_district = _mahalle_by_district()
-    rows = []
-    for il, ilce in _districts_of(district):
-        if (il, ilce) not in by_district:
-            raise GenerationRefused(f"no mahalle found for district {il + '/' + ilce!r} "
-                                    "(expected `İl/İlçe`, e.g. İstanbul/Sultangazi)")
-        rows.extend(by_district[il, ilce])
-    return rows
+    return [row for il, ilce in _districts_of(district) for row in _mahalle_of(by_district, il, ilce)]
 
 
 def districts_like(district: str, count: int) -> str:
@@ -169,8 +173,9 @@ def districts_like(district: str, count: int) -> str:
     if len(named) != 1:
         raise GenerationRefused(f"districts like {district!r}: name one district to find the others like it")
     (il, ilce), = named
-    load_mahalle(district)  # an unknown district is refused as the generator refuses it
-    population = {name: sum(row[2] for row in rows) for (province, name), rows in _mahalle_by_district().items()
+    by_district = _mahalle_by_district()
+    _mahalle_of(by_district, il, ilce)  # an unknown district is refused as the generator refuses it
+    population = {name: sum(row[2] for row in rows) for (province, name), rows in by_district.items()
                   if province == il}
     if not 1 <= count <= len(population):
         raise GenerationRefused(f"{il} has {len(population)} districts: ask for 1 to {len(population)}, "
@@ -207,6 +212,8 @@ class Generator:
         self.registry_end = registry_end or end
         self.referral_rate = referral_rate
         self.mahalle = load_mahalle(district)
+        # summed once: choices(weights=…) would sum them again on every draw
+        self.mahalle_cum_weights = list(itertools.accumulate(m[2] for m in self.mahalle))
         self.n_households = households
         self._ids: set[str] = set()
         self.households: list[Household] = []
@@ -236,10 +243,8 @@ class Generator:
 
     def build_registry(self) -> None:
         rng = self.rng
-        # summed once: choices(weights=…) would sum them again on every draw
-        mahalle_cum_weights = list(itertools.accumulate(m[2] for m in self.mahalle))
         for _ in range(self.n_households):
-            code, name, _pop = rng.choices(self.mahalle, cum_weights=mahalle_cum_weights)[0]
+            code, name, _pop = rng.choices(self.mahalle, cum_weights=self.mahalle_cum_weights)[0]
             refugee = rng.random() < 0.08
             # most of the caseload is registered before the period, the rest joins during it
             registered = (self._day_between(self.start - timedelta(days=730), self.start - timedelta(days=1))
@@ -401,13 +406,11 @@ class Generator:
     def _ngo_outsiders(self, month: date, month_end: date, ngo_rows: int, events) -> None:
         """People an NGO helps whom the municipality has never registered: they must stay unlinked."""
         rng = self.rng
-        # summed once: choices(weights=…) would sum them again on every draw
-        mahalle_cum_weights = list(itertools.accumulate(m[2] for m in self.mahalle))
         for _ in range(ngo_rows):
             if not (self.dirt.ngo_outsider and rng.random() < self.dirt.ngo_outsider):
                 continue
             ngo_code = rng.choice(sorted(self.mappings))
-            code, name, _pop = rng.choices(self.mahalle, cum_weights=mahalle_cum_weights)[0]
+            code, name, _pop = rng.choices(self.mahalle, cum_weights=self.mahalle_cum_weights)[0]
             sex = rng.choice("KE")
             stranger = Household("", code, name, "", f"05{self._int(30, 59)}{self._int(1000000, 9999999)}",
                                  self.start, "none")
