@@ -78,6 +78,14 @@ def test_the_warehouse_runs_with_the_embedded_servers_settings(compose):
     assert server_settings()["shared_buffers"] == "2GB"
 
 
+def test_the_warehouse_is_initialised_with_the_embedded_servers_locale(compose):
+    from kopru.warehouse import INITDB_LOCALE_ARGUMENTS
+
+    arguments = compose["services"]["warehouse"]["environment"]["POSTGRES_INITDB_ARGS"].split()
+    assert arguments == list(INITDB_LOCALE_ARGUMENTS)
+    assert "--locale-provider=builtin" in arguments
+
+
 def test_nothing_is_published_on_all_interfaces(compose):
     for name, service in compose["services"].items():
         for port in service.get("ports", []):

@@ -31,10 +31,16 @@ def test_embedded_warehouse_starts_stops_and_keeps_its_data(tmp_path):
     assert "***" in run("warehouse", "url").stdout
     with psycopg.connect(url, autocommit=True) as conn:
         assert conn.execute("show server_version").fetchone()[0].startswith("18")
+        # text sorted by code point through PostgreSQL's own provider, and its letters still Unicode letters
+        assert conn.execute("select datlocprovider, datlocale from pg_database where datname = current_database()"
+                            ).fetchone() == ("b", "C.UTF-8")
+        assert conn.execute("select lower('ÇĞÖŞÜ'), upper('çğöşü'), 'Z' < 'a', 'a' < 'ç'").fetchone() == (
+            "çğöşü", "ÇĞÖŞÜ", True, True)
         schemas = {s for (s,) in conn.execute("select schema_name from information_schema.schemata")}
         assert {"ingest", "raw", "quality"} <= schemas
         conn.execute("create table public.keep_me (x int)")
-    assert run("warehouse", "status").returncode == 0
+    status = run("warehouse", "status")
+    assert status.returncode == 0 and "builtin C.UTF-8" in status.stdout and "text_order_hint" not in status.stdout
     run("warehouse", "stop")
     assert run("warehouse", "status", check=False).returncode == 1
     run("warehouse", "start")

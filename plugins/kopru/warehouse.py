@@ -27,6 +27,14 @@ from kopru import config
 
 SUPERUSER = "kopru"
 SERVER_SETTINGS_FILE = config.PACKAGE_DATA / "warehouse_server.conf"
+# Text compared by code point, through PostgreSQL's own provider: the C library's C.UTF-8 orders text the same way,
+# but PostgreSQL calls it per comparison and sorts without abbreviated keys, three times slower on the marts'
+# pseudonym keys (docs/decisions.md, "Text sorted by PostgreSQL's own C.UTF-8"). docker-compose.yml's warehouse is
+# initialised with the same arguments (POSTGRES_INITDB_ARGS, held together by a test).
+INITDB_LOCALE_ARGUMENTS = ("--encoding=UTF8", "--locale=C.UTF-8", "--locale-provider=builtin",
+                           "--builtin-locale=C.UTF-8")
+# a database made on a server initialised before them gets the same explicitly
+DATABASE_LOCALE = sql.SQL("template template0 encoding 'UTF8' locale_provider builtin builtin_locale 'C.UTF-8'")
 
 
 class WarehouseNotRunning(RuntimeError):
@@ -162,8 +170,7 @@ class EmbeddedWarehouse:
                     f"--pwfile={pwfile.name}",
                     "--auth-host=scram-sha-256",
                     "--auth-local=scram-sha-256",
-                    "--encoding=UTF8",
-                    "--locale=C.UTF-8",
+                    *INITDB_LOCALE_ARGUMENTS,
                 ],
             )
         finally:
@@ -207,7 +214,8 @@ class EmbeddedWarehouse:
                         "select 1 from pg_database where datname = %s", (config.WAREHOUSE_DATABASE,)
                     ).fetchone()
                     if not exists:
-                        conn.execute(f'create database "{config.WAREHOUSE_DATABASE}"')
+                        conn.execute(sql.SQL("create database {} {}").format(
+                            sql.Identifier(config.WAREHOUSE_DATABASE), DATABASE_LOCALE))
                 return
             except psycopg.OperationalError:
                 if time.monotonic() > deadline:
@@ -314,6 +322,16 @@ def status() -> dict:
     try:
         with connect() as conn:
             info["server_version"] = conn.execute("show server_version").fetchone()[0]
+            provider, locale = conn.execute(
+                "select datlocprovider, coalesce(datlocale, datcollate) from pg_database "
+                "where datname = current_database()").fetchone()
+            info["text_order"] = f"{'builtin' if provider == 'b' else 'libc' if provider == 'c' else 'icu'} {locale}"
+            if provider != "b":
+                info["text_order_hint"] = (
+                    "made before text was sorted by PostgreSQL's own C.UTF-8: its sorts of text run about three "
+                    "times slower; `kopru warehouse backup`, then a new server (initialised by `kopru warehouse "
+                    "start` over an empty data folder) and `kopru warehouse restore` gives the same rows in the same "
+                    "order")
             info["tables_per_schema"] = dict(
                 conn.execute(
                     """select table_schema, count(*) from information_schema.tables
@@ -393,7 +411,7 @@ def scratch_database(name: str, server_url: str, *, reuse: bool = False, keep: b
                 raise ScratchDatabaseMissing(f"there is no kept database {name!r} on the warehouse server")
         else:
             conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-            conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("create database {} {}").format(sql.Identifier(name), DATABASE_LOCALE))
     scratch = with_database(server_url, name)
     previous = os.environ.get("KOPRU_WAREHOUSE_URL")
     os.environ["KOPRU_WAREHOUSE_URL"] = scratch

@@ -6,8 +6,13 @@
 -- who would stand out loses their relation to the head first, then their age (band, school age and school level), their
 -- nationality and last their sex.
 {%- set k = var('min_families_alike') %}
+-- only what is published or decides it: `profiled` below is read twice, so PostgreSQL writes it out whole, and with
+-- every staging column (names folded, IDs) that was most of this model's time (docs/decisions.md)
 with persons as (
-    select * from {{ ref('stg_belediye__persons') }}
+    select
+        person_key, household_key, relation, sex, birth_date, is_student, school_level, employable,
+        employment_status, is_foreign_national, tckn_status
+    from {{ ref('stg_belediye__persons') }}
 ),
 
 as_of as (
