@@ -4,6 +4,10 @@
 -- A period is closed once a file delivered on or after its last day has been loaded; until then its figures are
 -- provisional and reach `data_through`. Decided by the deliveries, not by the clock, so that replaying past days
 -- gives what those days gave.
+-- A table of a few dozen rows, analysed when built (macros/analyze_new_table.sql): every half-year model joins it, and
+-- as a view the planner guessed it at 2–3 rows and looped over an index for each of them (docs/decisions.md).
+{{ config(materialized='table') }}
+
 with aid_days as (
     select min(delivered_on) as first_day, max(delivered_on) as last_day from {{ ref('int_aid_isas_status') }}
 ),
