@@ -31,10 +31,14 @@ SERVER_SETTINGS_FILE = config.PACKAGE_DATA / "warehouse_server.conf"
 # but PostgreSQL calls it per comparison and sorts without abbreviated keys, three times slower on the marts'
 # pseudonym keys (docs/decisions.md, "Text sorted by PostgreSQL's own C.UTF-8"). docker-compose.yml's warehouse is
 # initialised with the same arguments (POSTGRES_INITDB_ARGS, held together by a test).
-INITDB_LOCALE_ARGUMENTS = ("--encoding=UTF8", "--locale=C.UTF-8", "--locale-provider=builtin",
-                           "--builtin-locale=C.UTF-8")
+TEXT_LOCALE = "C.UTF-8"
+INITDB_LOCALE_ARGUMENTS = ("--encoding=UTF8", f"--locale={TEXT_LOCALE}", "--locale-provider=builtin",
+                           f"--builtin-locale={TEXT_LOCALE}")
 # a database made on a server initialised before them gets the same explicitly
-DATABASE_LOCALE = sql.SQL("template template0 encoding 'UTF8' locale_provider builtin builtin_locale 'C.UTF-8'")
+DATABASE_LOCALE = sql.SQL("template template0 encoding 'UTF8' locale_provider builtin builtin_locale {}").format(
+    sql.Literal(TEXT_LOCALE))
+# pg_database.datlocprovider
+LOCALE_PROVIDERS = {"b": "builtin", "c": "libc", "i": "icu"}
 
 
 class WarehouseNotRunning(RuntimeError):
@@ -325,8 +329,8 @@ def status() -> dict:
             provider, locale = conn.execute(
                 "select datlocprovider, coalesce(datlocale, datcollate) from pg_database "
                 "where datname = current_database()").fetchone()
-            info["text_order"] = f"{'builtin' if provider == 'b' else 'libc' if provider == 'c' else 'icu'} {locale}"
-            if provider != "b":
+            info["text_order"] = f"{LOCALE_PROVIDERS[provider]} {locale}"
+            if LOCALE_PROVIDERS[provider] != "builtin":
                 info["text_order_hint"] = (
                     "made before text was sorted by PostgreSQL's own C.UTF-8: its sorts of text run about three "
                     "times slower; `kopru warehouse backup`, then a new server (initialised by `kopru warehouse "
