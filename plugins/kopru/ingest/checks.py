@@ -129,13 +129,15 @@ def trimmed_sql(value: str) -> str:
     return f"nullif(btrim({value}, {sql_literal(TRIMMED)}), '')"
 
 
-def checked_select(spec: FeedSpec, source: str = "incoming_text") -> str:
+def checked_select(spec: FeedSpec, source: str = "incoming_text", blank_free: bool = False) -> str:
     """SELECT over the framed text records: typed columns, identity statuses, the row hash, and `_problem`
     (`column:reason_code` of the row's first problem, NULL when it has none). Pseudonyms are added by the loader
     per distinct value (see `pseudonymised`). `offset 0` keeps each step from being folded into the next, where
-    its tests would run again for every use."""
+    its tests would run again for every use. `blank_free`: the records came from a file with no blank and no quote
+    in it (Stream.blank_free), whose values are already as trimmed_sql would leave them."""
     checks = {c.name: column_check(c, spec.formats) for c in spec.columns}
-    trimmed = ", ".join(f"{trimmed_sql(f't.{c.name}')} as t_{c.name}" for c in spec.columns)
+    trimmed = ", ".join((f"t.{c.name}" if blank_free else trimmed_sql(f"t.{c.name}")) + f" as t_{c.name}"
+                        for c in spec.columns)
     tests = "".join(f", {expr} as {alias}" for check in checks.values() for alias, expr in check.tests)
     values = "".join(f", {check.value} as x_{name}" for name, check in checks.items() if check.value)
     cases = [f"when {cond} then {sql_literal(name + ':' + code)}"

@@ -160,6 +160,13 @@ class Stream:
     columns: list[str]
     delimiter: str
 
+    @property
+    def blank_free(self) -> bool:
+        """No blank (space, tab) and no quote anywhere in the file: no value can start or end with whitespace (a
+        newline or carriage return ends a record unless quoted) and COPY reads every empty value as NULL, so the
+        checks need not trim (a tenth of their time on a feed of codes, amounts and dates)."""
+        return not any(character in self.text for character in ' \t"')
+
 
 _END_OF_COPY = re.compile(r"^\\\.\r?$", re.MULTILINE)
 
@@ -331,8 +338,9 @@ def _ingest_file(conn, path: Path, key: bytes, sha256: str, size: int, cap: int,
         # the correcting file's rows are compared with what is current.
         ids = ", ".join(str(int(i)) for i in superseded)
         _elect_current(conn, spec, f"select {', '.join(spec.key)} from {spec.raw_table} where _file_id in ({ids})")
-    rows_in, read_problems = _frame(conn, spec, records, stream)
-    rows_loaded, rows_quarantined = _land(conn, spec, file_id, delivered, key, read_problems, stream)
+    rows_in, read_problems, streamed = _frame(conn, spec, records, stream)
+    rows_loaded, rows_quarantined = _land(conn, spec, file_id, delivered, key, read_problems,
+                                          stream if streamed else None)
     keys_retired = _retire_absent_keys(conn, spec, file_id, delivered) if spec.kind == "snapshot" and rows_in else 0
     result = FileResult(
         path.name, file_id, "loaded", source, feed,
@@ -434,7 +442,7 @@ def _value_text(value: object, column: Column, formats: Formats) -> str | None:
 
 def _frame(conn, spec: FeedSpec, records: Iterator[RawRecord], stream: Stream | None):
     """Put the file's records, as text, into the temporary table `incoming_text`. Returns (rows_in, problems found
-    while reading: (row_number, raw, reason_code, reason)).
+    while reading: (row_number, raw, reason_code, reason), whether COPY read the stream).
 
     A CSV goes straight through COPY; if PostgreSQL finds a record it cannot frame (a field too many or too few, a
     broken quote) the COPY is undone and the file takes the record path, which names each such record."""
@@ -453,7 +461,7 @@ def _frame(conn, spec: FeedSpec, records: Iterator[RawRecord], stream: Stream | 
             ) as copy:
                 for start in range(0, len(stream.text), 1 << 20):
                     copy.write(stream.text[start:start + (1 << 20)])
-            return cursor.rowcount, []
+            return cursor.rowcount, [], True
         except psycopg.DataError:
             conn.execute("truncate incoming_text")
     rows_in = 0
@@ -468,7 +476,7 @@ def _frame(conn, spec: FeedSpec, records: Iterator[RawRecord], stream: Stream | 
             fields = record.fields or {}
             copy.write_row((record.row_number, _clean(record.raw),
                             *(_clean(_value_text(fields.get(c.name), c, spec.formats)) for c in spec.columns)))
-    return rows_in, problems
+    return rows_in, problems, False
 
 
 def _clean(text: str | None) -> str | None:
@@ -488,7 +496,8 @@ def _as_delivered_sql(columns: list[str], delimiter: str) -> str:
 def _land(conn, spec: FeedSpec, file_id: int, delivered: date, key: bytes, read_problems,
           stream: Stream | None) -> tuple[int, int]:
     """Type and check `incoming_text` in SQL, quarantine what fails with its reason, and insert the rows whose
-    business key is new or whose content changed. Returns (rows loaded, rows quarantined)."""
+    business key is new or whose content changed. `stream`: the file COPY read, if it did. Returns (rows loaded,
+    rows quarantined)."""
     # A sample of a few thousand rows is plenty for the planner to size the joins below.
     conn.execute("set local default_statistics_target = 10")
     keys = ", ".join(spec.key)
@@ -518,7 +527,8 @@ def _land(conn, spec: FeedSpec, file_id: int, delivered: date, key: bytes, read_
         )
         records = """(select t.* from incoming_text t
                       where not exists (select from unchanged_records u where u._row_number = t._row_number))"""
-    conn.execute(f"create temporary table checked on commit drop as {checked_select(spec, records)}")
+    blank_free = stream is not None and stream.blank_free
+    conn.execute(f"create temporary table checked on commit drop as {checked_select(spec, records, blank_free)}")
     # Temporary tables have no statistics until analysed; without them the planner guesses nested loops.
     conn.execute("analyze checked")
     _quarantine_erased(conn, spec, key)
