@@ -75,6 +75,13 @@ def test_a_clean_build_is_published_and_warnings_do_not_block(gate_db):
             """select count(*) from pg_indexes where schemaname = 'marts_build' and tablename = 'fct_aid'
                and indexdef like '%(built_through_file_id)%'""").fetchone()[0]
         assert copied_indexes == 1
+        # and its grants: a build that had to grant them again would do so inside the model's transaction, beside
+        # autovacuum analysing the fresh copy (a deadlock, decisions.md 2026-12-04)
+        ungranted = conn.execute(
+            """select array_agg(tablename order by tablename) from pg_tables
+               where schemaname = 'marts_build' and not has_table_privilege('bi_reader', schemaname || '.' || tablename,
+                                                                           'select')""").fetchone()[0]
+        assert ungranted is None
 
 
 @pytest.mark.parametrize("defect, suite", [

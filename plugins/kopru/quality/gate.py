@@ -10,6 +10,8 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from psycopg import sql
+
 from kopru.ingest import origin
 from kopru.ingest.manifest import landed_through_file_id
 
@@ -19,6 +21,8 @@ BUILD_SCHEMA = "marts_build"
 PUBLISHED_SCHEMA = "marts"
 PREVIOUS_SCHEMA = "marts_previous"
 CARRY_SCHEMA = "marts_carry"  # the build's incremental marts, copied for the next build while the gate checks
+# What aclexplode names a table's privileges (the words GRANT takes)
+TABLE_PRIVILEGES = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "MAINTAIN"})
 
 
 
@@ -151,7 +155,7 @@ def _marts_to_carry(conn, build: str, handed_back: str) -> list[str]:
 
 
 def _copy_mart(conn, schema: str, table: str, target: str) -> None:
-    """A copy of `schema`.`table` in `target`, with its indexes."""
+    """A copy of `schema`.`table` in `target`, with its indexes, statistics and privileges."""
     conn.execute(f"drop table if exists {target}.{table} cascade")
     conn.execute(f"create table {target}.{table} (like {schema}.{table} including all excluding indexes)")
     conn.execute(f"insert into {target}.{table} select * from {schema}.{table}")
@@ -160,7 +164,24 @@ def _copy_mart(conn, schema: str, table: str, target: str) -> None:
         "select pg_get_indexdef(indexrelid) from pg_index where indrelid = %s::regclass", (f"{schema}.{table}",),
     ).fetchall():
         conn.execute(definition.replace(f" ON {schema}.{table} ", f" ON {target}.{table} ", 1))
+    _copy_privileges(conn, f"{schema}.{table}", sql.Identifier(target, table))
     conn.execute(f"analyze {target}.{table}")
+
+
+def _copy_privileges(conn, source: str, copy: sql.Identifier) -> None:
+    """The grants of `source` (the BI role's SELECT, from dbt's `+grants`) on its copy. Without them, the next build's
+    incremental run grants them itself, inside the model's transaction: that updates the table's pg_class row, which
+    autovacuum, analysing the fresh copy, then waits to update, while the model's COMMENT (persist_docs) waits for
+    autovacuum's lock — a deadlock, seen once in a 50,000-household one-day build (decisions.md, 2026-12-04)."""
+    granted = conn.execute(
+        """select grantee.rolname, acl.privilege_type
+           from pg_class c cross join lateral aclexplode(c.relacl) acl
+           join pg_roles grantee on grantee.oid = acl.grantee
+           where c.oid = %s::regclass and acl.grantee <> c.relowner""", (source,)).fetchall()
+    for role, privilege in granted:
+        if privilege not in TABLE_PRIVILEGES:
+            raise ValueError(f"unexpected privilege {privilege!r} on {source}")
+        conn.execute(sql.SQL("grant {} on table {} to {}").format(sql.SQL(privilege), copy, sql.Identifier(role)))
 
 
 def carry_incremental_marts() -> frozenset[str]:
