@@ -338,9 +338,8 @@ def _ingest_file(conn, path: Path, key: bytes, sha256: str, size: int, cap: int,
         # the correcting file's rows are compared with what is current.
         ids = ", ".join(str(int(i)) for i in superseded)
         _elect_current(conn, spec, f"select {', '.join(spec.key)} from {spec.raw_table} where _file_id in ({ids})")
-    rows_in, read_problems, streamed = _frame(conn, spec, records, stream)
-    rows_loaded, rows_quarantined = _land(conn, spec, file_id, delivered, key, read_problems,
-                                          stream if streamed else None)
+    rows_in, read_problems, copied = _frame(conn, spec, records, stream)
+    rows_loaded, rows_quarantined = _land(conn, spec, file_id, delivered, key, read_problems, copied)
     keys_retired = _retire_absent_keys(conn, spec, file_id, delivered) if spec.kind == "snapshot" and rows_in else 0
     result = FileResult(
         path.name, file_id, "loaded", source, feed,
@@ -442,7 +441,7 @@ def _value_text(value: object, column: Column, formats: Formats) -> str | None:
 
 def _frame(conn, spec: FeedSpec, records: Iterator[RawRecord], stream: Stream | None):
     """Put the file's records, as text, into the temporary table `incoming_text`. Returns (rows_in, problems found
-    while reading: (row_number, raw, reason_code, reason), whether COPY read the stream).
+    while reading: (row_number, raw, reason_code, reason), the stream if COPY read it, else None).
 
     A CSV goes straight through COPY; if PostgreSQL finds a record it cannot frame (a field too many or too few, a
     broken quote) the COPY is undone and the file takes the record path, which names each such record."""
@@ -461,7 +460,7 @@ def _frame(conn, spec: FeedSpec, records: Iterator[RawRecord], stream: Stream | 
             ) as copy:
                 for start in range(0, len(stream.text), 1 << 20):
                     copy.write(stream.text[start:start + (1 << 20)])
-            return cursor.rowcount, [], True
+            return cursor.rowcount, [], stream
         except psycopg.DataError:
             conn.execute("truncate incoming_text")
     rows_in = 0
@@ -476,7 +475,7 @@ def _frame(conn, spec: FeedSpec, records: Iterator[RawRecord], stream: Stream | 
             fields = record.fields or {}
             copy.write_row((record.row_number, _clean(record.raw),
                             *(_clean(_value_text(fields.get(c.name), c, spec.formats)) for c in spec.columns)))
-    return rows_in, problems, False
+    return rows_in, problems, None
 
 
 def _clean(text: str | None) -> str | None:
