@@ -45,51 +45,97 @@ profiled as (
     from described
 ),
 
--- Families whose members share each step of what could be known of a person, from the most to the least detailed:
--- each family once per step's combination, then counted: hash aggregates, where counting in windows sorted every
--- person eight times (docs/decisions.md).
-family_profiles as (
-    select distinct household_key, known_sex, known_nationality, known_age_band, known_relation from profiled
-),
-
-alike_to_relation as (
-    select known_sex, known_nationality, known_age_band, known_relation, count(*) as families
-    from family_profiles
+-- Persons of each most detailed combination of what could be known of them (a few dozen rows).
+combinations as (
+    select known_sex, known_nationality, known_age_band, known_relation, count(*) as persons
+    from profiled
     group by known_sex, known_nationality, known_age_band, known_relation
 ),
 
-alike_to_age as (
-    select known_sex, known_nationality, known_age_band, count(*) as families
-    from (select distinct household_key, known_sex, known_nationality, known_age_band from family_profiles) f
-    group by known_sex, known_nationality, known_age_band
+-- Each step's combinations, from the most to the least detailed, '*' standing for what the step leaves out (no
+-- known value is '*'), with their persons.
+steps as (
+    select known_sex, known_nationality, known_age_band, known_relation, persons from combinations
+    union all
+    select known_sex, known_nationality, known_age_band, '*', sum(persons)
+    from combinations group by known_sex, known_nationality, known_age_band
+    union all
+    select known_sex, known_nationality, '*', '*', sum(persons) from combinations group by known_sex, known_nationality
+    union all
+    select known_sex, '*', '*', '*', sum(persons) from combinations group by known_sex
 ),
 
-alike_to_nationality as (
-    select known_sex, known_nationality, count(*) as families
-    from (select distinct household_key, known_sex, known_nationality from family_profiles) f
-    group by known_sex, known_nationality
+-- A combination's families are at most its persons and at least its persons over the largest family's members: fewer
+-- than k persons are fewer than k families, and k times the largest family's members are at least k families. Only
+-- the combinations in between have their families counted, where counting every family's combinations (1.8 M
+-- groups at ten districts) was most of this model's time (docs/decisions.md).
+largest_family as (
+    select max(members) as members from (select count(*) as members from profiled group by household_key) families
 ),
 
-alike_to_sex as (
-    select known_sex, count(*) as families
-    from (select distinct household_key, known_sex from family_profiles) f
-    group by known_sex
+uncertain as (
+    select steps.* from steps cross join largest_family
+    where steps.persons >= {{ k }} and steps.persons < {{ k }} * largest_family.members
 ),
 
--- the four counts of each most detailed combination (a few dozen rows), so that every person is one hash lookup
+uncertain_families as (
+    select known_sex, known_nationality, known_age_band, known_relation, count(distinct household_key) as families
+    from (
+        select uncertain.*, profiled.household_key from uncertain
+        join profiled using (known_sex, known_nationality, known_age_band, known_relation)
+        union all
+        select uncertain.*, profiled.household_key from uncertain
+        join profiled using (known_sex, known_nationality, known_age_band)
+        where uncertain.known_relation = '*' and uncertain.known_age_band <> '*'
+        union all
+        select uncertain.*, profiled.household_key from uncertain
+        join profiled using (known_sex, known_nationality)
+        where uncertain.known_age_band = '*' and uncertain.known_nationality <> '*'
+        union all
+        select uncertain.*, profiled.household_key from uncertain
+        join profiled using (known_sex)
+        where uncertain.known_nationality = '*'
+    ) members
+    -- tested once before any join: with no such combination (the usual case) the persons are not read again
+    where exists (select from uncertain)
+    group by known_sex, known_nationality, known_age_band, known_relation
+),
+
+shown as (
+    select
+        steps.known_sex, steps.known_nationality, steps.known_age_band, steps.known_relation,
+        case
+            when steps.persons < {{ k }} then false
+            when steps.persons >= {{ k }} * largest_family.members then true
+            else coalesce(uncertain_families.families, 0) >= {{ k }}
+        end as shown
+    from steps
+    cross join largest_family
+    left join uncertain_families using (known_sex, known_nationality, known_age_band, known_relation)
+),
+
+-- each most detailed combination with its four steps' verdicts, so that every person is one hash lookup
 -- (materialized: inlined, the planner joined the persons to each count in a nested loop)
 alike as materialized (
     select
-        alike_to_relation.known_sex, alike_to_relation.known_nationality, alike_to_relation.known_age_band,
-        alike_to_relation.known_relation,
-        alike_to_relation.families >= {{ k }} as shows_relation,
-        alike_to_age.families >= {{ k }} as shows_age,
-        alike_to_nationality.families >= {{ k }} as shows_nationality,
-        alike_to_sex.families >= {{ k }} as shows_sex
-    from alike_to_relation
-    join alike_to_age using (known_sex, known_nationality, known_age_band)
-    join alike_to_nationality using (known_sex, known_nationality)
-    join alike_to_sex using (known_sex)
+        combinations.known_sex, combinations.known_nationality, combinations.known_age_band,
+        combinations.known_relation,
+        to_relation.shown as shows_relation,
+        to_age.shown as shows_age,
+        to_nationality.shown as shows_nationality,
+        to_sex.shown as shows_sex
+    from combinations
+    join shown as to_relation using (known_sex, known_nationality, known_age_band, known_relation)
+    join shown as to_age
+      on to_age.known_sex = combinations.known_sex and to_age.known_nationality = combinations.known_nationality
+     and to_age.known_age_band = combinations.known_age_band and to_age.known_relation = '*'
+    join shown as to_nationality
+      on to_nationality.known_sex = combinations.known_sex
+     and to_nationality.known_nationality = combinations.known_nationality
+     and to_nationality.known_age_band = '*' and to_nationality.known_relation = '*'
+    join shown as to_sex
+      on to_sex.known_sex = combinations.known_sex and to_sex.known_nationality = '*'
+     and to_sex.known_age_band = '*' and to_sex.known_relation = '*'
 ),
 
 published as (
