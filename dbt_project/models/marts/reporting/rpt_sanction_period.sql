@@ -6,13 +6,14 @@ with periods as (
 ),
 
 steps as (
-    select person_key, household_key, step_start, step_end, reduction_pct
+    select person_key, household_key, step, step_start, step_end, reduction_pct
     from {{ ref('fct_sanction_schedule') }}
 ),
 
-municipal_aid as (
-    select household_key, delivered_on, amount_try from {{ ref('fct_aid') }}
-    where institution = 'belediye' and household_key in (select household_key from steps)
+-- each step's municipal aid records, found once for the steps (where every municipal record was scanned here)
+step_aid as (
+    select person_key, step, delivered_on, amount_try from {{ ref('int_sanction_step_aid') }}
+    where delivered_on is not null
 ),
 
 in_force as (
@@ -25,12 +26,12 @@ in_force as (
 
 aid_during as (
     select in_force.period, in_force.person_key, in_force.household_key,
-           sum(municipal_aid.amount_try) as aid_try,
-           sum(municipal_aid.amount_try * in_force.reduction_pct / 100) as reduction_due_try
+           sum(step_aid.amount_try) as aid_try,
+           sum(step_aid.amount_try * in_force.reduction_pct / 100) as reduction_due_try
     from in_force
-    left join municipal_aid
-      on municipal_aid.household_key = in_force.household_key
-     and municipal_aid.delivered_on between in_force.from_day and in_force.to_day
+    left join step_aid
+      on step_aid.person_key = in_force.person_key and step_aid.step = in_force.step
+     and step_aid.delivered_on between in_force.from_day and in_force.to_day
     group by in_force.period, in_force.person_key, in_force.household_key, in_force.step_start
 ),
 
