@@ -1,5 +1,8 @@
 -- İŞKUR offers of referred beneficiaries, with the running count of unexcused refusals (`ret`/`gelmedi` without
 -- `gecerliMazeret`). Acceptance resets the count only when var('sanction_acceptance_resets') says so.
+-- A table: fct_job_offer and int_sanction_step_aid both read it, and as a view each ran its two windows over every
+-- offer again.
+{{ config(materialized='table') }}
 with offers as (
     select * from {{ ref('stg_devlet__iskur_teklif') }}
 ),
