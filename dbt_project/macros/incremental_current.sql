@@ -138,7 +138,12 @@
 {% macro earliest_day_changed_for_families(with_aid=true, also_changed_on=none) -%}
     least(
         {% if with_aid -%}
-        (select min(delivered_on) from {{ ref('fct_aid') }} where built_through_file_id > {{ last_built_file_id() }}),
+        -- `offset 0`: read the rows by the watermark's index, then take their earliest day. Without it PostgreSQL may
+        -- walk the delivered_on index from the oldest day for the first row past the watermark — the newest rows,
+        -- at its far end: 14 s of an 18 M-row fct_aid for a day's 4,529 rows (docs/decisions.md, 2026-12-04).
+        (select min(written.delivered_on) from (
+            select delivered_on from {{ ref('fct_aid') }} where built_through_file_id > {{ last_built_file_id() }}
+            offset 0) as written),
         -- the deliveries of aid files superseded since: fct_aid drops those only they carried, and a dropped row
         -- leaves no watermark behind
         ({{ earliest_day_in_files_since_last_build(source('belediye', 'belediye__aid'), 'delivered_on') }}),
