@@ -130,6 +130,18 @@
     )
 {%- endmacro %}
 
+{#- The earliest day of the fct_aid rows this build wrote (of one institution, if given). `offset 0`: read the rows by
+    the watermark's index, then take their earliest day. Without it PostgreSQL may walk the delivered_on index from
+    the oldest day for the first row past the watermark — the newest rows, at its far end: 14 s of an 18 M-row
+    fct_aid for a day's 4,529 rows (docs/decisions.md, 2026-12-04). -#}
+{% macro earliest_aid_day_written_since_last_build(institution=none) -%}
+    select min(written.delivered_on) from (
+        select delivered_on from {{ ref('fct_aid') }}
+        where built_through_file_id > {{ last_built_file_id() }}
+          {%- if institution %} and institution = {{ dbt.string_literal(institution) }}{% endif %}
+        offset 0) as written
+{%- endmacro %}
+
 {#- For the per-family half-year models: the earliest day a change since the last build can touch — new or
     re-linked aid (fct_aid rows this build wrote; not for `with_aid=false`, the family-state model built beside
     fct_aid), services, referrals, assessments (a need level holds until the next one), İŞKUR offers (a sanction
@@ -138,12 +150,7 @@
 {% macro earliest_day_changed_for_families(with_aid=true, also_changed_on=none) -%}
     least(
         {% if with_aid -%}
-        -- `offset 0`: read the rows by the watermark's index, then take their earliest day. Without it PostgreSQL may
-        -- walk the delivered_on index from the oldest day for the first row past the watermark — the newest rows,
-        -- at its far end: 14 s of an 18 M-row fct_aid for a day's 4,529 rows (docs/decisions.md, 2026-12-04).
-        (select min(written.delivered_on) from (
-            select delivered_on from {{ ref('fct_aid') }} where built_through_file_id > {{ last_built_file_id() }}
-            offset 0) as written),
+        ({{ earliest_aid_day_written_since_last_build() }}),
         -- the deliveries of aid files superseded since: fct_aid drops those only they carried, and a dropped row
         -- leaves no watermark behind
         ({{ earliest_day_in_files_since_last_build(source('belediye', 'belediye__aid'), 'delivered_on') }}),
@@ -300,8 +307,7 @@
     closed for work and changed since. -#}
 {% macro graduation_changed_on() -%}
     least(
-        (select min(delivered_on) from {{ ref('fct_aid') }}
-         where institution = 'belediye' and built_through_file_id > {{ last_built_file_id() }}) - 365,
+        ({{ earliest_aid_day_written_since_last_build(institution='belediye') }}) - 365,
         ({{ earliest_day_in_files_since_last_build(source('belediye', 'belediye__aid'), 'delivered_on') }}) - 365,
         ({{ earliest_day_in_files_since_last_build(source('devlet', 'devlet__iskur_teklif'), 'teklif_tarihi') }})
             - 365,
