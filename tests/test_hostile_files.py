@@ -131,6 +131,22 @@ def test_a_json_line_nested_past_the_parsers_stack_is_quarantined_and_the_rest_l
     assert reasons == {2: "malformed_row", 3: "malformed_row"}
 
 
+def test_json_values_that_are_not_plain_text_are_typed_as_their_text(folder):
+    """An escaped NUL is dropped from a value (PostgreSQL text cannot hold it), the rest of the value kept; a number,
+    a boolean or an object where the contract has text is checked as its JSON text, never passed on as it came."""
+    base = {"belediyeYardimNo": "Y-HOSTILE-2", "tcKimlikNo": "10000000146", "alinmaZamani": "2025-03-01T10:00:00",
+            "redNedeni": None}
+    lines = [json.dumps({**base, "isasRef": "ISAS-\u0000NUL", "durum": "kabul"}),
+             json.dumps({**base, "isasRef": "ISAS-BOOL", "durum": True}),
+             json.dumps({**base, "isasRef": "ISAS-OBJECT", "durum": {"kabul": 1}}),
+             json.dumps({**base, "isasRef": 12345, "durum": "kabul"})]
+    result, reasons, rows = land_file(
+        folder, "devlet_isas_alindi_20290302.jsonl", "\n".join(lines).encode(),
+        "select isas_ref from raw.devlet__isas_alindi where _file_id = %s order by _row_number")
+    assert result.status == "loaded" and rows == [("ISAS-NUL",), ("12345",)]
+    assert reasons == {2: "bad_enum", 3: "bad_enum"}
+
+
 @pytest.mark.parametrize("name", ["belediye_aid_20250201.csv\n", "belediye_aid_٢٠٢٥٠٢٠١.csv",
                                   "stk_kizilay_ilce_202502.csv.exe", "x_belediye_aid_20250201.csv"])
 def test_a_name_must_match_its_pattern_entirely(folder, name):
