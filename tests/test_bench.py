@@ -89,6 +89,10 @@ def test_a_bench_kept_after_its_ingest_goes_on_from_the_warehouse_stage(warehous
             run(from_ingested=True)
         printed = run(stop_after="ingest")
         assert "ingest, DAGs side by side" in printed and "kept: database kopru_bench" in printed
+        # what the stage wrote: WAL, of it full-page images, and the checkpoints that caused them
+        written = re.search(r"WAL ([\d,]+) MB, ([\d,]+) full-page images \(at most [\d,]+ MB\), (\d+) checkpoints: "
+                            r"ingest, DAGs side by side", printed)
+        assert written and float(written[1].replace(",", "")) > 0, printed
         assert (bench.kept_bench_folder() / "daily").is_dir()
         with psycopg.connect(bench_url, autocommit=True) as conn:
             landed = conn.execute("select count(*) from raw.belediye__aid").fetchone()[0]

@@ -303,6 +303,35 @@ def _log_slow_plans(server_url: str) -> None:
         conn.execute(sql.SQL("alter database {} set auto_explain.log_parameter_max_length = 0").format(database))
 
 
+@dataclass(frozen=True)
+class WalCounters:
+    """The server's WAL and checkpoints so far (pg_stat_wal, pg_stat_checkpointer): a stage's difference says how
+    much it wrote and how much of that were full-page images, the copy of a whole page that the first change to it
+    after each checkpoint writes — what grows faster than the rows when large random-key indexes take inserts
+    between frequent checkpoints."""
+
+    wal_bytes: int
+    full_page_images: int
+    checkpoints: int
+
+    def __sub__(self, before: WalCounters) -> WalCounters:
+        return WalCounters(self.wal_bytes - before.wal_bytes, self.full_page_images - before.full_page_images,
+                           self.checkpoints - before.checkpoints)
+
+    def line(self, stage: str) -> str:
+        return (f"  WAL {self.wal_bytes / 1e6:,.0f} MB, {self.full_page_images:,} full-page images (at most "
+                f"{self.full_page_images * 8192 / 1e6:,.0f} MB), {self.checkpoints} checkpoints: {stage}")
+
+
+def wal_counters(server_url: str) -> WalCounters:
+    import psycopg
+
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        wal_bytes, images = conn.execute("select wal_bytes, wal_fpi from pg_stat_wal").fetchone()
+        (checkpoints,) = conn.execute("select num_timed + num_requested from pg_stat_checkpointer").fetchone()
+    return WalCounters(int(wal_bytes), int(images), int(checkpoints))
+
+
 # The schemas dbt builds into (dbt_project.yml); a run from a kept, ingested database drops what they hold, so that
 # its build is a first build, as in the whole bench. The schemas stay: their grants are the migrations'.
 DBT_BUILT_SCHEMAS = ("staging", "intermediate", "seeds", "marts_build", "marts")
@@ -386,6 +415,7 @@ def run_pipeline_bench(district: str, households: int, start: date, end: date, s
     timings: dict[str, float] = {}
     ingest_runs: dict[str, float] = {}  # each ingest DAG's own run, inside the ingest step
     slowest: list[tuple[str, float]] = []  # the full build's slowest models
+    wal: dict[str, WalCounters] = {}  # what each stage of the full run wrote
     generate_seconds = 0.0
     # Under KOPRU_HOME: the DAGs take inbox and report paths only inside the allowed roots.
     server_url = warehouse.start()
@@ -437,10 +467,12 @@ def run_pipeline_bench(district: str, households: int, start: date, end: date, s
         if kept:
             steps = steps[: [step_names[step] for step in steps].index(stop_after) + 1]
         for step in steps:
-            started = time.perf_counter()
+            started, wal_before = time.perf_counter(), wal_counters(server_url)
             with console.step(terminal, ", ".join(step)):
                 runs = run_dags(step, conf, bag)
-            timings["ingest, DAGs side by side" if step == INGEST_DAGS else step[0]] = time.perf_counter() - started
+            stage = "ingest, DAGs side by side" if step == INGEST_DAGS else step[0]
+            timings[stage] = time.perf_counter() - started
+            wal[stage] = wal_counters(server_url) - wal_before
             if step == INGEST_DAGS:
                 ingest_runs = {dag_id: seconds for dag_id, _, seconds in runs}
             if step_names[step] == "warehouse":
@@ -480,10 +512,16 @@ def run_pipeline_bench(district: str, households: int, start: date, end: date, s
         print(f"{'ratio incremental / ' + ('after the ingest' if from_ingested else 'full'):<32} "
               f"{ratio_entry['ratio']:>11.3f}", file=terminal)
     _print_slowest(slowest, terminal)
+    if wal:
+        print("WAL written by each stage of the full run", file=terminal)
+        for stage, written in wal.items():
+            print(written.line(stage), file=terminal)
     for line in peaks.lines():
         print(line, file=terminal)
     if kept:
         print(f"kept: database {BENCH_DATABASE} on the warehouse server, deliveries in {kept_folder}; "
               "`kopru bench pipeline --from-ingested` goes on from the warehouse stage", file=terminal)
     return {"generate": generate_seconds, **timings, **ingest_runs, **{f"one-day {k}": v for k, v in day_steps.items()},
-            **ratio_entry, **{f"peak {name} bytes": value for name, value in peaks.peaks.items()}}
+            **ratio_entry, **{f"peak {name} bytes": value for name, value in peaks.peaks.items()},
+            **{f"WAL bytes: {stage}": written.wal_bytes for stage, written in wal.items()},
+            **{f"full-page images: {stage}": written.full_page_images for stage, written in wal.items()}}
