@@ -150,6 +150,16 @@ def test_row_tests_judge_what_the_build_wrote_and_keys_stay_unique_across_the_ta
             conn.execute("update marts_build.fct_aid set aid_type = %s where aid_key = %s", (aid_type, key))
         with pytest.raises(psycopg.errors.UniqueViolation):
             conn.execute("insert into marts_build.fct_aid select * from marts_build.fct_aid where aid_key = %s", (key,))
+        # the key's test (unique_by_index) asks the catalogue for that index, and fails the build without it
+        (index, definition) = conn.execute(
+            """select indexrelid::regclass::text, pg_get_indexdef(indexrelid) from pg_index
+               where indrelid = 'marts_build.fct_aid'::regclass and indisunique""").fetchone()
+        conn.execute(f"drop index {index}")
+        try:
+            with pytest.raises(DbtFailed, match="unique_by_index_fct_aid_aid_key"):
+                run_dbt(["test", "--select", "fct_aid", "--vars", '{"marts_schema": "marts_build"}'])
+        finally:
+            conn.execute(definition)
     run_dbt(["test", "--select", "fct_aid", "--vars", '{"marts_schema": "marts_build"}'])
 
 

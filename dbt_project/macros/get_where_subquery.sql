@@ -3,8 +3,8 @@
     without it, the table's latest watermark: macros/incremental_current.sql). Row tests on a million-row fact then
     judge the day's rows, not again the rows earlier builds wrote and tested, which no build has touched since — nor
     a whole earlier batch on a day that brought the model nothing; a full build writes, and so tests, every row.
-    Keys stay unique across the whole table by the model's unique index. (dbt's documented way to extend `where`:
-    override get_where_subquery.) -#}
+    Keys stay unique across the whole table by the model's unique index (test unique_by_index). (dbt's documented
+    way to extend `where`: override get_where_subquery.) -#}
 {% macro get_where_subquery(relation) -%}
     {% set where = config.get('where', '') %}
     {% if where %}
