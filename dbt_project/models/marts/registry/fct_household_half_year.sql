@@ -25,30 +25,25 @@ families_then as (
     where state.half_year >= (select coalesce(min(half_year), '9999') from rebuilt_half_years)
 ),
 
--- Aid per family, half-year and institution first, then per family and half-year: the institutions are that
--- step's rows, where a count(distinct institution) sorted the million deliveries.
-aid_by_institution as (
-    select household_key, half_year, institution, count(*) as deliveries, sum(amount_try) as aid_try
-    from {{ ref('fct_aid') }}
-    where household_key is not null and delivered_on >= {{ rebuilt_from_day }}
-    group by household_key, half_year, institution
-),
-
+-- Aid per family and half-year in one sorted pass over fct_aid: count(distinct institution) makes PostgreSQL sort the
+-- deliveries by family, half-year and institution and aggregate them as they come. Two hashed levels (per institution,
+-- then per family) held 9 M and 5 M groups at ten districts and spilled both: 64 s against 26 s sorted.
 aid as (
     select household_key, half_year,
-        coalesce(sum(deliveries) filter (where institution = 'belediye'), 0) as municipal_deliveries,
-        coalesce(sum(aid_try) filter (where institution = 'belediye'), 0) as municipal_aid_try,
-        coalesce(sum(deliveries) filter (where institution like 'stk:%'), 0) as ngo_deliveries,
-        coalesce(sum(aid_try) filter (where institution like 'stk:%'), 0) as ngo_aid_try,
-        coalesce(sum(deliveries) filter (where institution = 'devlet:sydv'), 0) as state_deliveries,
-        coalesce(sum(aid_try) filter (where institution = 'devlet:sydv'), 0) as state_aid_try,
-        count(*) as institutions
-    from aid_by_institution
+        count(*) filter (where institution = 'belediye') as municipal_deliveries,
+        coalesce(sum(amount_try) filter (where institution = 'belediye'), 0) as municipal_aid_try,
+        count(*) filter (where institution like 'stk:%') as ngo_deliveries,
+        coalesce(sum(amount_try) filter (where institution like 'stk:%'), 0) as ngo_aid_try,
+        count(*) filter (where institution = 'devlet:sydv') as state_deliveries,
+        coalesce(sum(amount_try) filter (where institution = 'devlet:sydv'), 0) as state_aid_try,
+        count(distinct institution) as institutions
+    from {{ ref('fct_aid') }}
+    where household_key is not null and delivered_on >= {{ rebuilt_from_day }}
     group by household_key, half_year
 ),
 
--- need categories more than one institution covered in the half-year (min <> max: more than one distinct
--- institution, without the sort a count(distinct …) needs)
+-- need categories more than one institution covered in the half-year; sorted, like the aid above (hashed: 12 M
+-- groups of family, half-year and category at ten districts, 35 s against 23 s)
 overlap as (
     select household_key, half_year, count(*) as overlapping_need_categories
     from (
@@ -56,7 +51,7 @@ overlap as (
         from {{ ref('fct_aid') }}
         where household_key is not null and delivered_on >= {{ rebuilt_from_day }}
         group by household_key, half_year, need_category
-        having min(institution) <> max(institution)
+        having count(distinct institution) > 1
     ) categories
     group by household_key, half_year
 ),
