@@ -127,3 +127,21 @@ def test_a_bench_warns_before_it_starts_when_the_disk_has_less_room_than_such_a_
     # what a kept ingest already wrote is not asked for again
     assert disk_warning(too_many, tmp_path,
                         already_written=DISK_FIXED_BYTES + DISK_PER_HOUSEHOLD_BYTES * too_many) is None
+
+
+def test_a_story_is_linked_into_the_bench_and_survives_the_run_draining_it(tmp_path):
+    """A ten-district story is 8.2 GB: linked, not copied, and the run's moves and modes leave its files readable."""
+    import shutil
+
+    from kopru.bench import _link_or_copy
+
+    story, inbox, archive = tmp_path / "story", tmp_path / "bench" / "inbox", tmp_path / "archive"
+    story.mkdir()
+    (story / "belediye_aid_2026-06-30.csv").write_text("aid_id;tckn\n1;x\n", encoding="utf-8")
+    shutil.copytree(story, inbox, copy_function=_link_or_copy)
+    delivered = inbox / "belediye_aid_2026-06-30.csv"
+    assert delivered.stat().st_ino == (story / delivered.name).stat().st_ino
+    archive.mkdir()
+    shutil.move(delivered, archive / delivered.name)  # what drain_inbox does with a loaded file
+    (archive / delivered.name).chmod(0o600)
+    assert (story / delivered.name).read_text(encoding="utf-8") == "aid_id;tckn\n1;x\n"
