@@ -76,7 +76,7 @@ bench: install
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/kopru bench pipeline
 
 ## Ten districts' worth (issue 20): 500,000 households spread over the sample district and the nine of its province
-## nearest in population, the same stages; compare with a `make bench` of the same day (≈ 80 minutes, 58 GB of disk).
+## nearest in population, the same stages; compare with a `make bench` of the same day (≈ 35–60 minutes, 59 GB of disk).
 bench-10x: install
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/kopru bench pipeline --households 500000 --districts 10
 

@@ -405,7 +405,7 @@ def run_pipeline_bench(district: str, households: int, start: date, end: date, s
                        from_ingested: bool = False, keep: bool = False) -> dict[str, float]:
     """Every stage of the pipeline at scale, through Airflow DAG runs, then a one-day delivery end to end. A line
     per stage, and the table, go to `terminal` (default stdout). `story`: an inbox `kopru generate` wrote earlier
-    for the same arguments, copied instead of generating it again (the run drains the inbox it reads).
+    for the same arguments, linked (or copied) instead of generating it again (the run drains the inbox it reads).
 
     `stop_after` ("ingest" or "warehouse"): stop after that stage and keep the bench's database and deliveries
     (kept_bench_folder) instead of dropping them. `from_ingested`: start from such a kept database, after its
@@ -465,7 +465,7 @@ def run_pipeline_bench(district: str, households: int, start: date, end: date, s
                 with console.step(terminal, f"generate {households:,} households"):
                     generate(district, households, start, end, seed, inbox)
             else:
-                with console.step(terminal, f"copy the story of {story}"):
+                with console.step(terminal, f"link the story of {story}"):
                     shutil.copytree(story, inbox, copy_function=_link_or_copy)
             generate_seconds = time.perf_counter() - started
             _one_day_delivery(inbox, daily)  # before the run, which moves the inbox's files to the archive
@@ -508,7 +508,7 @@ def run_pipeline_bench(district: str, households: int, start: date, end: date, s
                     stack.callback(warehouse.drop_database, BENCH_DATABASE, server_url)
     print(f"district: {district}, {households:,} households, {start}..{end}", file=terminal)
     if not from_ingested:
-        print(f"{'generate' if story is None else 'copy the story':<32} {generate_seconds:>9.1f} s", file=terminal)
+        print(f"{'generate' if story is None else 'link the story':<32} {generate_seconds:>9.1f} s", file=terminal)
     for stage, seconds in timings.items():
         print(f"{stage:<32} {seconds:>9.1f} s", file=terminal)
         if stage.startswith("ingest"):

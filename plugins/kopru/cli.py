@@ -475,8 +475,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--end", default="2026-06-30")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--file", help="an existing belediye_aid_<date>.csv instead of generating one")
-    p.add_argument("--story", help="pipeline: an inbox `kopru generate` wrote for the same arguments, copied instead "
-                                   "of generating one")
+    p.add_argument("--story", help="pipeline: an inbox `kopru generate` wrote for the same arguments, linked (or "
+                                   "copied) instead of generating one")
     p.add_argument("--stop-after", choices=["ingest", "warehouse"],
                    help="pipeline: stop after this stage and keep the bench's database and deliveries")
     p.add_argument("--from-ingested", action="store_true",
