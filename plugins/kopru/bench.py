@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import os
 import shutil
 import subprocess
 import sys
@@ -35,8 +36,6 @@ DISK_PER_HOUSEHOLD_BYTES = 107_000
 def _link_or_copy(source: str, target: str) -> None:
     """A story's file linked into the bench's inbox where the two share a file system: a ten-district story is
     8.2 GB, and the loader archives a file by moving it, never writing into it."""
-    import os
-
     try:
         os.link(source, target)
     except OSError:
@@ -88,8 +87,6 @@ class PeakSampler:
             self.sample(disk)
 
     def sample(self, disk: bool = False) -> None:
-        import os
-
         parents, resident = {}, {}
         for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
             if entry.isdigit():
@@ -135,8 +132,6 @@ class PeakSampler:
 
 def _disk_usage(folder: Path) -> int:
     """Bytes the files under `folder` take on disk (du), files that vanish while it counts left out."""
-    import os
-
     total = 0
     for root, _, files in os.walk(folder):
         for name in files:
