@@ -27,6 +27,7 @@ INCREMENTAL_MODELS = {
     "marts_build.fct_graduation_half_year": "half_year",
     "marts_build.rpt_targeting_mahalle_period": "period, mahalle_code",
     "intermediate.int_risk_counts_per_half_year": "half_year",
+    "marts_build.fct_targeting_half_year": "half_year, mahalle_code",
 }
 
 
@@ -108,7 +109,8 @@ def test_the_later_deliveries_change_existing_keys(incremental_db):
 @pytest.mark.parametrize("table, period", [
     ("fct_aid_mahalle_half_year", "half_year"), ("rpt_aid_by_institution_period", "period"),
     ("int_municipal_spend_per_period", "period"), ("int_plan_card_figures_per_period", "period"),
-    ("rpt_targeting_mahalle_period", "period"), ("int_risk_counts_per_half_year", "half_year")])
+    ("rpt_targeting_mahalle_period", "period"), ("int_risk_counts_per_half_year", "half_year"),
+    ("fct_targeting_half_year", "half_year")])
 def test_the_report_marts_keep_the_periods_before_the_change(incremental_db, table, period):
     """The later build redid the periods from 2024 on (its earliest change: May's corrected aid) and kept 2023's
     (read from the copy taken before the full refresh). fct_graduation_half_year, which judges an ending by the year

@@ -274,10 +274,13 @@
 {%- endmacro %}
 
 {#- The earliest aid delivery of a family whose registry row changed since the last build, in a half-year the family
-    has no registry state for: fct_aid_mahalle_half_year places such aid where the family lives now. -#}
+    has no registry state for: fct_aid_mahalle_half_year places such aid where the family lives now. The `exists` is
+    a one-time filter: on a day no registry row changed nothing below it runs — the anti join hashed the whole
+    state model (6.4 M rows at ten districts, 2.2 s twice a build) even for no aid rows to check. -#}
 {% macro aid_placed_by_address_now() -%}
     select min(aid.delivered_on) from {{ ref('fct_aid') }} as aid
-    where aid.household_key in (select household_key from ({{ households_changed_since_last_build() }}) as changed)
+    where exists (select 1 from ({{ households_changed_since_last_build() }}) as changed)
+      and aid.household_key in (select household_key from ({{ households_changed_since_last_build() }}) as changed)
       and not exists (select 1 from {{ ref('int_household_state_half_year') }} as state
                       where state.household_key = aid.household_key and state.half_year = aid.half_year)
 {%- endmacro %}

@@ -16,15 +16,18 @@ with rebuilt_half_years as (
     {{ half_years_from(rebuilt_from_day) }}
 ),
 
--- half-years numbered on the calendar (year × 2 + 0 for H1, 1 for H2), so "the last six" are consecutive ones
+-- half-years numbered on the calendar (year × 2 + 0 for H1, 1 for H2), so "the last six" are consecutive ones.
+-- The `exists` is a one-time filter: when the redone half-years hold no family yet (the first days of a half-year,
+-- before a change of a family's state reaches it), the five before are not read for nothing (4.3 s at ten districts).
 numbered as (
-    select families.*, state.protection_status, {{ half_year_number('families.half_year') }} as half_year_number
+    select families.*, {{ half_year_number('families.half_year') }} as half_year_number
     from {{ ref('fct_household_half_year') }} as families
-    join {{ ref('int_household_state_half_year') }} as state using (household_key, half_year)
     where families.half_year >= (
         select coalesce(min(half_year), '9999')
         from ({{ half_years_from(rebuilt_from_day ~ " - interval '30 months'") }}) five_before
     )
+      and exists (select 1 from {{ ref('fct_household_half_year') }} as redone
+                  where redone.half_year >= (select coalesce(min(half_year), '9999') from rebuilt_half_years))
 ),
 
 -- One pass over each family's half-years: aided in all of the six half-years up to this one (a missing half-year
@@ -59,5 +62,8 @@ select
         as aided_families_not_improved,
     {{ built_through_file_id() }} as built_through_file_id
 from history
+-- the family's protection status for the redone half-years' rows only, not for the five before them
+join (select household_key, half_year, protection_status from {{ ref('int_household_state_half_year') }}) as state
+    using (household_key, half_year)
 where half_year in (select half_year from rebuilt_half_years)
 group by half_year
