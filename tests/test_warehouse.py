@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import psycopg
+import pytest
 
 
 def test_embedded_warehouse_starts_stops_and_keeps_its_data(tmp_path):
@@ -92,3 +93,50 @@ def test_bootstraps_side_by_side_on_a_new_database_all_succeed(warehouse_url, mo
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute("drop database if exists kopru_bootstrap with (force)")
+
+
+@pytest.mark.parametrize("attempts", [1, None])
+def test_a_bootstrap_meeting_a_concurrent_catalog_update_runs_again(warehouse_url, monkeypatch, attempts):
+    """Another session updates a raw table's catalogue row (its privileges) while a bootstrap grants on it: alone, the
+    bootstrap fails with "tuple concurrently updated" (attempts=1 shows the collision is real); as deployed, it runs
+    again and succeeds — as an ingest task on one of two Celery workers must, instead of waiting for its retry."""
+    import threading
+    import time
+
+    from kopru import schema, warehouse
+
+    admin = warehouse.with_database(warehouse_url, "postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("drop database if exists kopru_collision with (force)")
+        conn.execute("create database kopru_collision")
+    url = warehouse.with_database(warehouse_url, "kopru_collision")
+    monkeypatch.setenv("KOPRU_WAREHOUSE_URL", url)
+    if attempts:
+        monkeypatch.setattr(schema, "BOOTSTRAP_ATTEMPTS", attempts)
+    try:
+        warehouse.bootstrap()
+        outcome: dict = {}
+
+        def bootstrap() -> None:
+            try:
+                warehouse.bootstrap()
+                outcome["error"] = None
+            except psycopg.Error as error:
+                outcome["error"] = error
+
+        with psycopg.connect(url) as other:
+            other.execute("grant select on raw.belediye__aid to public")  # holds the table's catalogue row
+            running = threading.Thread(target=bootstrap)
+            running.start()
+            time.sleep(1.5)  # the bootstrap is now waiting on that row
+            other.commit()
+        running.join(timeout=60)
+        assert not running.is_alive()
+        if attempts == 1:
+            assert isinstance(outcome["error"], psycopg.errors.InternalError_)
+            assert "tuple concurrently updated" in str(outcome["error"])
+        else:
+            assert outcome["error"] is None
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute("drop database if exists kopru_collision with (force)")

@@ -10,8 +10,10 @@ changed password or a new reason code must take effect on the next start. A new 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import psycopg
 from psycopg import sql
 
 from kopru import config
@@ -69,11 +71,29 @@ def bootstrap(admin_url: str) -> None:
 
     engine = create_engine(admin_url.replace("postgresql://", "postgresql+psycopg://", 1), poolclass=NullPool)
     try:
-        _bootstrap(engine)
-    except DBAPIError as error:
-        raise error.orig from None  # psycopg's own error, as the rest of the package meets it
+        for attempt in range(1, BOOTSTRAP_ATTEMPTS + 1):
+            try:
+                _bootstrap(engine)
+                return
+            except (DBAPIError, psycopg.Error) as error:
+                # psycopg's own error, as the rest of the package meets it (SQLAlchemy wraps what goes through it)
+                cause = error.orig if isinstance(error, DBAPIError) else error
+                if attempt == BOOTSTRAP_ATTEMPTS or not _collided_with_a_catalog_update(cause):
+                    raise cause from None
+                time.sleep(0.2 * attempt)
     finally:
         engine.dispose()
+
+
+# The grants update catalogue rows (a table's privileges) that other sessions may update at the same moment — the
+# loader of another ingest DAG analysing its raw table, a build granting on its marts: PostgreSQL then refuses the
+# later update with "tuple concurrently updated" instead of waiting. Seen once with two Celery workers, where the
+# failed task waited five minutes for its retry. The bootstrap is idempotent: it is run again, a few times.
+BOOTSTRAP_ATTEMPTS = 5
+
+
+def _collided_with_a_catalog_update(error) -> bool:
+    return isinstance(error, psycopg.errors.InternalError_) and "tuple concurrently updated" in str(error)
 
 
 def _bootstrap(engine) -> None:
