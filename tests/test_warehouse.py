@@ -100,43 +100,22 @@ def test_a_bootstrap_meeting_a_concurrent_catalog_update_runs_again(warehouse_ur
     """Another session updates a raw table's catalogue row (its privileges) while a bootstrap grants on it: alone, the
     bootstrap fails with "tuple concurrently updated" (attempts=1 shows the collision is real); as deployed, it runs
     again and succeeds — as an ingest task on one of two Celery workers must, instead of waiting for its retry."""
-    import threading
     import time
+    from concurrent.futures import ThreadPoolExecutor
 
     from kopru import schema, warehouse
 
-    admin = warehouse.with_database(warehouse_url, "postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute("drop database if exists kopru_collision with (force)")
-        conn.execute("create database kopru_collision")
-    url = warehouse.with_database(warehouse_url, "kopru_collision")
-    monkeypatch.setenv("KOPRU_WAREHOUSE_URL", url)
     if attempts:
         monkeypatch.setattr(schema, "BOOTSTRAP_ATTEMPTS", attempts)
-    try:
-        warehouse.bootstrap()
-        outcome: dict = {}
-
-        def bootstrap() -> None:
-            try:
-                warehouse.bootstrap()
-                outcome["error"] = None
-            except psycopg.Error as error:
-                outcome["error"] = error
-
+    with warehouse.scratch_database("kopru_collision", warehouse_url) as url, ThreadPoolExecutor(1) as pool:
         with psycopg.connect(url) as other:
             other.execute("grant select on raw.belediye__aid to public")  # holds the table's catalogue row
-            running = threading.Thread(target=bootstrap)
-            running.start()
+            bootstrapping = pool.submit(warehouse.bootstrap)
             time.sleep(1.5)  # the bootstrap is now waiting on that row
             other.commit()
-        running.join(timeout=60)
-        assert not running.is_alive()
+        error = bootstrapping.exception(timeout=60)
         if attempts == 1:
-            assert isinstance(outcome["error"], psycopg.errors.InternalError_)
-            assert "tuple concurrently updated" in str(outcome["error"])
+            assert isinstance(error, psycopg.errors.InternalError_)
+            assert "tuple concurrently updated" in str(error)
         else:
-            assert outcome["error"] is None
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute("drop database if exists kopru_collision with (force)")
+            assert error is None

@@ -10,7 +10,6 @@ changed password or a new reason code must take effect on the next start. A new 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import psycopg
@@ -65,24 +64,27 @@ def bootstrap(admin_url: str) -> None:
     """Bring the warehouse at `admin_url` (the administrator's login) to this code's schema. Idempotent; one
     bootstrap at a time (the ingest DAGs start side by side and each bootstraps: concurrent catalog updates
     collide with "tuple concurrently updated")."""
+    import tenacity
     from sqlalchemy import create_engine
-    from sqlalchemy.exc import DBAPIError
     from sqlalchemy.pool import NullPool
 
     engine = create_engine(admin_url.replace("postgresql://", "postgresql+psycopg://", 1), poolclass=NullPool)
     try:
-        for attempt in range(1, BOOTSTRAP_ATTEMPTS + 1):
-            try:
-                _bootstrap(engine)
-                return
-            except (DBAPIError, psycopg.Error) as error:
-                # psycopg's own error, as the rest of the package meets it (SQLAlchemy wraps what goes through it)
-                cause = error.orig if isinstance(error, DBAPIError) else error
-                if attempt == BOOTSTRAP_ATTEMPTS or not _collided_with_a_catalog_update(cause):
-                    raise cause from None
-                time.sleep(0.2 * attempt)
+        tenacity.Retrying(stop=tenacity.stop_after_attempt(BOOTSTRAP_ATTEMPTS),
+                          wait=tenacity.wait_incrementing(start=0.2, increment=0.2),
+                          retry=tenacity.retry_if_exception(_collided_with_a_catalog_update),
+                          reraise=True)(_bootstrap_once, engine)
     finally:
         engine.dispose()
+
+
+def _bootstrap_once(engine) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        _bootstrap(engine)
+    except DBAPIError as error:
+        raise error.orig from None  # psycopg's own error, as the rest of the package meets it
 
 
 # The grants update catalogue rows (a table's privileges) that other sessions may update at the same moment — the
