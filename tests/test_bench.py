@@ -15,6 +15,8 @@ def test_bench_ingest_compares_the_same_rows(tmp_path, warehouse_url, db):
     result = bench_ingest(feed)
     assert result.rows == rows > 100
     assert result.psql_seconds > 0 and result.psql_typed_seconds > 0 and result.our_seconds > 0
+    # the rows our load wrote, copied again by psql into the raw table's shape (bench_ingest counts them all)
+    assert result.psql_written_seconds > 0 and "of the rows ours wrote" in "\n".join(result.lines())
     assert "ratio" in result.lines()[-1] and "typed shape" in result.lines()[-2]
     # The scratch database is gone and the warehouse the suite uses is untouched.
     assert db.execute("select count(*) from pg_database where datname = 'kopru_bench'").fetchone()[0] == 0

@@ -767,6 +767,33 @@ def test_mid_year_only_the_closed_half_years_izleme_report_is_due(pipeline, exte
     assert sorted(p.name for p in tmp_path.glob("*.pdf")) == ["izleme_raporu_2024-H1.pdf"]
 
 
+def test_a_report_due_for_a_period_before_the_warehouses_history_is_listed_not_written(pipeline, external_url,
+                                                                                        tmp_path):
+    """A warehouse that went live after a period ended holds nothing of it: on 5 January the scheduled run lists
+    the year's reports as not written, with why, and succeeds; asked for by name, the period still fails clearly.
+    (The sample begins in July 2023; `make replay`, which begins on 1 January, met this on its first reporting day.)"""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    def report(*arguments: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "kopru.cli", "report", *arguments, "--out", str(tmp_path)],
+                              capture_output=True, text=True, timeout=600,
+                              env={**os.environ, "KOPRU_WAREHOUSE_URL": external_url})
+
+    due = report("--due", "--as-of", "2023-01-05")
+    assert due.returncode == 0, due.stderr[-2000:]
+    listed = json.loads(due.stdout)
+    assert [(item["kind"], item["period"]) for item in listed] == [
+        ("izleme", "2022-H2"), ("degerlendirme", "2022"), ("kamuoyu", "2022")]
+    assert all("not written: the published marts begin on 2023-" in item["skipped"] for item in listed)
+    assert list(tmp_path.iterdir()) == []
+    by_name = report("--period", "2022-H2")
+    assert by_name.returncode != 0 and "Traceback" not in by_name.stderr
+    assert "no indicator values for period 2022-H2" in by_name.stderr
+
+
 def test_a_backup_restored_into_a_fresh_home_has_identical_marts_and_manifest(pipeline, external_url, tmp_path):
     """`kopru warehouse backup` of the pipeline's warehouse, `kopru warehouse restore` into a new KOPRU_HOME with a
     server of its own: every published table and the file manifest hash the same."""

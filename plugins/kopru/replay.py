@@ -86,7 +86,8 @@ def replay(deliveries: Path, inbox: Path, out: Path, start: date | None = None, 
         reports = []
         if periods.reporting_day_on_or_after(day) == day:
             for written in tasks.write_due_reports(day, str(out / day.isoformat())):
-                reports.append(written.get("period", "?") + (" (kamuoyu)" if "public" in written else ""))
+                reports.append(f"{written['period']} ({written['kind']}) not written" if "skipped" in written
+                               else written.get("period", "?") + (" (kamuoyu)" if "public" in written else ""))
         result = ReplayDay(day, sum(f["files"] for f in landed), sum(f.get("rows_loaded", 0) for f in landed),
                            gate, reasons, reports, time.monotonic() - began)
         results.append(result)
