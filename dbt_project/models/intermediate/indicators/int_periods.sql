@@ -44,3 +44,4 @@ from periods
 cross join aid_days
 cross join latest_delivery
 where periods.period_start <= aid_days.last_day
+  and periods.period_end >= aid_days.first_day
