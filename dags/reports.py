@@ -25,7 +25,8 @@ from kopru.orchestration.dags import DEFAULT_ARGS
 ### reports
 Writes what is due on the run's day (its data interval's end, as an Istanbul day; `params.as_of` to set it): the
 izleme report of the half-year that closed last and, when that closes a year, the year's değerlendirme report and
-the public transparency report (`params.period` writes just that period), from the published marts,
+the public transparency report (`params.period` writes just that period), from the published marts (a period that
+ended before they begin, as when the warehouse went live after it, is listed as not written, with why),
 as HTML, PDF and XLSX under `$KOPRU_HOME/outputs/reports/` unless `params.out` says otherwise. Each report is
 archived with the warehouse state it came from, and mailed (PDF and XLSX) to KOPRU_REPORT_RECIPIENTS through the
 `kopru_smtp` connection when both are configured.
