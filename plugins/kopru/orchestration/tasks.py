@@ -97,6 +97,8 @@ def write_due_reports(as_of: date, out: str | None = None, period: str | None = 
     izleme report of the half-year that closed last and, once a year closes, the year's değerlendirme report and
     the public transparency report; a report of a period that ended before the published marts begin is listed as
     skipped, not written. An explicit period writes just that one."""
+    if out:
+        config.confined_path(out, "report folder")  # refused before anything is decided, even when nothing is written
     if period:
         return [write_report(period, out)]
     written = []
