@@ -401,7 +401,8 @@ def build_parser() -> argparse.ArgumentParser:
                                       "then compared with one bulk load of the same files")
     p.add_argument("--households", type=int, default=120)
     p.add_argument("--start", type=day_argument, default="2024-01-01")
-    p.add_argument("--end", type=day_argument, default="2024-12-31")
+    # through the next 5 January: the closed year's reports are written from the replayed days
+    p.add_argument("--end", type=day_argument, default="2025-01-05")
     p.add_argument("--seed", type=int, default=5)
     p.add_argument("--work", help="folder for the deliveries, inboxes and reports (default: $KOPRU_HOME/replay)")
     p.set_defaults(func=cmd_replay)
