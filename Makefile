@@ -66,7 +66,7 @@ test-tools:
 ## reporting day (5 January: the closed year's reports), then compared with one bulk load of the same files (about
 ## 7 s a day on 2 cores, 45 minutes: run before a stop, not in `make test`).
 replay: install
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/kopru replay --households 120 --start 2024-01-01 --end 2025-01-05
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/kopru replay
 
 ## Our load of the district-scale aid feed against psql \copy of the same file: rows/s and the ratio.
 bench-ingest: install

@@ -246,19 +246,20 @@ def bench_ingest(feed: Path) -> IngestBench:
             result = ingest_file(conn, feed, config.pseudonym_key())
             our_seconds = time.perf_counter() - started
             copied = conn.execute("select count(*) from copy_text").fetchone()[0]
-        with tempfile.TemporaryDirectory(prefix="kopru-bench-") as folder:
+        written_columns = [name for name, _ in raw_columns(spec)] + ["_is_current"]
+        with tempfile.TemporaryDirectory(prefix="kopru-bench-") as folder, \
+                psycopg.connect(url, autocommit=True) as conn:
             written = Path(folder) / "rows_written.csv"
-            written_columns = [name for name, _ in raw_columns(spec)] + ["_is_current"]
-            with psycopg.connect(url, autocommit=True) as conn, written.open("wb") as out:
-                with conn.cursor().copy(sql.SQL("copy (select {} from {}) to stdout with (format csv, header true)")
-                                        .format(sql.SQL(", ").join(map(sql.Identifier, written_columns)),
-                                                sql.Identifier(*spec.raw_table.split(".")))) as rows:
-                    for block in rows:
-                        out.write(block)
-                conn.execute(f"create table copy_written (like {spec.raw_table} including all)"
-                             " with (autovacuum_enabled = false)")
+            with written.open("wb") as out, conn.cursor().copy(
+                sql.SQL("copy (select {} from {}) to stdout with (format csv, header true)").format(
+                    sql.SQL(", ").join(map(sql.Identifier, written_columns)),
+                    sql.Identifier(*spec.raw_table.split(".")))
+            ) as rows:
+                for block in rows:
+                    out.write(block)
+            conn.execute(f"create table copy_written (like {spec.raw_table} including all)"
+                         " with (autovacuum_enabled = false)")
             psql_written_seconds = psql_copy("copy_written", ", ".join(written_columns), written)
-        with psycopg.connect(url, autocommit=True) as conn:
             copied_again = conn.execute("select count(*) from copy_written").fetchone()[0]
     if result.rows_in != copied:
         raise RuntimeError(f"psql copied {copied} rows but the loader read {result.rows_in}")
